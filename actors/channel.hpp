@@ -1,0 +1,78 @@
+// pulse::channel: a named room, defined as a class.
+//
+// A channel definition is registered under a name ("chat") or a prefix pattern ("room:*"). Each
+// concrete topic ("room:42") gets its own channel actor with its own instance of the class,
+// created on the first subscribe and stopped after the last subscriber left. Every handler of a
+// topic runs inside its actor, one message at a time: members need no locks.
+//
+//   class chat_room : public pulse::channel {
+//    public:
+//     void on_subscribe(pulse::context& ctx) override {
+//       ctx.assign("username", ctx.params().contains("username")
+//                                ? ctx.params().at("username") : "anonymous");
+//     }
+//     pulse::handlers handlers() override {
+//       return {{"message", &chat_room::on_message}, {"count", &chat_room::on_count}};
+//     }
+//    private:
+//     void on_message(pulse::context& ctx, const boost::json::value& payload) {
+//       ++messages_;
+//       broadcast("new_message", {{"from", ctx.assigns().at("username")},
+//                                 {"text", payload.at("text")}});
+//     }
+//     boost::json::value on_count(pulse::context&, const boost::json::value&) {
+//       return {{"messages", messages_}};                 // the reply
+//     }
+//     std::int64_t messages_ = 0;
+//   };
+//
+//   server.channel<chat_room>("room:*");
+//
+// Per-client state belongs in ctx.assign(), not in members: one instance serves every
+// subscriber of its topic.
+#pragma once
+
+#include "actors/context.hpp"
+#include "actors/handlers.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace pulse {
+
+class channel {
+public:
+  virtual ~channel();
+
+  /// A client asks to join. Read ctx.params(), keep state with ctx.assign(), refuse with
+  /// ctx.reject(reason), answer with ctx.reply(response). Joins are accepted by default.
+  virtual void on_subscribe(context& ctx);
+
+  /// A subscriber left: it unsubscribed, its connection dropped, or it joined again.
+  virtual void on_unsubscribe(context& ctx);
+
+  /// The events this channel handles, each with its handler. Called once per topic actor.
+  virtual pulse::handlers handlers();
+
+protected:
+  /// Sends `event` to every subscriber of this topic. The frame is encoded once.
+  void broadcast(std::string_view event, boost::json::value payload);
+
+  /// Sends `event` to every subscriber but the one `ctx` serves.
+  void broadcast_from(context& ctx, std::string_view event, boost::json::value payload);
+
+  /// This instance's topic.
+  const std::string& topic() const;
+
+  /// Subscribers connected now.
+  std::size_t subscriber_count() const;
+
+private:
+  friend class channel_actor;
+  channel_actor* actor_ = nullptr;
+};
+
+} // namespace pulse

@@ -1,0 +1,329 @@
+#include "actors/channel_actor.hpp"
+
+#include "actors/errors.hpp"
+#include "transport/log.hpp"
+#include "transport/phoenix_codec.hpp"
+
+#include <caf/mailbox_element.hpp>
+#include <caf/make_message.hpp>
+#include <caf/system_messages.hpp>
+
+#include <charconv>
+
+namespace pulse {
+
+namespace json = boost::json;
+namespace phoenix = transport::phoenix;
+
+namespace {
+
+/// Hands one prebuilt message to `to`: the message content is shared, not copied.
+void enqueue_shared(const caf::actor& to, const caf::message& msg, caf::execution_unit* host) {
+  to->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, msg), host);
+}
+
+std::optional<std::uint64_t> parse_request_ref(std::string_view ref) {
+  if (ref.size() < 2 || ref.front() != 's')
+    return std::nullopt;
+  std::uint64_t id = 0;
+  auto [end, ec] = std::from_chars(ref.data() + 1, ref.data() + ref.size(), id);
+  if (ec != std::errc{} || end != ref.data() + ref.size())
+    return std::nullopt;
+  return id;
+}
+
+} // namespace
+
+channel_actor::channel_actor(caf::actor_config& config, std::string topic,
+                             std::shared_ptr<channel_definition> definition, caf::actor registry)
+  : caf::event_based_actor(config),
+    topic_(std::move(topic)),
+    definition_(std::move(definition)),
+    hooks_(definition_->hooks()),
+    channel_(definition_->make()),
+    registry_(std::move(registry)) {
+  channel_->actor_ = this;
+  for (auto& entry : channel_->handlers())
+    handlers_[entry.event] = entry.fn;
+  for (auto& entry : hooks_->handlers)
+    handlers_[entry.event] = entry.fn;
+  for (auto& [event, _] : handlers_)
+    handled_events_ += (handled_events_.empty() ? "" : ", ") + event;
+}
+
+caf::behavior channel_actor::make_behavior() {
+  set_down_handler([this](caf::down_msg& down) {
+    auto id = down.source.id();
+    if (index_.count(id))
+      handle_unsubscribe(id, nullptr); // the connection vanished: unsubscribe it
+    else
+      remove_listener(id);
+  });
+  return {
+    [this](messages::subscribe& msg) { handle_subscribe(msg); },
+    [this](messages::push& msg) { handle_push(msg); },
+    [this](messages::unsubscribe& msg) { handle_unsubscribe(msg.connection, &msg.join_ref); },
+    [this](messages::answer& msg) { handle_answer(msg); },
+    [this](messages::request_expired& msg) {
+      finish_request(msg.request_id, {answer::outcome::timeout, {}});
+    },
+    [this](messages::publish& msg) { broadcast(msg.event, msg.payload, nullptr); },
+    [this](messages::dispatch& msg) { handle_dispatch(msg); },
+    [this](messages::listen& msg) {
+      ++routed_;
+      idle_reported_ = false;
+      monitor(msg.listener);
+      listeners_.push_back(std::move(msg.listener));
+    },
+    [this](messages::unlisten& msg) { remove_listener(msg.listener); },
+    [this](messages::stop_atom) {
+      if (subscribers_.empty() && listeners_.empty())
+        quit();
+    },
+  };
+}
+
+void channel_actor::on_exit() {
+  // Break reference cycles with the registry and the connections.
+  subscribers_.clear();
+  listeners_.clear();
+  requests_.clear();
+  registry_ = nullptr;
+  channel_.reset();
+}
+
+// ---- subscribers -------------------------------------------------------------------------------
+
+void channel_actor::handle_subscribe(messages::subscribe& msg) {
+  ++routed_;
+  idle_reported_ = false;
+  auto connection_id = msg.connection.id();
+  if (index_.count(connection_id))
+    handle_unsubscribe(connection_id, nullptr); // one subscription per connection and topic
+
+  pulse::subscriber candidate{msg.connection, msg.join_ref, std::move(msg.params), {}};
+  pulse::context ctx{*this, &candidate, {}, &msg.ref, true};
+  joining_ = &candidate;
+  try {
+    channel_->on_subscribe(ctx);
+    for (auto& hook : hooks_->on_subscribe) {
+      if (ctx.is_rejected())
+        break;
+      hook(ctx);
+    }
+  } catch (const reply_error& e) {
+    if (!ctx.is_rejected())
+      ctx.reject_with(e.response());
+  } catch (const std::exception& e) {
+    log().error("channel {}: on_subscribe failed (join_ref {}): {}", topic_, msg.join_ref, e.what());
+    if (!ctx.is_rejected())
+      ctx.reject("join crashed");
+  }
+  joining_ = nullptr;
+  auto held = std::move(join_held_);
+  join_held_.clear();
+
+  if (ctx.is_rejected()) {
+    auto reply = phoenix::encode_reply(msg.join_ref, msg.ref, topic_, false,
+                                       ctx.join_response_.value_or(json::object{}));
+    send(msg.connection, messages::subscribe_refused{topic_, msg.join_ref, std::move(reply)});
+    std::vector<std::uint64_t> orphans;
+    for (auto& [id, pending] : requests_)
+      if (pending.connection == connection_id)
+        orphans.push_back(id);
+    for (auto id : orphans)
+      finish_request(id, {answer::outcome::gone, {}});
+    check_idle();
+    return;
+  }
+  auto reply = phoenix::encode_reply(msg.join_ref, msg.ref, topic_, true,
+                                     ctx.join_response_.value_or(json::object{}));
+  send(msg.connection, messages::subscribed{topic_, msg.join_ref, caf::actor_cast<caf::actor>(this),
+                                                 std::move(reply)});
+  for (auto& frame : held)
+    send(msg.connection, messages::deliver{std::move(frame)});
+  monitor(msg.connection);
+  index_[connection_id] = subscribers_.size();
+  subscribers_.push_back(std::move(candidate));
+}
+
+void channel_actor::handle_unsubscribe(caf::actor_id connection, const std::string* join_ref) {
+  auto it = index_.find(connection);
+  if (it == index_.end())
+    return;
+  auto position = it->second;
+  if (join_ref && subscribers_[position].join_ref != *join_ref)
+    return; // an older subscription of this connection, already replaced
+  // Out of the fan-out first: a broadcast from on_unsubscribe ("X left") skips the leaver.
+  pulse::subscriber gone = std::move(subscribers_[position]);
+  index_.erase(it);
+  if (position + 1 != subscribers_.size()) {
+    subscribers_[position] = std::move(subscribers_.back());
+    index_[subscribers_[position].connection.id()] = position;
+  }
+  subscribers_.pop_back();
+  demonitor(gone.connection);
+
+  std::vector<std::uint64_t> orphans;
+  for (auto& [id, pending] : requests_)
+    if (pending.connection == connection)
+      orphans.push_back(id);
+  for (auto id : orphans)
+    finish_request(id, {answer::outcome::gone, {}});
+
+  pulse::context ctx{*this, &gone, {}, nullptr, false};
+  try {
+    channel_->on_unsubscribe(ctx);
+    for (auto& hook : hooks_->on_unsubscribe)
+      hook(ctx);
+  } catch (const std::exception& e) {
+    log().error("channel {}: on_unsubscribe failed (join_ref {}): {}", topic_, gone.join_ref,
+                e.what());
+  }
+  check_idle();
+}
+
+pulse::subscriber* channel_actor::find(caf::actor_id connection) {
+  auto it = index_.find(connection);
+  return it == index_.end() ? nullptr : &subscribers_[it->second];
+}
+
+void channel_actor::remove_listener(caf::actor_id listener) {
+  auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                         [listener](const caf::actor& l) { return l.id() == listener; });
+  if (it == listeners_.end())
+    return;
+  demonitor(*it);
+  listeners_.erase(it);
+  check_idle();
+}
+
+void channel_actor::check_idle() {
+  if (!subscribers_.empty() || !listeners_.empty() || idle_reported_)
+    return;
+  idle_reported_ = true;
+  send(registry_, messages::channel_idle{topic_, routed_});
+}
+
+// ---- events ------------------------------------------------------------------------------------
+
+void channel_actor::handle_push(messages::push& msg) {
+  auto* sub = find(msg.connection);
+  if (!sub || sub->join_ref != msg.join_ref) {
+    // The connection left or joined again while this push was on its way.
+    if (msg.ref)
+      if (auto origin = caf::actor_cast<caf::actor>(current_sender()))
+        send(origin, messages::deliver{phoenix::encode_error_reply(std::nullopt, msg.ref, topic_,
+                                                                   "unmatched topic")});
+    return;
+  }
+  pulse::context ctx{*this, sub, std::move(msg.event), &msg.ref, false};
+  run_handler(ctx, msg.payload);
+}
+
+void channel_actor::handle_dispatch(messages::dispatch& msg) {
+  ++routed_;
+  idle_reported_ = false;
+  pulse::context ctx{*this, nullptr, std::move(msg.event), nullptr, false};
+  run_handler(ctx, msg.payload);
+  check_idle();
+}
+
+void channel_actor::run_handler(pulse::context& ctx, const json::value& payload) {
+  auto it = handlers_.find(ctx.event());
+  if (it == handlers_.end()) {
+    log().info("channel {}: no handler for event \"{}\"", topic_, ctx.event());
+    ctx.reply_error(json::object{{"reason", "unknown event"},
+                                 {"event", ctx.event()},
+                                 {"expected", handled_events_}});
+    return;
+  }
+  auto ref = ctx.ref_ && *ctx.ref_ ? **ctx.ref_ : std::string{"none"};
+  try {
+    auto result = it->second(*channel_, ctx, payload);
+    if (result && !ctx.has_replied())
+      ctx.reply(std::move(*result));
+  } catch (const reply_error& e) {
+    if (!ctx.has_replied())
+      ctx.reply_error(e.response());
+  } catch (const std::exception& e) {
+    log().error("channel {}: handler for \"{}\" (ref {}) threw: {}", topic_, ctx.event(), ref,
+                e.what());
+    if (!ctx.has_replied())
+      ctx.reply_error(json::object{{"reason", "internal error"}, {"event", ctx.event()}});
+  } catch (...) {
+    log().error("channel {}: handler for \"{}\" (ref {}) threw a non-exception", topic_,
+                ctx.event(), ref);
+    if (!ctx.has_replied())
+      ctx.reply_error(json::object{{"reason", "internal error"}, {"event", ctx.event()}});
+  }
+}
+
+// ---- output ------------------------------------------------------------------------------------
+
+void channel_actor::broadcast(std::string_view event, const json::value& payload,
+                              const pulse::subscriber* except) {
+  if (!subscribers_.empty() && (subscribers_.size() > 1 || except != &subscribers_.front())) {
+    auto msg = caf::make_message(
+      messages::deliver{phoenix::encode_broadcast(topic_, event, payload)});
+    for (auto& sub : subscribers_)
+      if (&sub != except)
+        enqueue_shared(sub.connection, msg, context());
+  }
+  if (!listeners_.empty()) {
+    auto msg = caf::make_message(pulse::event{topic_, std::string{event}, payload});
+    for (auto& listener : listeners_)
+      enqueue_shared(listener, msg, context());
+  }
+}
+
+void channel_actor::deliver(const pulse::subscriber& to, transport::outbound_frame frame) {
+  if (&to == joining_) {
+    join_held_.push_back(std::move(frame));
+    return;
+  }
+  send(to.connection, messages::deliver{std::move(frame)});
+}
+
+void channel_actor::reply(const pulse::subscriber& to, const std::optional<std::string>& ref, bool ok,
+                          const json::value& response) {
+  deliver(to, phoenix::encode_reply(to.join_ref, ref, topic_, ok, response));
+}
+
+void channel_actor::request(pulse::subscriber& to, std::string_view event, const json::value& payload,
+                            std::chrono::milliseconds timeout, answer_handler on_answer) {
+  auto id = ++next_request_;
+  requests_.emplace(id, pending_request{to.connection.id(), std::move(on_answer)});
+  deliver(to, phoenix::encode_request(to.join_ref, "s" + std::to_string(id), topic_, event,
+                                      payload));
+  delayed_send(this, timeout, messages::request_expired{id});
+}
+
+void channel_actor::handle_answer(messages::answer& msg) {
+  auto id = parse_request_ref(msg.request_ref);
+  if (!id)
+    return;
+  auto it = requests_.find(*id);
+  if (it == requests_.end() || it->second.connection != msg.connection)
+    return; // expired already, or not this client's to answer
+  finish_request(*id, {msg.ok ? answer::outcome::ok : answer::outcome::error,
+                       std::move(msg.response)});
+}
+
+void channel_actor::finish_request(std::uint64_t id, answer result) {
+  auto it = requests_.find(id);
+  if (it == requests_.end())
+    return;
+  auto pending = std::move(it->second);
+  requests_.erase(it);
+  if (!pending.on_answer)
+    return;
+  pulse::context ctx{*this, find(pending.connection), {}, nullptr, false};
+  try {
+    pending.on_answer(ctx, result);
+  } catch (const std::exception& e) {
+    log().error("channel {}: answer handler of request s{} threw: {}", topic_, id, e.what());
+  }
+}
+
+} // namespace pulse

@@ -1,0 +1,93 @@
+// The actor behind one concrete topic: its subscribers, its handlers, its fan-out.
+#pragma once
+
+#include "actors/channel.hpp"
+#include "actors/channel_definition.hpp"
+#include "actors/context.hpp"
+#include "actors/messages.hpp"
+
+#include <caf/event_based_actor.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace pulse {
+
+/// One client's subscription to a topic: Phoenix's per-join socket state.
+struct subscriber {
+  caf::actor connection;
+  std::string join_ref;
+  boost::json::object params;
+  boost::json::object assigns;
+};
+
+/// Runs one topic's handlers, one message at a time; fans broadcasts out to the connection
+/// actors of its subscribers as one shared, pre-encoded frame.
+class channel_actor : public caf::event_based_actor {
+public:
+  channel_actor(caf::actor_config& config, std::string topic,
+                std::shared_ptr<channel_definition> definition, caf::actor registry);
+
+  caf::behavior make_behavior() override;
+  const char* name() const override { return "pulse.channel"; }
+  void on_exit() override;
+
+  const std::string& topic() const noexcept { return topic_; }
+  std::size_t subscriber_count() const noexcept { return subscribers_.size(); }
+
+  // What channel and pulse::context do on a handler's behalf.
+  void broadcast(std::string_view event, const boost::json::value& payload,
+                 const pulse::subscriber* except);
+  void deliver(const pulse::subscriber& to, transport::outbound_frame frame);
+  void reply(const pulse::subscriber& to, const std::optional<std::string>& ref, bool ok,
+             const boost::json::value& response);
+  void request(pulse::subscriber& to, std::string_view event, const boost::json::value& payload,
+               std::chrono::milliseconds timeout, answer_handler on_answer);
+
+private:
+  struct pending_request {
+    caf::actor_id connection;
+    answer_handler on_answer;
+  };
+
+  void handle_subscribe(messages::subscribe& msg);
+  void handle_push(messages::push& msg);
+  void handle_unsubscribe(caf::actor_id connection, const std::string* join_ref);
+  void handle_answer(messages::answer& msg);
+  void handle_dispatch(messages::dispatch& msg);
+  void finish_request(std::uint64_t id, answer result);
+  void run_handler(pulse::context& ctx, const boost::json::value& payload);
+  void remove_listener(caf::actor_id listener);
+  pulse::subscriber* find(caf::actor_id connection);
+  void check_idle();
+
+  std::string topic_;
+  std::shared_ptr<channel_definition> definition_;
+  std::shared_ptr<const channel_hooks> hooks_;
+  std::unique_ptr<channel> channel_;
+  std::unordered_map<std::string, handler> handlers_;
+  std::string handled_events_; // for errors that name what was expected
+  caf::actor registry_;
+
+  std::vector<pulse::subscriber> subscribers_; // contiguous: the fan-out loop walks it
+  std::unordered_map<caf::actor_id, std::size_t> index_;
+  std::vector<caf::actor> listeners_; // in-process subscribers
+
+  std::unordered_map<std::uint64_t, pending_request> requests_;
+  std::uint64_t next_request_ = 0;
+
+  /// Frames for a client whose join is being decided: they follow its join reply.
+  const pulse::subscriber* joining_ = nullptr;
+  std::vector<transport::outbound_frame> join_held_;
+
+  std::uint64_t routed_ = 0;
+  bool idle_reported_ = false;
+};
+
+} // namespace pulse

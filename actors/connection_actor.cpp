@@ -1,0 +1,230 @@
+#include "actors/connection_actor.hpp"
+
+#include "transport/close_code.hpp"
+#include "transport/log.hpp"
+#include "transport/phoenix_codec.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/system_messages.hpp>
+
+namespace pulse {
+
+namespace json = boost::json;
+namespace phoenix = transport::phoenix;
+
+namespace {
+
+/// The transport's view of a connection actor: text in, end of connection.
+class connection_bridge final : public transport::connection_handler {
+public:
+  explicit connection_bridge(caf::actor actor) : actor_(std::move(actor)) {}
+
+  void on_text(std::string&& message) override {
+    caf::anon_send(actor_, messages::inbound_text{std::move(message)});
+  }
+
+  void on_closed() override {
+    caf::anon_send(actor_, messages::disconnect_atom::value);
+    actor_ = nullptr;
+  }
+
+private:
+  caf::actor actor_;
+};
+
+} // namespace
+
+std::shared_ptr<transport::connection_handler>
+open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
+                const caf::actor& registry, const connection_limits& limits) {
+  auto actor = system.spawn<connection_actor>(std::move(socket), registry, limits);
+  return std::make_shared<connection_bridge>(std::move(actor));
+}
+
+connection_actor::connection_actor(caf::actor_config& config,
+                                   std::shared_ptr<transport::websocket_connection> socket,
+                                   caf::actor registry, connection_limits limits)
+  : caf::event_based_actor(config),
+    socket_(std::move(socket)),
+    registry_(std::move(registry)),
+    limits_(limits) {
+}
+
+caf::behavior connection_actor::make_behavior() {
+  set_down_handler([this](caf::down_msg& down) { handle_channel_down(down); });
+  return {
+    [this](messages::inbound_text& msg) { handle_text(msg.text); },
+    [this](const messages::deliver& msg) { write(msg.frame); },
+    [this](messages::subscribed& msg) { handle_subscribed(msg); },
+    [this](messages::subscribe_refused& msg) { handle_refused(msg); },
+    [this](messages::disconnect_atom) { quit(); },
+  };
+}
+
+void connection_actor::on_exit() {
+  // A connection actor stopped from above (server shutdown) closes its socket on the way out.
+  if (socket_)
+    socket_->close(transport::close_code::going_away, "server shutting down");
+  socket_ = nullptr;
+  registry_ = nullptr;
+  topics_.clear();
+}
+
+void connection_actor::write(transport::outbound_frame frame) {
+  if (socket_)
+    socket_->send(std::move(frame));
+}
+
+void connection_actor::handle_text(std::string& text) {
+  auto decoded = phoenix::decode(text);
+  if (auto* msg = std::get_if<transport::envelope>(&decoded))
+    return handle(std::move(*msg));
+  auto& error = std::get<transport::decode_error>(decoded);
+  log().info("rejected message from {} (topic \"{}\", ref {}): {}", socket_->remote_address(),
+             error.topic, error.ref.value_or("none"), error.reason);
+  if (error.ref || error.join_ref) {
+    write(phoenix::encode_error_reply(error.join_ref, error.ref,
+                                      error.topic.empty() ? phoenix::system_topic : error.topic,
+                                      error.reason));
+    return;
+  }
+  // Nothing to answer to: the client does not speak the protocol.
+  socket_->close(transport::close_code::invalid_payload, error.reason);
+}
+
+void connection_actor::handle(transport::envelope&& msg) {
+  using transport::intent;
+  switch (msg.kind) {
+    case intent::heartbeat:
+      return reply_ok(msg);
+    case intent::subscribe:
+      return handle_subscribe(std::move(msg));
+    case intent::unsubscribe:
+      return handle_unsubscribe(std::move(msg));
+    case intent::push:
+    case intent::answer: {
+      auto it = topics_.find(msg.topic);
+      if (it == topics_.end())
+        return reply_error(msg, "unmatched topic", false);
+      if (msg.join_ref && *msg.join_ref != it->second.join_ref) {
+        log().debug("ignored message for {} with stale join_ref {}", msg.topic, *msg.join_ref);
+        return;
+      }
+      return forward(std::move(msg), it->second);
+    }
+  }
+}
+
+void connection_actor::handle_subscribe(transport::envelope&& msg) {
+  if (!msg.join_ref) {
+    log().info("rejected join of {} from {}: no join_ref", msg.topic, socket_->remote_address());
+    return reply_error(msg, "phx_join needs a join_ref");
+  }
+  if (auto it = topics_.find(msg.topic); it != topics_.end()) {
+    // Joining again replaces the old subscription, as Phoenix does: it is closed for good.
+    auto& old = it->second;
+    if (old.channel) {
+      send(old.channel, messages::unsubscribe{id(), old.join_ref});
+      demonitor(old.channel);
+    }
+    write(phoenix::encode_unsubscribed(old.join_ref, msg.topic));
+    topics_.erase(it);
+  }
+  if (topics_.size() >= limits_.max_subscriptions) {
+    log().info("rejected join of {} from {}: {} subscriptions already", msg.topic,
+               socket_->remote_address(), topics_.size());
+    return reply_error(msg, "too many subscriptions on this connection (at most "
+                              + std::to_string(limits_.max_subscriptions) + ")");
+  }
+  topics_.emplace(msg.topic, topic_state{*msg.join_ref, {}, {}});
+  auto* params = msg.payload.if_object();
+  send(registry_, messages::subscribe{msg.topic, *msg.join_ref, msg.ref,
+                                      params ? std::move(*params) : json::object{}, this});
+}
+
+void connection_actor::handle_unsubscribe(transport::envelope&& msg) {
+  auto it = topics_.find(msg.topic);
+  bool current = it != topics_.end() && (!msg.join_ref || *msg.join_ref == it->second.join_ref);
+  reply_ok(msg); // leaving a topic one is not in is fine (the client wants to be out)
+  if (!current)
+    return;
+  auto& state = it->second;
+  if (state.channel) {
+    send(state.channel, messages::unsubscribe{id(), state.join_ref});
+    demonitor(state.channel);
+  }
+  write(phoenix::encode_unsubscribed(state.join_ref, msg.topic));
+  topics_.erase(it);
+}
+
+void connection_actor::forward(transport::envelope&& msg, topic_state& state) {
+  if (!state.channel) {
+    if (state.held.size() >= limits_.max_held_pushes)
+      return reply_error(msg, "too many messages before the join completed");
+    state.held.push_back(std::move(msg));
+    return;
+  }
+  if (msg.kind == transport::intent::answer) {
+    reply_ok(msg);
+    send(state.channel,
+         messages::answer{id(), std::move(msg.request_ref), msg.is_ok, std::move(msg.payload)});
+    return;
+  }
+  send(state.channel, messages::push{id(), state.join_ref, std::move(msg.ref), std::move(msg.event),
+                                     std::move(msg.payload)});
+}
+
+void connection_actor::handle_subscribed(messages::subscribed& msg) {
+  auto it = topics_.find(msg.topic);
+  if (it == topics_.end() || it->second.join_ref != msg.join_ref || it->second.channel) {
+    // Left or replaced while the join was being decided: undo it.
+    send(msg.channel, messages::unsubscribe{id(), msg.join_ref});
+    return;
+  }
+  auto& state = it->second;
+  state.channel = msg.channel;
+  monitor(state.channel);
+  write(std::move(msg.reply));
+  auto held = std::move(state.held);
+  state.held.clear();
+  for (auto& pending : held)
+    forward(std::move(pending), state);
+}
+
+void connection_actor::handle_refused(messages::subscribe_refused& msg) {
+  auto it = topics_.find(msg.topic);
+  if (it == topics_.end() || it->second.join_ref != msg.join_ref)
+    return;
+  auto held = std::move(it->second.held);
+  topics_.erase(it);
+  write(std::move(msg.reply));
+  for (auto& pending : held)
+    reply_error(pending, "unmatched topic", false);
+}
+
+void connection_actor::handle_channel_down(const caf::down_msg& down) {
+  // A channel failed: its subscribers hear phx_error and rejoin (the official client does).
+  for (auto it = topics_.begin(); it != topics_.end();) {
+    if (it->second.channel && it->second.channel.address() == down.source) {
+      write(phoenix::encode_channel_failed(it->second.join_ref, it->first));
+      it = topics_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void connection_actor::reply_ok(const transport::envelope& msg) {
+  if (msg.ref)
+    write(phoenix::encode_reply(msg.join_ref, msg.ref, msg.topic, true, json::object{}));
+}
+
+void connection_actor::reply_error(const transport::envelope& msg, std::string_view reason,
+                                   bool with_join_ref) {
+  if (msg.ref || msg.join_ref)
+    write(phoenix::encode_error_reply(with_join_ref ? msg.join_ref : std::nullopt, msg.ref,
+                                      msg.topic, reason));
+}
+
+} // namespace pulse

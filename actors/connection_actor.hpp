@@ -1,0 +1,66 @@
+// The actor behind one client connection: routes its messages to channels, owns its socket's
+// writes, and knows which topics it joined (topic -> join_ref).
+#pragma once
+
+#include "actors/messages.hpp"
+#include "transport/connection.hpp"
+#include "transport/envelope.hpp"
+
+#include <caf/event_based_actor.hpp>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace pulse {
+
+struct connection_limits {
+  std::size_t max_subscriptions = 100;
+  /// Pushes held for a topic whose join is still being decided.
+  std::size_t max_held_pushes = 64;
+};
+
+class connection_actor : public caf::event_based_actor {
+public:
+  connection_actor(caf::actor_config& config,
+                   std::shared_ptr<transport::websocket_connection> socket, caf::actor registry,
+                   connection_limits limits);
+
+  caf::behavior make_behavior() override;
+  const char* name() const override { return "pulse.connection"; }
+  void on_exit() override;
+
+private:
+  struct topic_state {
+    std::string join_ref;
+    caf::actor channel; ///< set once the join succeeded
+    std::vector<transport::envelope> held; ///< pushes that arrived before that
+  };
+
+  void handle_text(std::string& text);
+  void handle(transport::envelope&& msg);
+  void handle_subscribe(transport::envelope&& msg);
+  void handle_unsubscribe(transport::envelope&& msg);
+  void forward(transport::envelope&& msg, topic_state& state);
+  void handle_subscribed(messages::subscribed& msg);
+  void handle_refused(messages::subscribe_refused& msg);
+  void handle_channel_down(const caf::down_msg& down);
+  void reply_ok(const transport::envelope& msg);
+  void reply_error(const transport::envelope& msg, std::string_view reason,
+                   bool with_join_ref = true);
+  void write(transport::outbound_frame frame);
+
+  std::shared_ptr<transport::websocket_connection> socket_;
+  caf::actor registry_;
+  connection_limits limits_;
+  std::unordered_map<std::string, topic_state> topics_;
+};
+
+/// Spawns the connection actor for a freshly upgraded socket and returns what the transport
+/// reports its traffic to.
+std::shared_ptr<transport::connection_handler>
+open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
+                const caf::actor& registry, const connection_limits& limits);
+
+} // namespace pulse

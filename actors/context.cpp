@@ -1,0 +1,90 @@
+#include "actors/context.hpp"
+
+#include "actors/channel_actor.hpp"
+#include "transport/phoenix_codec.hpp"
+
+namespace pulse {
+
+namespace json = boost::json;
+
+namespace {
+const json::object empty_object;
+} // namespace
+
+const std::string& context::topic() const noexcept {
+  return actor_.topic();
+}
+
+const json::object& context::params() const noexcept {
+  return subscriber_ ? subscriber_->params : empty_object;
+}
+
+json::object& context::assigns() noexcept {
+  return subscriber_ ? subscriber_->assigns : local_assigns_;
+}
+
+void context::assign(std::string_view key, json::value value) {
+  assigns()[key] = std::move(value);
+}
+
+void context::reject(std::string_view reason) {
+  reject_with(json::object{{"reason", reason}});
+}
+
+void context::reject_with(json::value response) {
+  if (!joining_ || rejected_)
+    return;
+  rejected_ = true;
+  replied_ = true;
+  join_response_ = std::move(response);
+  join_response_ok_ = false;
+}
+
+void context::reply(json::value response) {
+  if (replied_)
+    return;
+  replied_ = true;
+  if (joining_) {
+    join_response_ = std::move(response);
+    return;
+  }
+  if (subscriber_ && ref_ && *ref_)
+    actor_.reply(*subscriber_, *ref_, true, response);
+}
+
+void context::reply_error(json::value response) {
+  if (joining_)
+    return reject_with(std::move(response));
+  if (replied_)
+    return;
+  replied_ = true;
+  if (subscriber_ && ref_ && *ref_)
+    actor_.reply(*subscriber_, *ref_, false, response);
+}
+
+void context::send(std::string_view event, json::value payload) {
+  if (!subscriber_)
+    return;
+  actor_.deliver(*subscriber_,
+                 transport::phoenix::encode_push(subscriber_->join_ref, topic(), event, payload));
+}
+
+void context::request(std::string_view event, json::value payload,
+                      std::chrono::milliseconds timeout, answer_handler on_answer) {
+  if (!subscriber_) {
+    if (on_answer)
+      on_answer(*this, answer{answer::outcome::gone, {}});
+    return;
+  }
+  actor_.request(*subscriber_, event, payload, timeout, std::move(on_answer));
+}
+
+void context::broadcast(std::string_view event, json::value payload) {
+  actor_.broadcast(event, payload, nullptr);
+}
+
+void context::broadcast_from(std::string_view event, json::value payload) {
+  actor_.broadcast(event, payload, subscriber_);
+}
+
+} // namespace pulse

@@ -1,0 +1,126 @@
+// pulse::context: what a handler knows and can do about the client that triggered it.
+//
+// Every handler runs inside its channel's actor and gets a context for the subscriber it serves:
+//
+//   void on_subscribe(pulse::context& ctx) override {
+//     auto* name = ctx.params().if_contains("username");
+//     if (!name || !name->is_string())
+//       return ctx.reject("username required");          // the join fails with this reason
+//     ctx.assign("username", *name);                        // per-subscriber state
+//   }
+//
+//   boost::json::value on_whoami(pulse::context& ctx, const boost::json::value&) {
+//     return ctx.assigns().at("username");                  // a returned value is the reply
+//   }
+//
+//   void on_ping(pulse::context& ctx, const boost::json::value& payload) {
+//     ctx.send("pong", payload);                            // only this client
+//     ctx.request("confirm", {{"q", "sure?"}}, std::chrono::seconds{5},
+//                 [](pulse::context& ctx, const pulse::answer& a) { ... }); // asks the client
+//   }
+//
+// A context is valid during the call it was passed to; keep data, not the context.
+#pragma once
+
+#include "actors/handlers.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pulse {
+
+class channel_actor;
+struct subscriber;
+
+/// A client's answer to a server request, or why there is none.
+struct answer {
+  enum class outcome : std::uint8_t {
+    ok,        ///< the client answered with success
+    error,     ///< the client answered with an error
+    timeout,   ///< no answer in time
+    gone,      ///< the client left or disconnected first
+  };
+  outcome status = outcome::timeout;
+  boost::json::value response;
+
+  bool ok() const noexcept { return status == outcome::ok; }
+};
+
+using answer_handler = std::function<void(context&, const answer&)>;
+
+class context {
+public:
+  context(const context&) = delete;
+  context& operator=(const context&) = delete;
+
+  /// The concrete topic, e.g. "room:42".
+  const std::string& topic() const noexcept;
+
+  /// The event being handled; empty in on_subscribe and on_unsubscribe.
+  const std::string& event() const noexcept { return event_; }
+
+  /// False when server code dispatched the event (channel_handle::send): there is no client to
+  /// send or reply to, and those calls do nothing.
+  bool has_client() const noexcept { return subscriber_ != nullptr; }
+
+  /// The params the client joined with (empty without a client).
+  const boost::json::object& params() const noexcept;
+
+  /// Per-subscriber state, kept from subscribe to unsubscribe.
+  boost::json::object& assigns() noexcept;
+  void assign(std::string_view key, boost::json::value value);
+
+  /// In on_subscribe: refuses the join with `{"reason": reason}`.
+  void reject(std::string_view reason);
+  /// In on_subscribe: refuses the join with `response` as the error reply's response.
+  void reject_with(boost::json::value response);
+  bool is_rejected() const noexcept { return rejected_; }
+
+  /// Answers the client's push (or join) with `{"status": "ok", "response": response}`.
+  /// Only the first reply counts; a push sent without a ref gets none.
+  void reply(boost::json::value response = boost::json::object{});
+  /// Answers with `{"status": "error", "response": response}`.
+  void reply_error(boost::json::value response);
+  bool has_replied() const noexcept { return replied_; }
+
+  /// Pushes an event to this client only.
+  void send(std::string_view event, boost::json::value payload);
+
+  /// Asks this client; `on_answer` runs later inside the channel actor with the answer, a
+  /// timeout, or `gone`. Never blocks.
+  void request(std::string_view event, boost::json::value payload,
+               std::chrono::milliseconds timeout, answer_handler on_answer);
+
+  /// Every subscriber of the topic, this client included.
+  void broadcast(std::string_view event, boost::json::value payload);
+  /// Every subscriber but this client.
+  void broadcast_from(std::string_view event, boost::json::value payload);
+
+private:
+  friend class channel;
+  friend class channel_actor;
+
+  context(channel_actor& actor, subscriber* sub, std::string event,
+          const std::optional<std::string>* ref, bool joining)
+    : actor_(actor), subscriber_(sub), event_(std::move(event)), ref_(ref), joining_(joining) {}
+
+  channel_actor& actor_;
+  subscriber* subscriber_;
+  std::string event_;
+  const std::optional<std::string>* ref_; // the message being answered, if any
+  bool joining_;
+  bool rejected_ = false;
+  bool replied_ = false;
+  std::optional<boost::json::value> join_response_; // a reply during on_subscribe
+  bool join_response_ok_ = true;
+  boost::json::object local_assigns_; // for a context without a client
+};
+
+} // namespace pulse

@@ -1,0 +1,17 @@
+// A broadcast as an in-process subscriber receives it.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <string>
+
+namespace pulse {
+
+/// One broadcast on a topic, delivered to in-process subscribers (server::subscribe).
+struct event {
+  std::string topic;
+  std::string name;
+  boost::json::value payload;
+};
+
+} // namespace pulse

@@ -1,0 +1,149 @@
+// The whole conversation between Pulse's actors, on one page.
+//
+//   transport ──inbound_text/disconnect_atom──▶ connection actor
+//   connection ──subscribe──▶ registry ──subscribe──▶ channel      (spawned on demand)
+//   channel ──subscribed | subscribe_refused──▶ connection
+//   connection ──push / answer / unsubscribe──▶ channel            (direct, once subscribed)
+//   channel ──deliver──▶ connection ──▶ socket                     (one shared frame per broadcast)
+//   server code ──publish / dispatch / listen──▶ registry ──▶ channel ──event──▶ listener
+//   channel ──channel_idle──▶ registry ──stop_atom──▶ channel       (last subscriber gone)
+//
+// Every message is local to one process: none is ever serialized, so they are declared as
+// unsafe message types instead of being given an inspect() overload.
+#pragma once
+
+#include "actors/event.hpp"
+#include "transport/outbound_frame.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pulse::messages {
+
+/// Transport -> connection: one complete inbound text message.
+struct inbound_text {
+  std::string text;
+};
+
+/// Transport -> connection: the socket is gone.
+using disconnect_atom = caf::atom_constant<caf::atom("disconnect")>;
+
+/// Connection -> registry -> channel: join a topic.
+struct subscribe {
+  std::string topic;
+  std::string join_ref;           ///< names this subscription on its connection
+  std::optional<std::string> ref; ///< the join message's ref, echoed by the reply
+  boost::json::object params;
+  caf::actor connection;
+};
+
+/// Channel -> connection: the join succeeded; `reply` is its phx_reply.
+struct subscribed {
+  std::string topic;
+  std::string join_ref;
+  caf::actor channel;
+  transport::outbound_frame reply;
+};
+
+/// Channel or registry -> connection: the join was refused; `reply` says why.
+struct subscribe_refused {
+  std::string topic;
+  std::string join_ref;
+  transport::outbound_frame reply;
+};
+
+/// Connection -> channel: an event for the topic's handlers.
+struct push {
+  caf::actor_id connection;
+  std::string join_ref;
+  std::optional<std::string> ref;
+  std::string event;
+  boost::json::value payload;
+};
+
+/// Connection -> channel: the client's answer to a server request.
+struct answer {
+  caf::actor_id connection;
+  std::string request_ref;
+  bool ok;
+  boost::json::value response;
+};
+
+/// Connection -> channel: leave (also sent when a join replaces an older one).
+struct unsubscribe {
+  caf::actor_id connection;
+  std::string join_ref;
+};
+
+/// Channel -> connection: a frame for the socket. The hot path: one message, built once per
+/// broadcast and shared by every subscriber's mailbox.
+struct deliver {
+  transport::outbound_frame frame;
+};
+
+/// Server code -> registry -> channel: broadcast from outside the channel.
+struct publish {
+  std::string topic;
+  std::string event;
+  boost::json::value payload;
+};
+
+/// Server code -> registry -> channel: run a handler as if a client had pushed the event.
+struct dispatch {
+  std::string topic;
+  std::string event;
+  boost::json::value payload;
+};
+
+/// Server code -> registry -> channel: deliver the topic's broadcasts to `listener` as
+/// pulse::event messages, until it quits or sends unlisten.
+struct listen {
+  std::string topic;
+  caf::actor listener;
+};
+
+struct unlisten {
+  std::string topic;
+  caf::actor_id listener;
+};
+
+/// Channel -> registry: no subscriber left; `routed` counts the subscribes, listens and
+/// dispatches the channel received, so the registry can tell whether one is still on its way.
+struct channel_idle {
+  std::string topic;
+  std::uint64_t routed;
+};
+
+/// Registry -> channel: stop now (the registry forgot the topic).
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+/// Channel -> itself: a server request ran out of time.
+struct request_expired {
+  std::uint64_t request_id;
+};
+
+} // namespace pulse::messages
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::inbound_text)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::subscribe)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::subscribed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::subscribe_refused)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::push)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::unsubscribe)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::deliver)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::publish)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::dispatch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::listen)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::unlisten)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_idle)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::request_expired)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::event)

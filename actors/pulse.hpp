@@ -1,0 +1,10 @@
+// The one header an application includes.
+#pragma once
+
+#include "actors/channel.hpp"
+#include "actors/channel_handle.hpp"
+#include "actors/context.hpp"
+#include "actors/errors.hpp"
+#include "actors/event.hpp"
+#include "actors/handlers.hpp"
+#include "actors/server.hpp"

@@ -1,0 +1,95 @@
+#include "actors/registry_actor.hpp"
+
+#include "actors/channel_actor.hpp"
+#include "transport/log.hpp"
+#include "transport/phoenix_codec.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/system_messages.hpp>
+
+namespace pulse {
+
+registry_actor::registry_actor(caf::actor_config& config,
+                               std::shared_ptr<definition_table> definitions)
+  : caf::event_based_actor(config), definitions_(std::move(definitions)) {
+}
+
+caf::behavior registry_actor::make_behavior() {
+  set_down_handler([this](caf::down_msg& down) {
+    for (auto it = channels_.begin(); it != channels_.end(); ++it) {
+      if (it->second.channel.address() == down.source) {
+        if (down.reason)
+          log().error("channel {} failed: {}; the next join starts it afresh", it->first,
+                      to_string(down.reason));
+        channels_.erase(it);
+        return;
+      }
+    }
+  });
+  return {
+    [this](messages::subscribe& msg) {
+      if (auto* target = route(msg.topic)) {
+        ++target->routed;
+        send(target->channel, std::move(msg));
+        return;
+      }
+      auto reply = transport::phoenix::encode_error_reply(std::nullopt, msg.ref, msg.topic,
+                                                          "unmatched topic");
+      send(msg.connection,
+           messages::subscribe_refused{msg.topic, msg.join_ref, std::move(reply)});
+    },
+    [this](messages::listen& msg) {
+      if (auto* target = route(msg.topic)) {
+        ++target->routed;
+        send(target->channel, std::move(msg));
+      }
+    },
+    [this](messages::dispatch& msg) {
+      if (auto* target = route(msg.topic)) {
+        ++target->routed;
+        send(target->channel, std::move(msg));
+      }
+    },
+    [this](messages::publish& msg) {
+      // Nobody subscribed means nobody to tell: no channel is started for a broadcast.
+      if (auto it = channels_.find(msg.topic); it != channels_.end())
+        send(it->second.channel, std::move(msg));
+    },
+    [this](messages::unlisten& msg) {
+      if (auto it = channels_.find(msg.topic); it != channels_.end())
+        send(it->second.channel, std::move(msg));
+    },
+    [this](messages::channel_idle& msg) {
+      auto it = channels_.find(msg.topic);
+      if (it == channels_.end() || !current_sender()
+          || current_sender()->id() != it->second.channel.id())
+        return;
+      if (it->second.routed != msg.routed)
+        return; // a subscribe is on its way to it: it will not stay idle
+      send(it->second.channel, messages::stop_atom::value);
+      demonitor(it->second.channel);
+      channels_.erase(it);
+    },
+  };
+}
+
+registry_actor::entry* registry_actor::route(const std::string& topic) {
+  if (auto it = channels_.find(topic); it != channels_.end())
+    return &it->second;
+  auto definition = definitions_->find(topic);
+  if (!definition)
+    return nullptr;
+  auto channel = spawn<channel_actor>(topic, std::move(definition),
+                                      caf::actor_cast<caf::actor>(this));
+  monitor(channel);
+  return &channels_.emplace(topic, entry{std::move(channel), 0}).first->second;
+}
+
+void registry_actor::on_exit() {
+  for (auto& [_, known] : channels_)
+    send_exit(known.channel, caf::exit_reason::user_shutdown);
+  channels_.clear();
+}
+
+} // namespace pulse

@@ -1,0 +1,38 @@
+// Maps concrete topics to channel actors: spawns one on first interest, forgets it when it is
+// idle, and routes subscribes and server-side messages to it.
+#pragma once
+
+#include "actors/channel_definition.hpp"
+#include "actors/messages.hpp"
+
+#include <caf/event_based_actor.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace pulse {
+
+class registry_actor : public caf::event_based_actor {
+public:
+  registry_actor(caf::actor_config& config, std::shared_ptr<definition_table> definitions);
+
+  caf::behavior make_behavior() override;
+  const char* name() const override { return "pulse.registry"; }
+  void on_exit() override;
+
+private:
+  struct entry {
+    caf::actor channel;
+    std::uint64_t routed = 0; ///< subscribes, listens and dispatches sent to it
+  };
+
+  /// The topic's channel, spawned when needed; nullptr when no definition matches.
+  entry* route(const std::string& topic);
+
+  std::shared_ptr<definition_table> definitions_;
+  std::unordered_map<std::string, entry> channels_;
+};
+
+} // namespace pulse

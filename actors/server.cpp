@@ -1,0 +1,303 @@
+#include "actors/server.hpp"
+
+#include "actors/connection_actor.hpp"
+#include "actors/registry_actor.hpp"
+#include "actors/server_core.hpp"
+#include "transport/log.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include <semaphore.h>
+#include <signal.h>
+
+#include <stdexcept>
+
+namespace pulse {
+
+namespace json = boost::json;
+
+// ---- server_core -------------------------------------------------------------------------------
+
+server_core::server_core(server_options opts) : options(std::move(opts)), http(options.limits) {
+  if (options.threads == 0)
+    options.threads = transport::usable_cpu_count();
+  config.set("scheduler.max-threads", options.threads);
+  // Work sharing beats work stealing for fan-out on few cores (see the README's figures).
+  config.set("scheduler.policy", caf::atom("sharing"));
+  system = std::make_unique<caf::actor_system>(config);
+  registry = system->spawn<registry_actor>(definitions);
+}
+
+server_core::~server_core() {
+  stop();
+  registry = nullptr;
+  system.reset(); // waits for every actor, all of which were told to stop
+}
+
+template <class Message>
+void server_core::tell_registry(Message&& msg) {
+  caf::anon_send(registry, std::forward<Message>(msg));
+}
+
+void server_core::require_definition(const std::string& topic) const {
+  if (!definitions->find(topic))
+    throw std::invalid_argument("no channel is defined for topic \"" + topic + "\"");
+}
+
+void server_core::stop() {
+  {
+    std::lock_guard guard{mutex};
+    if (stopped)
+      return;
+    stopped = true;
+  }
+  // Connections first: they drain, close with 1001, and their actors quit.
+  http.stop(options.drain_timeout);
+  std::vector<caf::actor> to_stop;
+  {
+    std::lock_guard guard{mutex};
+    to_stop.swap(listeners);
+  }
+  for (auto& listener : to_stop)
+    caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+  system->await_all_actors_done();
+}
+
+// ---- handles -----------------------------------------------------------------------------------
+
+void channel_handle::broadcast(std::string_view event, json::value payload) const {
+  if (auto core = core_.lock())
+    core->tell_registry(messages::publish{topic_, std::string{event}, std::move(payload)});
+}
+
+void channel_handle::send(std::string_view event, json::value payload) const {
+  if (auto core = core_.lock())
+    core->tell_registry(messages::dispatch{topic_, std::string{event}, std::move(payload)});
+}
+
+channel_builder& channel_builder::on(std::string event, handler fn) {
+  definition_->edit_hooks([&](channel_hooks& hooks) {
+    hooks.handlers.push_back({std::move(event), std::move(fn)});
+  });
+  return *this;
+}
+
+channel_builder& channel_builder::on_subscribe(std::function<void(context&)> fn) {
+  definition_->edit_hooks([&](channel_hooks& hooks) { hooks.on_subscribe.push_back(std::move(fn)); });
+  return *this;
+}
+
+channel_builder& channel_builder::on_unsubscribe(std::function<void(context&)> fn) {
+  definition_->edit_hooks(
+    [&](channel_hooks& hooks) { hooks.on_unsubscribe.push_back(std::move(fn)); });
+  return *this;
+}
+
+const std::string& channel_builder::pattern() const noexcept {
+  return definition_->pattern.text();
+}
+
+channel_handle channel_builder::topic(std::string topic) const {
+  if (!definition_->pattern.matches(topic))
+    throw std::invalid_argument("topic \"" + topic + "\" does not match channel \""
+                                + pattern() + "\"");
+  return {core_, std::move(topic)};
+}
+
+channel_handle channel_builder::exact_topic() const {
+  if (!definition_->pattern.is_exact())
+    throw std::logic_error("channel \"" + pattern()
+                           + "\" is a pattern: pick a topic with .topic(\"...\") first");
+  return {core_, pattern()};
+}
+
+void channel_builder::broadcast(std::string_view event, json::value payload) const {
+  exact_topic().broadcast(event, std::move(payload));
+}
+
+void channel_builder::send(std::string_view event, json::value payload) const {
+  exact_topic().send(event, std::move(payload));
+}
+
+// ---- subscription ------------------------------------------------------------------------------
+
+subscription::subscription(subscription&& other) noexcept : cancel_(std::move(other.cancel_)) {
+  other.cancel_ = nullptr;
+}
+
+subscription& subscription::operator=(subscription&& other) noexcept {
+  if (this != &other) {
+    cancel();
+    cancel_ = std::move(other.cancel_);
+    other.cancel_ = nullptr;
+  }
+  return *this;
+}
+
+subscription::~subscription() {
+  cancel();
+}
+
+void subscription::cancel() {
+  if (auto fn = std::move(cancel_)) {
+    cancel_ = nullptr;
+    fn();
+  }
+}
+
+// ---- server ------------------------------------------------------------------------------------
+
+server::server(server_options options)
+  : core_(std::make_shared<server_core>(std::move(options))) {
+}
+
+server::~server() {
+  core_->stop();
+}
+
+channel_builder server::define(std::string pattern,
+                               std::function<std::unique_ptr<pulse::channel>()> make) {
+  auto definition = std::make_shared<channel_definition>(topic_pattern{std::move(pattern)},
+                                                         std::move(make));
+  core_->definitions->add(definition);
+  return {core_, std::move(definition)};
+}
+
+channel_builder server::channel(std::string pattern) {
+  return define(std::move(pattern), [] { return std::make_unique<pulse::channel>(); });
+}
+
+channel_handle server::topic(std::string topic) {
+  core_->require_definition(topic);
+  return {core_, std::move(topic)};
+}
+
+subscription server::subscribe(std::string topic, std::function<void(const event&)> callback) {
+  core_->require_definition(topic);
+  auto listener = core_->system->spawn([callback = std::move(callback)]() -> caf::behavior {
+    return {[callback](const event& e) {
+      try {
+        callback(e);
+      } catch (const std::exception& ex) {
+        log().error("subscriber of {} threw on \"{}\": {}", e.topic, e.name, ex.what());
+      }
+    }};
+  });
+  {
+    std::lock_guard guard{core_->mutex};
+    core_->listeners.push_back(listener);
+  }
+  core_->tell_registry(messages::listen{topic, listener});
+  std::weak_ptr<server_core> weak = core_;
+  return subscription{[weak, id = listener.id()] {
+    auto core = weak.lock();
+    if (!core)
+      return;
+    std::lock_guard guard{core->mutex};
+    auto& all = core->listeners;
+    for (auto it = all.begin(); it != all.end(); ++it) {
+      if (it->id() == id) {
+        // The channel monitors the listener: its exit is the unsubscribe.
+        caf::anon_send_exit(*it, caf::exit_reason::user_shutdown);
+        all.erase(it);
+        return;
+      }
+    }
+  }};
+}
+
+subscription server::subscribe(std::string topic, const caf::actor& listener) {
+  core_->require_definition(topic);
+  core_->tell_registry(messages::listen{topic, listener});
+  std::weak_ptr<server_core> weak = core_;
+  return subscription{[weak, topic, id = listener.id()] {
+    if (auto core = weak.lock())
+      core->tell_registry(messages::unlisten{topic, id});
+  }};
+}
+
+void server::serve_files(std::string url_prefix, std::filesystem::path directory) {
+  core_->http.mount(std::move(url_prefix), std::move(directory));
+}
+
+void server::route(std::string path, transport::route_function fn) {
+  core_->http.route(std::move(path), std::move(fn));
+}
+
+std::uint16_t server::start() {
+  {
+    std::lock_guard guard{core_->mutex};
+    if (core_->started)
+      return core_->http.port();
+    core_->started = true;
+  }
+  auto& options = core_->options;
+  std::weak_ptr<server_core> weak = core_;
+  connection_limits limits{options.max_subscriptions_per_connection};
+  core_->http.on_upgrade([weak, limits](const transport::http_request& request) {
+    if (auto* vsn = request.query_param("vsn"); vsn && !vsn->starts_with("2."))
+      return transport::upgrade_decision::refuse(
+        400, "Pulse speaks Phoenix Channels V2 JSON: connect with vsn=2.0.0");
+    return transport::upgrade_decision::accept(
+      [weak, limits](std::shared_ptr<transport::websocket_connection> socket)
+        -> std::shared_ptr<transport::connection_handler> {
+        auto core = weak.lock();
+        if (!core)
+          return nullptr;
+        return open_connection(*core->system, std::move(socket), core->registry, limits);
+      });
+  });
+  core_->http.route("/healthz", [](const transport::http_request&) {
+    return transport::http_response{200, "application/json", R"({"status":"ok"})"};
+  });
+  return core_->http.start(options.bind, options.port, options.threads);
+}
+
+namespace {
+
+sem_t shutdown_signal;
+
+extern "C" void on_shutdown_signal(int) {
+  sem_post(&shutdown_signal); // async-signal-safe
+}
+
+} // namespace
+
+void server::run() {
+  start();
+  sem_init(&shutdown_signal, 0, 0);
+  struct sigaction action {};
+  action.sa_handler = on_shutdown_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  while (sem_wait(&shutdown_signal) != 0 && errno == EINTR) {
+  }
+  log().info("shutting down");
+  stop();
+}
+
+void server::stop() {
+  core_->stop();
+}
+
+std::uint16_t server::port() const noexcept {
+  return core_->http.port();
+}
+
+const server_options& server::options() const noexcept {
+  return core_->options;
+}
+
+caf::actor_system& server::system() noexcept {
+  return *core_->system;
+}
+
+std::size_t server::connection_count() const {
+  return core_->http.connection_count();
+}
+
+} // namespace pulse

@@ -1,0 +1,126 @@
+// pulse::server: channels over WebSockets, in one object.
+//
+//   #include "actors/pulse.hpp"
+//
+//   int main() {
+//     pulse::server server{{.port = 8080}};
+//     server.channel<chat_room>("room:*");                     // a class per topic
+//     auto news = server.channel("news");                      // or lambdas
+//     news.on("post", [&](pulse::context&, const boost::json::value& p) {
+//       news.broadcast("posted", p);
+//     });
+//     server.serve_files("/", "web");
+//     server.run();                                            // until SIGINT or SIGTERM
+//   }
+//
+// Clients connect to ws://HOST:PORT/socket/websocket?vsn=2.0.0 with any Phoenix Channels client.
+// A broadcast from any thread: server.topic("room:42").broadcast("event", payload).
+#pragma once
+
+#include "actors/channel.hpp"
+#include "actors/channel_handle.hpp"
+#include "actors/event.hpp"
+#include "transport/connection.hpp"
+#include "transport/limits.hpp"
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace caf {
+class actor;
+class actor_system;
+} // namespace caf
+
+namespace pulse {
+
+struct server_options {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 8080; ///< 0 picks a free port (see server::port())
+  /// Threads for actors and for I/O, each; 0 means the CPUs this process may run on.
+  std::size_t threads = 0;
+  transport::limits limits;
+  /// On stop, time for queued messages to drain before connections are cut.
+  std::chrono::milliseconds drain_timeout = std::chrono::seconds{5};
+  /// Topics one connection may be subscribed to at once.
+  std::size_t max_subscriptions_per_connection = 100;
+};
+
+/// An in-process subscription to a topic's broadcasts; cancelled when destroyed.
+class subscription {
+public:
+  subscription() = default;
+  subscription(subscription&&) noexcept;
+  subscription& operator=(subscription&&) noexcept;
+  ~subscription();
+
+  void cancel();
+
+private:
+  friend class server;
+  explicit subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+  std::function<void()> cancel_;
+};
+
+class server {
+public:
+  explicit server(server_options options = {});
+  ~server();
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Defines a channel class for a name ("chat") or a prefix pattern ("room:*"); every topic
+  /// gets its own `T{args...}`.
+  template <class T, class... Args>
+    requires std::derived_from<T, pulse::channel>
+  channel_builder channel(std::string pattern, Args... args) {
+    return define(std::move(pattern), [args...] { return std::make_unique<T>(args...); });
+  }
+
+  /// Defines a channel by lambdas only: add them with .on(...) on the result.
+  channel_builder channel(std::string pattern);
+
+  /// A concrete topic, to broadcast to from anywhere. Throws std::invalid_argument when no
+  /// definition matches it.
+  channel_handle topic(std::string topic);
+
+  /// Subscribes server code to a topic's broadcasts; `callback` runs on an actor thread, one
+  /// event at a time. Keeps the topic's channel alive while subscribed.
+  subscription subscribe(std::string topic, std::function<void(const event&)> callback);
+  /// The same for an actor of yours, which receives `pulse::event` messages.
+  subscription subscribe(std::string topic, const caf::actor& listener);
+
+  /// Serves the files in `directory` under `url_prefix`. Before start().
+  void serve_files(std::string url_prefix, std::filesystem::path directory);
+  /// Answers HTTP requests for `path` (exact). Before start().
+  void route(std::string path, transport::route_function fn);
+
+  /// Binds and starts serving; returns the port (useful with port 0). Throws when the address
+  /// cannot be bound.
+  std::uint16_t start();
+  /// start(), then waits for SIGINT or SIGTERM, then stop().
+  void run();
+  /// Stops accepting, closes every client with 1001 (going away) once its queued messages are
+  /// sent or the drain timeout passed, and stops every actor. Idempotent.
+  void stop();
+
+  std::uint16_t port() const noexcept;
+  const server_options& options() const noexcept;
+  caf::actor_system& system() noexcept;
+
+  /// Open WebSocket connections.
+  std::size_t connection_count() const;
+
+private:
+  channel_builder define(std::string pattern,
+                         std::function<std::unique_ptr<pulse::channel>()> make);
+
+  std::shared_ptr<server_core> core_;
+};
+
+} // namespace pulse

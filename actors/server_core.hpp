@@ -1,0 +1,44 @@
+// What a server and its handles share: the actor system, the registry, the definitions and the
+// transport. Handles keep a weak reference, so they outlive their server harmlessly.
+#pragma once
+
+#include "actors/channel_definition.hpp"
+#include "actors/server.hpp"
+#include "transport/http_server.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace pulse {
+
+struct server_core {
+  explicit server_core(server_options opts);
+  ~server_core();
+
+  /// Sends `msg` to the registry (from any thread).
+  template <class Message>
+  void tell_registry(Message&& msg);
+
+  /// Throws std::invalid_argument when no definition matches `topic`.
+  void require_definition(const std::string& topic) const;
+
+  void stop();
+
+  server_options options;
+  caf::actor_system_config config;
+  std::unique_ptr<caf::actor_system> system; // declared before every actor handle
+  std::shared_ptr<definition_table> definitions = std::make_shared<definition_table>();
+  caf::actor registry;
+  transport::http_server http;
+  std::mutex mutex; // guards listeners, started, stopped
+  std::vector<caf::actor> listeners; // actors spawned for callback subscriptions
+  bool started = false;
+  bool stopped = false;
+};
+
+} // namespace pulse

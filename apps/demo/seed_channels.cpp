@@ -1,0 +1,76 @@
+#include "apps/demo/seed_channels.hpp"
+
+#include "transport/log.hpp"
+
+#include <chrono>
+
+namespace pulse::demo {
+
+namespace json = boost::json;
+
+namespace {
+
+/// UTC, ISO 8601, with milliseconds: "2026-11-29T18:04:05.123Z".
+std::string now_iso8601() {
+  auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  auto seconds = std::chrono::floor<std::chrono::seconds>(now);
+  auto day = std::chrono::floor<std::chrono::days>(seconds);
+  std::chrono::year_month_day ymd{day};
+  std::chrono::hh_mm_ss time{seconds - day};
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int{ymd.year()},
+                unsigned{ymd.month()}, unsigned{ymd.day()}, int(time.hours().count()),
+                int(time.minutes().count()), int(time.seconds().count()),
+                int((now - seconds).count()));
+  return text;
+}
+
+/// A non-empty string field of an object payload, or nullptr.
+const json::string* non_empty_string(const json::value& payload, std::string_view key) {
+  auto* object = payload.if_object();
+  auto* field = object ? object->if_contains(key) : nullptr;
+  auto* text = field ? field->if_string() : nullptr;
+  return text && !text->empty() ? text : nullptr;
+}
+
+} // namespace
+
+void install_notifications(server& server) {
+  auto notifications = server.channel("notifications");
+  notifications.on_subscribe([](context& ctx) { log().info("{}: a client subscribed", ctx.topic()); });
+  notifications.on_unsubscribe(
+    [](context& ctx) { log().info("{}: a client unsubscribed", ctx.topic()); });
+  notifications.on("new_alert", [](context& ctx, const json::value& payload) {
+    auto* message = non_empty_string(payload, "message");
+    ctx.broadcast("alert", json::object{
+                             {"message", message ? json::value(*message) : "New notification!"},
+                             {"time", now_iso8601()},
+                           });
+  });
+}
+
+void install_chat(server& server) {
+  server.channel("chat").on("message", [](context& ctx, const json::value& payload) {
+    auto* username = non_empty_string(payload, "username");
+    auto* object = payload.if_object();
+    auto* text = object ? object->if_contains("text") : nullptr;
+    ctx.broadcast("new_message", json::object{
+                                   {"username", username ? json::value(*username) : "Anonymous"},
+                                   {"text", text ? *text : json::value{}},
+                                 });
+  });
+}
+
+void install_bench(server& server) {
+  server.channel("bench").on("publish", [](context& ctx, const json::value& payload) {
+    ctx.broadcast("message", payload);
+  });
+}
+
+void install_seed_channels(server& server) {
+  install_notifications(server);
+  install_chat(server);
+  install_bench(server);
+}
+
+} // namespace pulse::demo

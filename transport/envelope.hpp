@@ -1,0 +1,45 @@
+// One inbound client message in Pulse's own words, decoded from the wire by the Phoenix codec.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pulse::transport {
+
+/// What a client asks for.
+enum class intent : std::uint8_t {
+  subscribe,   ///< join a topic, with params
+  unsubscribe, ///< leave a topic
+  heartbeat,   ///< keep the connection alive
+  push,        ///< an event for the topic's handlers
+  answer,      ///< the client's answer to a server request (Pulse's extension)
+};
+
+/// A decoded client message. `join_ref` names the subscription a message belongs to, `ref` the
+/// message itself (a reply echoes both).
+struct envelope {
+  intent kind = intent::push;
+  std::optional<std::string> join_ref;
+  std::optional<std::string> ref;
+  std::string topic;
+  std::string event;
+  boost::json::value payload;
+  /// For an answer: the server request it answers, and whether it succeeded; the payload is then
+  /// the answer's response.
+  std::string request_ref;
+  bool is_ok = true;
+};
+
+/// An inbound text that is not a valid message, with the refs and topic that could still be read
+/// so that the error can be answered where the client expects it.
+struct decode_error {
+  std::string reason;
+  std::optional<std::string> join_ref;
+  std::optional<std::string> ref;
+  std::string topic;
+};
+
+} // namespace pulse::transport

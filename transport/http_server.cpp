@@ -1,0 +1,102 @@
+#include "transport/http_server.hpp"
+
+#include "transport/asio.hpp"
+#include "transport/close_code.hpp"
+#include "transport/http_context.hpp"
+#include "transport/listener.hpp"
+#include "transport/websocket_session.hpp"
+
+#include <sched.h>
+
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace pulse::transport {
+
+std::size_t usable_cpu_count() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    auto count = CPU_COUNT(&set);
+    if (count > 0)
+      return static_cast<std::size_t>(count);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+struct http_server::impl {
+  http_context context; // outlives the io_context, whose pending handlers refer to it
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::shared_ptr<listener> acceptor;
+  std::vector<std::thread> threads;
+  std::uint16_t port = 0;
+  bool stopped = false;
+};
+
+http_server::http_server(const limits& limits) : impl_(std::make_unique<impl>()) {
+  impl_->context.limits = limits;
+}
+
+http_server::~http_server() {
+  stop(std::chrono::milliseconds{0});
+}
+
+void http_server::mount(std::string url_prefix, std::filesystem::path directory) {
+  impl_->context.files.mount(std::move(url_prefix), std::move(directory));
+}
+
+void http_server::route(std::string path, route_function fn) {
+  impl_->context.routes[std::move(path)] = std::move(fn);
+}
+
+void http_server::on_upgrade(upgrade_function fn) {
+  impl_->context.upgrade = std::move(fn);
+}
+
+std::uint16_t http_server::start(const std::string& address, std::uint16_t port,
+                                 std::size_t threads) {
+  auto endpoint = tcp::endpoint{asio::ip::make_address(address), port};
+  impl_->acceptor = std::make_shared<listener>(impl_->io, endpoint, impl_->context);
+  impl_->port = impl_->acceptor->local_endpoint().port();
+  impl_->acceptor->run();
+  impl_->work.emplace(impl_->io.get_executor());
+  for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  return impl_->port;
+}
+
+void http_server::stop(std::chrono::milliseconds drain_deadline) {
+  if (impl_->stopped)
+    return;
+  impl_->stopped = true;
+  auto& context = impl_->context;
+  context.stopping = true;
+  if (impl_->acceptor)
+    impl_->acceptor->stop();
+  if (!impl_->threads.empty()) {
+    context.sessions.for_each([](websocket_session& session) {
+      session.close(close_code::going_away, "server shutting down");
+    });
+    context.sessions.wait_until_empty(std::chrono::steady_clock::now() + drain_deadline);
+  }
+  impl_->work.reset();
+  impl_->io.stop();
+  for (auto& thread : impl_->threads)
+    thread.join();
+  impl_->threads.clear();
+  // Whatever did not close in time is cut now, so every handler still hears on_closed().
+  context.sessions.for_each([](websocket_session& session) { session.abort(); });
+  impl_->acceptor.reset();
+}
+
+std::uint16_t http_server::port() const noexcept {
+  return impl_->port;
+}
+
+std::size_t http_server::connection_count() const {
+  return impl_->context.sessions.size();
+}
+
+} // namespace pulse::transport

@@ -1,0 +1,52 @@
+// The transport's face: an HTTP and WebSocket server on Asio threads. It knows nothing of
+// actors: it reports connections through upgrade_function and connection_handler.
+#pragma once
+
+#include "transport/connection.hpp"
+#include "transport/limits.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace pulse::transport {
+
+/// The CPUs this process may run on (its affinity mask), at least 1.
+std::size_t usable_cpu_count();
+
+class http_server {
+public:
+  explicit http_server(const limits& limits = {});
+  ~http_server();
+
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  /// Serves files under `url_prefix` from `directory`. Before start().
+  void mount(std::string url_prefix, std::filesystem::path directory);
+  /// Answers `path` (exact) with `fn`. Before start().
+  void route(std::string path, route_function fn);
+  /// Decides on WebSocket upgrades at the WebSocket path. Before start().
+  void on_upgrade(upgrade_function fn);
+
+  /// Binds to `address`:`port` (0 picks a free port), starts `threads` I/O threads and returns
+  /// the port. Throws boost::system::system_error when the address cannot be bound.
+  std::uint16_t start(const std::string& address, std::uint16_t port, std::size_t threads);
+
+  /// Stops accepting, lets every connection flush what is queued and closes it with 1001, waits
+  /// up to `drain_deadline`, then cuts what is left and joins the I/O threads. Idempotent.
+  void stop(std::chrono::milliseconds drain_deadline = std::chrono::seconds{5});
+
+  std::uint16_t port() const noexcept;
+
+  /// Open WebSocket connections.
+  std::size_t connection_count() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace pulse::transport

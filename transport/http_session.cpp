@@ -1,0 +1,260 @@
+#include "transport/http_session.hpp"
+
+#include "transport/log.hpp"
+#include "transport/websocket_session.hpp"
+
+namespace pulse::transport {
+
+namespace websocket = beast::websocket;
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/// Percent-decoding; `plus_is_space` for query strings.
+std::string url_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      int hi = hex_value(text[i + 1]);
+      int lo = hex_value(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && c == '+' ? ' ' : c);
+  }
+  return out;
+}
+
+void parse_target(std::string_view target, http_request& out) {
+  auto question = target.find('?');
+  out.path = url_decode(target.substr(0, question), false);
+  if (question == std::string_view::npos)
+    return;
+  auto query = target.substr(question + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    if (!pair.empty()) {
+      auto eq = pair.find('=');
+      out.query.emplace_back(url_decode(pair.substr(0, eq), true),
+                             eq == std::string_view::npos ? std::string{}
+                                                          : url_decode(pair.substr(eq + 1), true));
+    }
+    if (amp == std::string_view::npos)
+      break;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+bool offers_subprotocol(std::string_view header, std::string_view wanted) {
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    auto item = header.substr(0, comma);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    if (item == wanted)
+      return true;
+    if (comma == std::string_view::npos)
+      break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+} // namespace
+
+http_session::http_session(tcp::socket socket, http_context& context)
+  : stream_(std::move(socket)), context_(context) {
+  error_code ec;
+  auto endpoint = stream_.socket().remote_endpoint(ec);
+  remote_address_ = ec ? "unknown" : endpoint.address().to_string();
+}
+
+void http_session::run() {
+  // Start on the socket's strand, where every later step runs.
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+}
+
+void http_session::do_read() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(context_.limits.max_http_header_bytes));
+  parser_->body_limit(context_.limits.max_http_body_bytes);
+  stream_.expires_after(context_.limits.request_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](error_code ec, std::size_t bytes) {
+                     self->on_read(ec, bytes);
+                   });
+}
+
+void http_session::on_read(error_code ec, std::size_t) {
+  if (ec == http::error::end_of_stream) {
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    return;
+  }
+  if (ec == beast::error::timeout)
+    return; // a request that never completed (slowloris): drop the connection
+  if (ec) {
+    if (ec == http::error::header_limit || ec == http::error::body_limit)
+      return respond(431, "text/plain", "request too large\n", false);
+    if (ec.category() == http::make_error_code(http::error::bad_target).category())
+      return respond(400, "text/plain", "malformed HTTP request\n", false);
+    return; // the connection broke
+  }
+  handle(parser_->get());
+}
+
+void http_session::handle(http::request<http::string_body>& request) {
+  http_request info;
+  parse_target(request.target(), info);
+  info.method = std::string{request.method_string()};
+  info.remote_address = remote_address_;
+  for (auto& field : request)
+    info.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
+  bool keep_alive = request.keep_alive() && !context_.stopping;
+
+  if (info.path == context_.websocket_path) {
+    if (!websocket::is_upgrade(request))
+      return respond(426, "text/plain", "this endpoint speaks WebSocket only\n", false);
+    return upgrade(request, std::move(info));
+  }
+  if (auto route = context_.routes.find(info.path); route != context_.routes.end()) {
+    info.body = std::move(request.body());
+    http_response response;
+    try {
+      response = route->second(info);
+    } catch (const std::exception& e) {
+      log().error("route {} failed: {}", info.path, e.what());
+      response = {500, "text/plain; charset=utf-8", "internal error\n"};
+    }
+    return respond(response.status, response.content_type, std::move(response.body), keep_alive,
+                   request.method() == http::verb::head);
+  }
+  bool head = request.method() == http::verb::head;
+  if (request.method() != http::verb::get && !head)
+    return respond(405, "text/plain", "method not allowed\n", keep_alive);
+  if (auto file = context_.files.resolve(info.path))
+    return serve_file(*file, keep_alive, head);
+  respond(404, "text/plain", "not found\n", keep_alive, head);
+}
+
+void http_session::upgrade(http::request<http::string_body>& request, http_request&& info) {
+  upgrade_decision decision;
+  if (context_.stopping) {
+    decision = upgrade_decision::refuse(503, "server is shutting down");
+  } else {
+    try {
+      decision = context_.upgrade ? context_.upgrade(info)
+                                  : upgrade_decision::refuse(404, "no WebSocket endpoint");
+    } catch (const std::exception& e) {
+      log().error("upgrade decision failed: {}", e.what());
+      decision = upgrade_decision::refuse(500, "internal error");
+    }
+  }
+  if (!decision.open)
+    return respond(decision.status, "text/plain; charset=utf-8", decision.reason + "\n", false);
+
+  auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream_));
+  auto protocols = request[http::field::sec_websocket_protocol];
+  bool phoenix = offers_subprotocol({protocols.data(), protocols.size()}, "phoenix");
+  ws->set_option(websocket::stream_base::decorator([phoenix](websocket::response_type& response) {
+    response.set(http::field::server, "Pulse");
+    // The official client's authToken option offers "phoenix" and aborts unless it is chosen.
+    if (phoenix)
+      response.set(http::field::sec_websocket_protocol, "phoenix");
+  }));
+  ws->next_layer().expires_after(context_.limits.request_timeout);
+  ws->async_accept(request, [self = shared_from_this(), ws,
+                             open = std::move(decision.open)](error_code ec) {
+    if (ec) {
+      log().info("WebSocket handshake with {} failed: {}", self->remote_address_, ec.message());
+      return;
+    }
+    auto early = self->buffer_.data();
+    std::string early_bytes{static_cast<const char*>(early.data()), early.size()};
+    auto session = std::make_shared<websocket_session>(ws->next_layer().release_socket(),
+                                                       self->context_.limits,
+                                                       self->remote_address_,
+                                                       self->context_.sessions);
+    session->start(open, early_bytes);
+  });
+}
+
+template <class Response>
+void http_session::write(std::shared_ptr<Response> response) {
+  bool keep_alive = response->keep_alive();
+  http::async_write(stream_, *response,
+                    [self = shared_from_this(), response, keep_alive](error_code ec, std::size_t) {
+                      self->on_write(ec, keep_alive);
+                    });
+}
+
+void http_session::respond(unsigned status, std::string_view content_type, std::string body,
+                           bool keep_alive, bool head_only) {
+  auto response = std::make_shared<http::response<http::string_body>>(
+    static_cast<http::status>(status), 11);
+  response->set(http::field::server, "Pulse");
+  response->set(http::field::content_type, content_type);
+  response->set(http::field::cache_control, "no-store");
+  response->keep_alive(keep_alive);
+  auto size = body.size();
+  if (!head_only)
+    response->body() = std::move(body);
+  response->prepare_payload();
+  if (head_only)
+    response->content_length(size);
+  write(std::move(response));
+}
+
+void http_session::serve_file(const std::filesystem::path& file, bool keep_alive,
+                              bool head_only) {
+  http::file_body::value_type body;
+  error_code ec;
+  body.open(file.c_str(), beast::file_mode::scan, ec);
+  if (ec)
+    return respond(404, "text/plain", "not found\n", keep_alive, head_only);
+  auto size = body.size();
+  if (head_only) {
+    auto response = std::make_shared<http::response<http::empty_body>>(http::status::ok, 11);
+    response->set(http::field::content_type, static_files::content_type(file));
+    response->content_length(size);
+    response->keep_alive(keep_alive);
+    return write(std::move(response));
+  }
+  auto response = std::make_shared<http::response<http::file_body>>(
+    std::piecewise_construct, std::make_tuple(std::move(body)),
+    std::make_tuple(http::status::ok, 11));
+  response->set(http::field::server, "Pulse");
+  response->set(http::field::content_type, static_files::content_type(file));
+  response->set(http::field::cache_control, "no-cache");
+  response->content_length(size);
+  response->keep_alive(keep_alive);
+  write(std::move(response));
+}
+
+void http_session::on_write(error_code ec, bool keep_alive) {
+  if (ec)
+    return;
+  if (!keep_alive) {
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    return;
+  }
+  do_read();
+}
+
+} // namespace pulse::transport

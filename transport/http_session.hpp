@@ -1,0 +1,38 @@
+// One HTTP connection: routes, static files, and the WebSocket upgrade that hands the socket to a
+// websocket_session. Internal to the transport (it includes Beast).
+#pragma once
+
+#include "transport/asio.hpp"
+#include "transport/http_context.hpp"
+
+#include <memory>
+#include <optional>
+
+namespace pulse::transport {
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket socket, http_context& context);
+
+  void run();
+
+private:
+  void do_read();
+  void on_read(error_code ec, std::size_t bytes);
+  void handle(http::request<http::string_body>& request);
+  void upgrade(http::request<http::string_body>& request, http_request&& info);
+  void respond(unsigned status, std::string_view content_type, std::string body, bool keep_alive,
+               bool head_only = false);
+  void serve_file(const std::filesystem::path& file, bool keep_alive, bool head_only);
+  template <class Response>
+  void write(std::shared_ptr<Response> response);
+  void on_write(error_code ec, bool keep_alive);
+
+  beast::tcp_stream stream_;
+  http_context& context_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_address_;
+};
+
+} // namespace pulse::transport

@@ -1,0 +1,26 @@
+// Transport limits: every bound a client can run into, with the defaults Pulse ships.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace pulse::transport {
+
+struct limits {
+  /// Largest inbound WebSocket message; a larger one closes the connection with 1009.
+  std::size_t max_message_bytes = 1 << 20;
+  /// Outbound bytes a connection may have queued; past it the client is a slow consumer and is
+  /// closed with 1008 ("slow consumer"), so one slow phone never grows the server's memory.
+  std::size_t max_queued_bytes = 4 << 20;
+  /// No inbound data for this long (clients heartbeat every 30 s) closes with 1008.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds{60};
+  /// Time for a new TCP connection to deliver a complete HTTP request (slowloris guard).
+  std::chrono::milliseconds request_timeout = std::chrono::seconds{10};
+  /// Time a closing connection gets to flush and exchange close frames before it is cut.
+  std::chrono::milliseconds close_timeout = std::chrono::seconds{5};
+  /// Largest HTTP request header block, and body.
+  std::size_t max_http_header_bytes = 8 << 10;
+  std::size_t max_http_body_bytes = 1 << 20;
+};
+
+} // namespace pulse::transport

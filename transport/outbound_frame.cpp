@@ -1,0 +1,80 @@
+#include "transport/outbound_frame.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace pulse::transport {
+
+namespace {
+
+constexpr std::uint8_t fin_bit = 0x80;
+constexpr std::uint8_t opcode_text = 0x1;
+constexpr std::uint8_t opcode_close = 0x8;
+constexpr std::uint8_t opcode_pong = 0xA;
+
+/// Writes the header for a payload of `size` bytes right before `buffer[headroom_bytes]` and
+/// returns where the frame starts.
+std::size_t write_header(std::string& buffer, std::uint8_t opcode, std::size_t size) {
+  std::uint8_t header[outbound_frame::headroom_bytes];
+  std::size_t length = 0;
+  header[length++] = fin_bit | opcode;
+  if (size < 126) {
+    header[length++] = static_cast<std::uint8_t>(size);
+  } else if (size <= 0xFFFF) {
+    header[length++] = 126;
+    header[length++] = static_cast<std::uint8_t>(size >> 8);
+    header[length++] = static_cast<std::uint8_t>(size);
+  } else {
+    header[length++] = 127;
+    for (int shift = 56; shift >= 0; shift -= 8)
+      header[length++] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(size) >> shift);
+  }
+  auto start = outbound_frame::headroom_bytes - length;
+  std::copy(header, header + length, buffer.begin() + static_cast<std::ptrdiff_t>(start));
+  return start;
+}
+
+} // namespace
+
+outbound_frame outbound_frame::text_with_headroom(std::string&& buffer) {
+  auto payload_size = buffer.size() - headroom_bytes;
+  auto start = write_header(buffer, opcode_text, payload_size);
+  return {std::make_shared<const std::string>(std::move(buffer)), start};
+}
+
+outbound_frame outbound_frame::text(std::string_view payload) {
+  std::string buffer;
+  buffer.reserve(headroom_bytes + payload.size());
+  buffer.append(headroom_bytes, '\0');
+  buffer.append(payload);
+  return text_with_headroom(std::move(buffer));
+}
+
+outbound_frame outbound_frame::close(std::uint16_t code, std::string_view reason) {
+  constexpr std::size_t max_reason_bytes = 123; // control frames carry at most 125 bytes
+  reason = reason.substr(0, max_reason_bytes);
+  std::string buffer(headroom_bytes, '\0');
+  buffer.push_back(static_cast<char>(code >> 8));
+  buffer.push_back(static_cast<char>(code & 0xFF));
+  buffer.append(reason);
+  auto start = write_header(buffer, opcode_close, buffer.size() - headroom_bytes);
+  return {std::make_shared<const std::string>(std::move(buffer)), start};
+}
+
+outbound_frame outbound_frame::pong(std::string_view payload) {
+  std::string buffer(headroom_bytes, '\0');
+  buffer.append(payload.substr(0, 125));
+  auto start = write_header(buffer, opcode_pong, buffer.size() - headroom_bytes);
+  return {std::make_shared<const std::string>(std::move(buffer)), start};
+}
+
+std::string_view outbound_frame::payload() const noexcept {
+  auto bytes = wire_bytes();
+  if (bytes.size() < 2)
+    return {};
+  auto length_code = static_cast<std::uint8_t>(bytes[1]) & 0x7F;
+  std::size_t header = length_code < 126 ? 2 : length_code == 126 ? 4 : 10;
+  return bytes.substr(header);
+}
+
+} // namespace pulse::transport

@@ -1,0 +1,61 @@
+// One complete WebSocket message as it goes on the wire, immutable and shared.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace pulse::transport {
+
+/// A complete server-to-client WebSocket frame (header and payload), encoded once and shared by
+/// every socket it is queued on. Server frames are never masked, so the bytes are the same for
+/// every subscriber: a broadcast to ten thousand clients is one allocation and ten thousand
+/// reference counts, never ten thousand copies.
+class outbound_frame {
+public:
+  /// Room at the front of a payload buffer for the largest WebSocket header (10 bytes).
+  static constexpr std::size_t headroom_bytes = 10;
+
+  outbound_frame() = default;
+
+  /// Frames a text message whose payload starts at `buffer[headroom_bytes]`; the header is
+  /// written into the headroom, so the payload is never copied.
+  static outbound_frame text_with_headroom(std::string&& buffer);
+
+  /// Frames a text message, copying `payload` once.
+  static outbound_frame text(std::string_view payload);
+
+  /// Frames a close message with `code` and a reason (truncated to the 123 bytes a close allows).
+  static outbound_frame close(std::uint16_t code, std::string_view reason);
+
+  /// Frames a pong answering a ping with `payload` (at most 125 bytes).
+  static outbound_frame pong(std::string_view payload);
+
+  /// The bytes to write: header then payload.
+  std::string_view wire_bytes() const noexcept {
+    return bytes_ ? std::string_view{*bytes_}.substr(offset_) : std::string_view{};
+  }
+
+  /// The message's payload, without the header.
+  std::string_view payload() const noexcept;
+
+  std::size_t size_bytes() const noexcept { return wire_bytes().size(); }
+
+  bool empty() const noexcept { return !bytes_; }
+
+  /// How many owners share these bytes (for tests that prove a broadcast is not copied).
+  long use_count() const noexcept { return bytes_.use_count(); }
+
+  /// Identity of the shared buffer (for tests that prove two frames are the same bytes).
+  const void* identity() const noexcept { return bytes_.get(); }
+
+private:
+  outbound_frame(std::shared_ptr<const std::string> bytes, std::size_t offset)
+    : bytes_(std::move(bytes)), offset_(offset) {}
+
+  std::shared_ptr<const std::string> bytes_;
+  std::size_t offset_ = 0;
+};
+
+} // namespace pulse::transport

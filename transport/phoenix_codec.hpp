@@ -1,0 +1,65 @@
+// Phoenix Channels V2 JSON: `[join_ref, ref, topic, event, payload]` text frames. The only file
+// that knows the wire's names (phx_join, phx_reply, ...); everything past it speaks envelopes.
+#pragma once
+
+#include "transport/envelope.hpp"
+#include "transport/outbound_frame.hpp"
+
+#include <boost/json/fwd.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace pulse::transport::phoenix {
+
+/// Bounds on what a client may send, beyond the WebSocket message size.
+struct decode_limits {
+  std::size_t max_topic_bytes = 255;
+  std::size_t max_event_bytes = 255;
+  std::size_t max_ref_bytes = 64;
+  std::size_t max_json_depth = 32;
+};
+
+/// The topic every connection-level message (heartbeats) uses.
+inline constexpr std::string_view system_topic = "phoenix";
+
+/// Decodes one text message. A text that is not JSON yields a decode_error without refs.
+std::variant<envelope, decode_error> decode(std::string_view text, const decode_limits& limits = {});
+
+/// `[join_ref, ref, topic, "phx_reply", {"status": "ok"|"error", "response": response}]`.
+outbound_frame encode_reply(const std::optional<std::string>& join_ref,
+                            const std::optional<std::string>& ref, std::string_view topic, bool ok,
+                            const boost::json::value& response);
+
+/// An error reply whose response is `{"reason": reason}`.
+outbound_frame encode_error_reply(const std::optional<std::string>& join_ref,
+                                  const std::optional<std::string>& ref, std::string_view topic,
+                                  std::string_view reason);
+
+/// `[null, null, topic, event, payload]`: one encoding for every subscriber.
+outbound_frame encode_broadcast(std::string_view topic, std::string_view event,
+                                const boost::json::value& payload);
+
+/// `[join_ref, null, topic, event, payload]`: a push to one subscriber.
+outbound_frame encode_push(std::string_view join_ref, std::string_view topic,
+                           std::string_view event, const boost::json::value& payload);
+
+/// `[join_ref, request_ref, topic, event, payload]`: a server request the client answers with a
+/// `pulse_reply` push (see docs/protocol.md).
+outbound_frame encode_request(std::string_view join_ref, std::string_view request_ref,
+                              std::string_view topic, std::string_view event,
+                              const boost::json::value& payload);
+
+/// `[join_ref, join_ref, topic, "phx_close", {}]`: the subscription ended for good.
+outbound_frame encode_unsubscribed(std::string_view join_ref, std::string_view topic);
+
+/// `[join_ref, join_ref, topic, "phx_error", {}]`: the channel failed; the client rejoins.
+outbound_frame encode_channel_failed(std::string_view join_ref, std::string_view topic);
+
+/// The event name of a client's answer to a server request.
+inline constexpr std::string_view answer_event = "pulse_reply";
+
+} // namespace pulse::transport::phoenix

@@ -1,0 +1,42 @@
+#include "transport/session_tracker.hpp"
+
+#include <vector>
+
+namespace pulse::transport {
+
+void session_tracker::add(const std::shared_ptr<websocket_session>& session) {
+  std::lock_guard guard{mutex_};
+  sessions_.emplace(session.get(), session);
+}
+
+void session_tracker::remove(const websocket_session* session) {
+  std::lock_guard guard{mutex_};
+  sessions_.erase(session);
+  if (sessions_.empty())
+    emptied_.notify_all();
+}
+
+bool session_tracker::wait_until_empty(std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock{mutex_};
+  return emptied_.wait_until(lock, deadline, [this] { return sessions_.empty(); });
+}
+
+std::size_t session_tracker::size() const {
+  std::lock_guard guard{mutex_};
+  return sessions_.size();
+}
+
+void session_tracker::for_each(const std::function<void(websocket_session&)>& fn) const {
+  std::vector<std::shared_ptr<websocket_session>> live;
+  {
+    std::lock_guard guard{mutex_};
+    live.reserve(sessions_.size());
+    for (auto& [_, weak] : sessions_)
+      if (auto session = weak.lock())
+        live.push_back(std::move(session));
+  }
+  for (auto& session : live)
+    fn(*session);
+}
+
+} // namespace pulse::transport

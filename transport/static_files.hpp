@@ -1,0 +1,32 @@
+// Static files under URL prefixes ("/" -> web/, "/chat" -> apps/chat/web), safe from traversal.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulse::transport {
+
+class static_files {
+public:
+  /// Serves `directory` under `url_prefix`; the longest matching prefix wins.
+  void mount(std::string url_prefix, std::filesystem::path directory);
+
+  /// The file a request path names, or nothing. A directory serves its index.html; paths with
+  /// `..`, backslashes or NUL never leave their mount.
+  std::optional<std::filesystem::path> resolve(std::string_view path) const;
+
+  /// The Content-Type for a file, by extension.
+  static std::string_view content_type(const std::filesystem::path& file);
+
+private:
+  struct mount_point {
+    std::string prefix;
+    std::filesystem::path directory;
+  };
+  std::vector<mount_point> mounts_;
+};
+
+} // namespace pulse::transport

@@ -1,0 +1,275 @@
+#include "transport/websocket_session.hpp"
+
+#include "transport/close_code.hpp"
+#include "transport/log.hpp"
+#include "transport/session_tracker.hpp"
+
+#include <array>
+
+namespace pulse::transport {
+
+namespace {
+
+/// Inbound bytes land here first, one buffer per I/O thread: an idle connection holds no read
+/// buffer of its own, only the tail of a frame that straddles two reads.
+std::array<char, 64 * 1024>& read_buffer() {
+  thread_local std::array<char, 64 * 1024> buffer;
+  return buffer;
+}
+
+} // namespace
+
+websocket_session::websocket_session(tcp::socket socket, const limits& limits,
+                                     std::string remote_address, session_tracker& tracker)
+  : socket_(std::move(socket)),
+    limits_(limits),
+    remote_address_(std::move(remote_address)),
+    tracker_(tracker),
+    reader_(limits.max_message_bytes),
+    timer_(socket_.get_executor()) {
+}
+
+websocket_session::~websocket_session() = default;
+
+void websocket_session::start(const open_function& open, std::string_view early_bytes) {
+  tracker_.add(shared_from_this());
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(tcp::no_delay{true}, ec);
+  handler_ = open(shared_from_this());
+  last_inbound_ = std::chrono::steady_clock::now();
+  arm_timer();
+  if (!early_bytes.empty())
+    reader_.consume(early_bytes, *this);
+  do_wait_read();
+}
+
+// ---- reading -----------------------------------------------------------------------------------
+
+void websocket_session::do_wait_read() {
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+}
+
+void websocket_session::on_readable(error_code ec) {
+  if (finished_)
+    return;
+  if (ec)
+    return finish();
+  auto& buffer = read_buffer();
+  auto bytes = socket_.read_some(asio::buffer(buffer), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again)
+    return do_wait_read();
+  if (ec)
+    return finish(); // EOF or reset: the peer is gone
+  last_inbound_ = std::chrono::steady_clock::now();
+  if (!reader_.is_done())
+    reader_.consume({buffer.data(), bytes}, *this);
+  if (!finished_)
+    do_wait_read(); // after a close, keep reading until the peer's EOF
+}
+
+void websocket_session::on_text(std::string&& message) {
+  if (handler_ && !finished_) {
+    std::unique_lock lock{mutex_};
+    bool open = state_ == state::open;
+    lock.unlock();
+    if (open)
+      handler_->on_text(std::move(message));
+  }
+}
+
+void websocket_session::on_ping(std::string_view payload) {
+  std::unique_lock lock{mutex_};
+  if (state_ != state::open)
+    return;
+  if (enqueue_locked(outbound_frame::pong(payload))) {
+    lock.unlock();
+    post_flush();
+  }
+}
+
+void websocket_session::on_close(std::uint16_t code, std::string_view) {
+  peer_closed_ = true;
+  std::unique_lock lock{mutex_};
+  bool we_closed_first = state_ != state::open;
+  lock.unlock();
+  if (we_closed_first) {
+    if (close_written_)
+      finish(); // the close handshake is complete
+    return;
+  }
+  // Echo the peer's code, as RFC 6455 asks; a close without a code is answered with 1000.
+  begin_close(code == close_code::no_status ? close_code::normal : code, {}, false);
+}
+
+void websocket_session::on_failure(std::uint16_t code, std::string_view why) {
+  log().info("closing connection from {} with {}: {}", remote_address_, code, why);
+  begin_close(code, why, false);
+}
+
+// ---- writing -----------------------------------------------------------------------------------
+
+bool websocket_session::send(outbound_frame frame) {
+  std::unique_lock lock{mutex_};
+  if (state_ != state::open)
+    return false;
+  if (queued_bytes_ + frame.size_bytes() > limits_.max_queued_bytes) {
+    lock.unlock();
+    log().warn("closing slow consumer {}: more than {} bytes queued", remote_address_,
+               limits_.max_queued_bytes);
+    begin_close(close_code::policy_violation, "slow consumer", true);
+    return false;
+  }
+  bool must_flush = enqueue_locked(std::move(frame));
+  lock.unlock();
+  if (must_flush)
+    post_flush();
+  return true;
+}
+
+bool websocket_session::enqueue_locked(outbound_frame frame) {
+  queued_bytes_ += frame.size_bytes();
+  queued_.push_back(std::move(frame));
+  if (write_active_)
+    return false;
+  write_active_ = true;
+  return true;
+}
+
+void websocket_session::close(std::uint16_t code, std::string_view reason) {
+  begin_close(code, reason, false);
+}
+
+void websocket_session::begin_close(std::uint16_t code, std::string_view reason,
+                                    bool drop_queued) {
+  std::unique_lock lock{mutex_};
+  if (state_ != state::open)
+    return;
+  state_ = state::closing;
+  if (drop_queued) {
+    for (auto& frame : queued_)
+      queued_bytes_ -= frame.size_bytes();
+    queued_.clear();
+  }
+  close_queued_ = true;
+  bool must_flush = enqueue_locked(outbound_frame::close(code, reason));
+  lock.unlock();
+  // The close deadline replaces the idle timeout; it is armed on the strand.
+  asio::post(socket_.get_executor(), [self = shared_from_this(), must_flush] {
+    self->arm_timer();
+    if (must_flush)
+      self->do_write();
+  });
+}
+
+void websocket_session::post_flush() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+}
+
+void websocket_session::do_write() {
+  if (finished_)
+    return;
+  {
+    std::lock_guard guard{mutex_};
+    writing_.swap(queued_);
+    if (writing_.empty()) {
+      write_active_ = false;
+      return;
+    }
+  }
+  buffers_.clear();
+  buffers_.reserve(writing_.size());
+  for (auto& frame : writing_) {
+    auto bytes = frame.wire_bytes();
+    buffers_.emplace_back(bytes.data(), bytes.size());
+  }
+  asio::async_write(socket_, buffers_, [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->on_write(ec, n);
+  });
+}
+
+void websocket_session::on_write(error_code ec, std::size_t bytes) {
+  if (finished_)
+    return;
+  if (ec)
+    return finish();
+  bool closing;
+  bool more;
+  {
+    std::lock_guard guard{mutex_};
+    queued_bytes_ -= bytes;
+    writing_.clear();
+    closing = state_ == state::closing;
+    more = !queued_.empty();
+    if (!more) {
+      write_active_ = false;
+      close_written_ = closing && close_queued_;
+    }
+  }
+  if (more)
+    return do_write();
+  if (close_written_) {
+    if (peer_closed_)
+      return finish();
+    // Wait for the peer's close frame (or EOF) until the close deadline.
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+  }
+}
+
+// ---- time --------------------------------------------------------------------------------------
+
+void websocket_session::arm_timer() {
+  if (finished_)
+    return;
+  bool closing;
+  {
+    std::lock_guard guard{mutex_};
+    closing = state_ != state::open;
+  }
+  if (closing)
+    timer_.expires_after(limits_.close_timeout);
+  else
+    timer_.expires_at(last_inbound_ + limits_.idle_timeout);
+  timer_.async_wait([self = shared_from_this()](error_code ec) { self->on_timer(ec); });
+}
+
+void websocket_session::on_timer(error_code ec) {
+  if (finished_ || ec == asio::error::operation_aborted)
+    return;
+  std::unique_lock lock{mutex_};
+  bool closing = state_ != state::open;
+  lock.unlock();
+  if (closing)
+    return finish(); // the close deadline passed
+  if (std::chrono::steady_clock::now() >= last_inbound_ + limits_.idle_timeout) {
+    log().info("closing connection from {}: no data for {} ms", remote_address_,
+               limits_.idle_timeout.count());
+    return begin_close(close_code::policy_violation, "heartbeat timeout", false);
+  }
+  arm_timer();
+}
+
+void websocket_session::finish() {
+  if (finished_)
+    return;
+  finished_ = true;
+  error_code ec;
+  timer_.cancel();
+  socket_.close(ec);
+  {
+    std::lock_guard guard{mutex_};
+    state_ = state::closed;
+    queued_.clear();
+  }
+  tracker_.remove(this);
+  if (auto handler = std::move(handler_))
+    handler->on_closed();
+}
+
+std::size_t websocket_session::queued_bytes() const {
+  std::lock_guard guard{mutex_};
+  return queued_bytes_;
+}
+
+} // namespace pulse::transport

@@ -1,0 +1,89 @@
+// One WebSocket connection after its handshake: reads frames, writes queued frames in batches.
+// Internal to the transport (it includes Asio); the actors layer sees websocket_connection.
+#pragma once
+
+#include "transport/asio.hpp"
+#include "transport/connection.hpp"
+#include "transport/limits.hpp"
+#include "transport/websocket_reader.hpp"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pulse::transport {
+
+class session_tracker;
+
+/// Owns the socket. Everything but send() and close() runs on the socket's strand; those two
+/// take a short lock to queue, and post one flush to the strand per batch, so a burst of frames
+/// from the actors costs one wake-up and as few writev() calls as the frames need.
+class websocket_session final : public websocket_connection,
+                                public std::enable_shared_from_this<websocket_session>,
+                                private websocket_reader::listener {
+public:
+  websocket_session(tcp::socket socket, const limits& limits, std::string remote_address,
+                    session_tracker& tracker);
+  ~websocket_session() override;
+
+  /// Opens the handler and starts reading; `early_bytes` arrived with the HTTP request.
+  void start(const open_function& open, std::string_view early_bytes);
+
+  bool send(outbound_frame frame) override;
+  void close(std::uint16_t code, std::string_view reason) override;
+  const std::string& remote_address() const noexcept override { return remote_address_; }
+
+  /// Ends the session at once. Only for a server whose I/O threads have stopped.
+  void abort() { finish(); }
+
+  /// Bytes queued for this connection and not yet written.
+  std::size_t queued_bytes() const;
+
+private:
+  enum class state { open, closing, closed };
+
+  // websocket_reader::listener
+  void on_text(std::string&& message) override;
+  void on_ping(std::string_view payload) override;
+  void on_close(std::uint16_t code, std::string_view reason) override;
+  void on_failure(std::uint16_t code, std::string_view why) override;
+
+  void do_wait_read();
+  void on_readable(error_code ec);
+  /// Queues `frame` with the lock held; returns true when the caller must post a flush.
+  bool enqueue_locked(outbound_frame frame);
+  /// Moves to closing with `code`: drops nothing already queued unless `drop_queued`.
+  void begin_close(std::uint16_t code, std::string_view reason, bool drop_queued);
+  void post_flush();
+  void do_write();
+  void on_write(error_code ec, std::size_t bytes);
+  void arm_timer();
+  void on_timer(error_code ec);
+  void finish();
+
+  tcp::socket socket_;
+  const limits& limits_;
+  std::string remote_address_;
+  session_tracker& tracker_;
+  websocket_reader reader_;
+  asio::steady_timer timer_;
+  std::shared_ptr<connection_handler> handler_; // strand only
+
+  mutable std::mutex mutex_; // guards the fields down to write_active_
+  std::vector<outbound_frame> queued_;
+  std::size_t queued_bytes_ = 0; // queued_ plus writing_
+  state state_ = state::open;
+  bool write_active_ = false; // a flush is posted or a write is in flight
+  bool close_queued_ = false; // the close frame is in queued_ or writing_
+
+  std::vector<outbound_frame> writing_; // strand only: the batch being written
+  std::vector<asio::const_buffer> buffers_;
+  std::chrono::steady_clock::time_point last_inbound_;
+  bool peer_closed_ = false; // the peer sent its close frame
+  bool close_written_ = false;
+  bool finished_ = false;
+};
+
+} // namespace pulse::transport

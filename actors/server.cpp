@@ -41,6 +41,12 @@ void server_core::tell_registry(Message&& msg) {
   caf::anon_send(registry, std::forward<Message>(msg));
 }
 
+std::shared_ptr<transport::connection_handler>
+server_core::open(std::shared_ptr<transport::websocket_connection> socket) {
+  connection_limits limits{options.max_subscriptions_per_connection};
+  return open_connection(*system, std::move(socket), registry, limits);
+}
+
 void server_core::require_definition(const std::string& topic) const {
   if (!definitions->find(topic))
     throw std::invalid_argument("no channel is defined for topic \"" + topic + "\"");
@@ -177,15 +183,19 @@ channel_handle server::topic(std::string topic) {
 
 subscription server::subscribe(std::string topic, std::function<void(const event&)> callback) {
   core_->require_definition(topic);
-  auto listener = core_->system->spawn([callback = std::move(callback)]() -> caf::behavior {
-    return {[callback](const event& e) {
+  // The callback goes in as a spawn argument: CAF 0.17 dereferences a null argument tuple when
+  // a function-based actor takes none (UBSan reports it).
+  using callback_type = std::function<void(const event&)>;
+  auto listener = core_->system->spawn(
+    [](caf::event_based_actor*, callback_type fn) -> caf::behavior {
+    return {[fn](const event& e) {
       try {
-        callback(e);
+        fn(e);
       } catch (const std::exception& ex) {
         log().error("subscriber of {} threw on \"{}\": {}", e.topic, e.name, ex.what());
       }
     }};
-  });
+  }, std::move(callback));
   {
     std::lock_guard guard{core_->mutex};
     core_->listeners.push_back(listener);
@@ -236,18 +246,15 @@ std::uint16_t server::start() {
   }
   auto& options = core_->options;
   std::weak_ptr<server_core> weak = core_;
-  connection_limits limits{options.max_subscriptions_per_connection};
-  core_->http.on_upgrade([weak, limits](const transport::http_request& request) {
+  core_->http.on_upgrade([weak](const transport::http_request& request) {
     if (auto* vsn = request.query_param("vsn"); vsn && !vsn->starts_with("2."))
       return transport::upgrade_decision::refuse(
         400, "Pulse speaks Phoenix Channels V2 JSON: connect with vsn=2.0.0");
     return transport::upgrade_decision::accept(
-      [weak, limits](std::shared_ptr<transport::websocket_connection> socket)
+      [weak](std::shared_ptr<transport::websocket_connection> socket)
         -> std::shared_ptr<transport::connection_handler> {
         auto core = weak.lock();
-        if (!core)
-          return nullptr;
-        return open_connection(*core->system, std::move(socket), core->registry, limits);
+        return core ? core->open(std::move(socket)) : nullptr;
       });
   });
   core_->http.route("/healthz", [](const transport::http_request&) {
@@ -282,6 +289,11 @@ void server::run() {
 
 void server::stop() {
   core_->stop();
+}
+
+std::shared_ptr<transport::connection_handler>
+server::attach(std::shared_ptr<transport::websocket_connection> connection) {
+  return core_->open(std::move(connection));
 }
 
 std::uint16_t server::port() const noexcept {

@@ -109,6 +109,11 @@ public:
   /// sent or the drain timeout passed, and stops every actor. Idempotent.
   void stop();
 
+  /// Attaches a connection that did not come through this server's listener (an in-memory
+  /// one in tests, or another transport): returns what its inbound traffic goes to.
+  std::shared_ptr<transport::connection_handler>
+  attach(std::shared_ptr<transport::websocket_connection> connection);
+
   std::uint16_t port() const noexcept;
   const server_options& options() const noexcept;
   caf::actor_system& system() noexcept;

@@ -24,6 +24,10 @@ struct server_core {
   template <class Message>
   void tell_registry(Message&& msg);
 
+  /// Spawns the connection actor for `socket`.
+  std::shared_ptr<transport::connection_handler>
+  open(std::shared_ptr<transport::websocket_connection> socket);
+
   /// Throws std::invalid_argument when no definition matches `topic`.
   void require_definition(const std::string& topic) const;
 

@@ -1,0 +1,56 @@
+# Pulse's verbs. `make demo` and `make test` set up everything they need themselves.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+DEV := build/dev
+RELEASE := build/release
+TSAN := build/tsan
+CMAKE_COMMON := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+PORT ?= 8080
+BIND ?= 127.0.0.1
+
+.PHONY: all deps demo demo-build dev test test-cpp test-js check-format check-layers format tsan clean
+
+all: dev
+
+deps:
+	@scripts/install-deps
+
+## demo: build in Release and start the demo server on $(BIND):$(PORT)
+demo: demo-build
+	build/bin/pulse-demo --bind $(BIND) --port $(PORT)
+
+demo-build: deps
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DPULSE_TESTS=OFF \
+	  -DCMAKE_RUNTIME_OUTPUT_DIRECTORY=$(CURDIR)/build/bin $(CMAKE_COMMON) >/dev/null
+	@cmake --build $(RELEASE) -j $(JOBS) --target pulse-demo
+
+## dev: the test build (Debug, AddressSanitizer and UndefinedBehaviorSanitizer)
+dev: deps
+	@cmake -S . -B $(DEV) -DCMAKE_BUILD_TYPE=Debug -DPULSE_SANITIZE=ON $(CMAKE_COMMON) >/dev/null
+	@cmake --build $(DEV) -j $(JOBS)
+
+## test: every check and every test, as CI runs them
+test: dev check-format check-layers test-cpp test-js
+
+test-cpp:
+	cd $(DEV) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure --no-tests=error -j $(JOBS)
+
+test-js:
+	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/client/
+
+check-format:
+	@files=$$(git ls-files '*.cpp' '*.hpp'); \
+	clang-format --dry-run --Werror $$files && echo "format: clean"
+
+# transport/ must not know CAF, and nothing below apps/ may include an app.
+check-layers:
+	@! grep -rnE '#include [<"]caf/' transport/ || { echo "transport/ includes CAF"; exit 1; }
+	@! grep -rnE '#include "apps/' actors/ transport/ || { echo "a library includes an app"; exit 1; }
+	@echo "layers: clean"
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf build

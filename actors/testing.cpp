@@ -1,0 +1,242 @@
+#include "actors/testing.hpp"
+
+#include <boost/json.hpp>
+
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+
+namespace pulse::testing {
+
+namespace json = boost::json;
+
+// ---- frame -------------------------------------------------------------------------------------
+
+frame frame::parse(std::string_view text) {
+  json::error_code ec;
+  auto value = json::parse(text, ec);
+  auto* array = ec ? nullptr : value.if_array();
+  if (!array || array->size() != 5)
+    throw std::runtime_error("not a Phoenix V2 frame: " + std::string{text});
+  auto ref_of = [](const json::value& v) -> std::optional<std::string> {
+    if (v.is_string())
+      return std::string{v.get_string()};
+    return std::nullopt;
+  };
+  frame out;
+  out.join_ref = ref_of((*array)[0]);
+  out.ref = ref_of((*array)[1]);
+  out.topic = std::string{(*array)[2].as_string()};
+  out.event = std::string{(*array)[3].as_string()};
+  out.payload = std::move((*array)[4]);
+  return out;
+}
+
+bool frame::is_ok() const {
+  auto* object = payload.if_object();
+  auto* status = object ? object->if_contains("status") : nullptr;
+  return is_reply() && status && status->is_string() && status->get_string() == "ok";
+}
+
+const json::value& frame::response() const {
+  static const json::value null;
+  auto* object = payload.if_object();
+  auto* response = object ? object->if_contains("response") : nullptr;
+  return response ? *response : null;
+}
+
+std::string frame::reason() const {
+  auto* object = response().if_object();
+  auto* reason = object ? object->if_contains("reason") : nullptr;
+  return reason && reason->is_string() ? std::string{reason->get_string()} : std::string{};
+}
+
+// ---- memory_connection -------------------------------------------------------------------------
+
+/// A websocket_connection that keeps what the server sends in memory.
+class memory_connection final : public transport::websocket_connection {
+public:
+  bool send(transport::outbound_frame frame) override {
+    std::lock_guard guard{mutex_};
+    if (close_code_)
+      return false;
+    frames_.push_back(std::move(frame));
+    changed_.notify_all();
+    return true;
+  }
+
+  void close(std::uint16_t code, std::string_view) override {
+    std::lock_guard guard{mutex_};
+    if (!close_code_)
+      close_code_ = code;
+    changed_.notify_all();
+  }
+
+  const std::string& remote_address() const noexcept override { return address_; }
+
+  transport::outbound_frame take(std::chrono::milliseconds timeout) {
+    std::unique_lock lock{mutex_};
+    if (!changed_.wait_for(lock, timeout, [this] { return !frames_.empty(); }))
+      throw std::runtime_error("no frame from the server within "
+                               + std::to_string(timeout.count()) + " ms");
+    auto frame = std::move(frames_.front());
+    frames_.pop_front();
+    return frame;
+  }
+
+  std::size_t size() const {
+    std::lock_guard guard{mutex_};
+    return frames_.size();
+  }
+
+  std::optional<std::uint16_t> wait_closed(std::chrono::milliseconds timeout) {
+    std::unique_lock lock{mutex_};
+    changed_.wait_for(lock, timeout, [this] { return close_code_.has_value(); });
+    return close_code_;
+  }
+
+private:
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<transport::outbound_frame> frames_;
+  std::optional<std::uint16_t> close_code_;
+  std::string address_ = "memory";
+};
+
+// ---- test_client -------------------------------------------------------------------------------
+
+namespace {
+
+std::string encode(const std::optional<std::string>& join_ref, const std::string& ref,
+                   const std::string& topic, const std::string& event, const json::value& payload) {
+  json::array message{join_ref ? json::value(*join_ref) : json::value(nullptr), json::value(ref),
+                      json::value(topic), json::value(event), payload};
+  return json::serialize(message);
+}
+
+} // namespace
+
+test_client::test_client(server& server)
+  : connection_(std::make_shared<memory_connection>()), handler_(server.attach(connection_)) {
+}
+
+test_client::~test_client() {
+  disconnect();
+}
+
+void test_client::send_text(std::string text) {
+  if (handler_)
+    handler_->on_text(std::move(text));
+}
+
+frame test_client::join(const std::string& topic, json::object params,
+                        std::chrono::milliseconds timeout) {
+  auto ref = next_ref();
+  join_refs_[topic] = ref;
+  send_text(encode(ref, ref, topic, "phx_join", params));
+  return reply_to(ref, timeout);
+}
+
+std::string test_client::push(const std::string& topic, const std::string& event,
+                              json::value payload) {
+  auto ref = next_ref();
+  auto join_ref = join_refs_.count(topic) ? std::optional{join_refs_[topic]} : std::nullopt;
+  send_text(encode(join_ref, ref, topic, event, payload));
+  return ref;
+}
+
+frame test_client::request(const std::string& topic, const std::string& event,
+                           json::value payload, std::chrono::milliseconds timeout) {
+  return reply_to(push(topic, event, std::move(payload)), timeout);
+}
+
+frame test_client::leave(const std::string& topic, std::chrono::milliseconds timeout) {
+  auto ref = push(topic, "phx_leave", json::object{});
+  join_refs_.erase(topic);
+  return reply_to(ref, timeout);
+}
+
+void test_client::answer(const frame& server_request, bool ok, json::value response) {
+  if (!server_request.ref)
+    throw std::logic_error("a frame without a ref is not a server request");
+  push(server_request.topic, "pulse_reply",
+       json::object{{"ref", *server_request.ref},
+                    {"status", ok ? "ok" : "error"},
+                    {"response", std::move(response)}});
+}
+
+frame test_client::next(std::chrono::milliseconds timeout) {
+  if (!skipped_.empty()) {
+    auto out = std::move(skipped_.front());
+    skipped_.pop_front();
+    return out;
+  }
+  return frame::parse(connection_->take(timeout).payload());
+}
+
+frame test_client::next_event(const std::string& event, std::chrono::milliseconds timeout) {
+  for (auto it = skipped_.begin(); it != skipped_.end(); ++it) {
+    if (it->event == event) {
+      auto out = std::move(*it);
+      skipped_.erase(it);
+      return out;
+    }
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto candidate = frame::parse(connection_->take(std::max(left, std::chrono::milliseconds{0}))
+                                    .payload());
+    if (candidate.event == event)
+      return candidate;
+    skipped_.push_back(std::move(candidate));
+  }
+}
+
+frame test_client::reply_to(const std::string& ref, std::chrono::milliseconds timeout) {
+  auto matches = [&](const frame& f) { return f.is_reply() && f.ref == ref; };
+  for (auto it = skipped_.begin(); it != skipped_.end(); ++it) {
+    if (matches(*it)) {
+      auto out = std::move(*it);
+      skipped_.erase(it);
+      return out;
+    }
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto candidate = frame::parse(connection_->take(std::max(left, std::chrono::milliseconds{0}))
+                                    .payload());
+    if (matches(candidate))
+      return candidate;
+    skipped_.push_back(std::move(candidate));
+  }
+}
+
+transport::outbound_frame test_client::next_raw(std::chrono::milliseconds timeout) {
+  if (!skipped_.empty())
+    throw std::logic_error("next_raw() after frames were skipped: take them with next() first");
+  return connection_->take(timeout);
+}
+
+std::size_t test_client::pending() const {
+  return skipped_.size() + connection_->size();
+}
+
+void test_client::disconnect() {
+  if (auto handler = std::move(handler_))
+    handler->on_closed();
+}
+
+std::optional<std::uint16_t> test_client::wait_closed(std::chrono::milliseconds timeout) {
+  return connection_->wait_closed(timeout);
+}
+
+std::string test_client::join_ref(const std::string& topic) const {
+  auto it = join_refs_.find(topic);
+  return it == join_refs_.end() ? std::string{} : it->second;
+}
+
+} // namespace pulse::testing

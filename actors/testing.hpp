@@ -1,0 +1,112 @@
+// pulse::testing: test channels without sockets, as Phoenix's ChannelTest does.
+//
+//   pulse::server server;
+//   server.channel<chat_room>("room:*");
+//   pulse::testing::test_client alice{server};
+//   REQUIRE(alice.join("room:1", {{"username", "alice"}}).is_ok());
+//   alice.push("room:1", "message", {{"text", "hi"}});
+//   auto frame = alice.next_event("new_message");
+//   REQUIRE(frame.payload.at("text") == "hi");
+//
+// A test_client drives the real connection actor with Phoenix V2 frames and collects what the
+// server sends back, in order; only the socket is missing. Waits are bounded and end as soon as
+// what they wait for arrives.
+#pragma once
+
+#include "actors/server.hpp"
+#include "transport/outbound_frame.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace pulse::testing {
+
+inline constexpr std::chrono::milliseconds default_timeout{3000};
+
+/// A server-to-client message, decoded.
+struct frame {
+  std::optional<std::string> join_ref;
+  std::optional<std::string> ref;
+  std::string topic;
+  std::string event;
+  boost::json::value payload;
+
+  /// Parses `[join_ref, ref, topic, event, payload]`; throws std::runtime_error otherwise.
+  static frame parse(std::string_view text);
+
+  bool is_reply() const noexcept { return event == "phx_reply"; }
+  /// A reply whose status is "ok".
+  bool is_ok() const;
+  /// A reply's response (null for other frames).
+  const boost::json::value& response() const;
+  /// A reply's error reason, or "".
+  std::string reason() const;
+};
+
+class memory_connection;
+
+class test_client {
+public:
+  explicit test_client(server& server);
+  ~test_client();
+
+  test_client(const test_client&) = delete;
+  test_client& operator=(const test_client&) = delete;
+
+  /// Sends one raw text message, exactly as given.
+  void send_text(std::string text);
+
+  /// Joins `topic` and returns the join's reply.
+  frame join(const std::string& topic, boost::json::object params = {},
+             std::chrono::milliseconds timeout = default_timeout);
+  /// Pushes `event` on a joined topic and returns the push's ref.
+  std::string push(const std::string& topic, const std::string& event,
+                   boost::json::value payload = boost::json::object{});
+  /// Pushes and returns the reply to that push.
+  frame request(const std::string& topic, const std::string& event,
+                boost::json::value payload = boost::json::object{},
+                std::chrono::milliseconds timeout = default_timeout);
+  /// Leaves `topic` and returns the leave's reply.
+  frame leave(const std::string& topic, std::chrono::milliseconds timeout = default_timeout);
+  /// Answers a server request (a frame with a ref that is not a reply).
+  void answer(const frame& server_request, bool ok, boost::json::value response);
+
+  /// The next frame, in arrival order. Throws std::runtime_error after `timeout`.
+  frame next(std::chrono::milliseconds timeout = default_timeout);
+  /// The next frame whose event is `event`; frames before it stay queued for next().
+  frame next_event(const std::string& event, std::chrono::milliseconds timeout = default_timeout);
+  /// The reply to `ref`; frames before it stay queued for next().
+  frame reply_to(const std::string& ref, std::chrono::milliseconds timeout = default_timeout);
+  /// The next frame as the shared bytes the server queued (to check what is shared).
+  transport::outbound_frame next_raw(std::chrono::milliseconds timeout = default_timeout);
+  /// Frames received and not yet taken.
+  std::size_t pending() const;
+
+  /// The connection drops, as when the network goes away.
+  void disconnect();
+  /// Waits until the server closes this connection; returns the close code, or nothing after
+  /// `timeout`.
+  std::optional<std::uint16_t> wait_closed(std::chrono::milliseconds timeout = default_timeout);
+
+  /// The join_ref of this client's current subscription to `topic` ("" if none).
+  std::string join_ref(const std::string& topic) const;
+
+private:
+  std::string next_ref() { return std::to_string(++ref_counter_); }
+
+  std::shared_ptr<memory_connection> connection_;
+  std::shared_ptr<transport::connection_handler> handler_;
+  std::deque<frame> skipped_; // frames passed over by next_event() and reply_to()
+  std::map<std::string, std::string> join_refs_;
+  std::uint64_t ref_counter_ = 0;
+};
+
+} // namespace pulse::testing

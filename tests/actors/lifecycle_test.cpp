@@ -1,0 +1,118 @@
+#include "actors/testing.hpp"
+#include "tests/support/test_channels.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace pulse;
+using pulse::testing::test_client;
+namespace json = boost::json;
+
+namespace {
+
+struct room_fixture {
+  server srv;
+  room_fixture() { srv.channel<test::test_room>("room:*"); }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(room_fixture, "leaving is answered, then closed, and runs on_unsubscribe") {
+  test_client leaver{srv}, stayer{srv};
+  REQUIRE(leaver.join("room:l", {{"username", "lea"}}).is_ok());
+  REQUIRE(stayer.join("room:l").is_ok());
+  auto join_ref = leaver.join_ref("room:l");
+  auto reply = leaver.leave("room:l");
+  CHECK(reply.is_ok());
+  auto close = leaver.next_event("phx_close");
+  CHECK(close.join_ref == join_ref);
+  CHECK(close.ref == join_ref);
+  CHECK(stayer.next_event("left").payload.at("username") == "lea");
+  SECTION("and pushes after leaving are unmatched") {
+    CHECK(leaver.request("room:l", "count").reason() == "unmatched topic");
+  }
+}
+
+TEST_CASE_METHOD(room_fixture, "a vanished client is unsubscribed") {
+  test_client gone{srv}, witness{srv};
+  REQUIRE(gone.join("room:v", {{"username", "ghost"}}).is_ok());
+  REQUIRE(witness.join("room:v").is_ok());
+  gone.disconnect();
+  CHECK(witness.next_event("left").payload.at("username") == "ghost");
+}
+
+TEST_CASE_METHOD(room_fixture, "joining a topic again replaces the first subscription") {
+  test_client client{srv}, witness{srv};
+  REQUIRE(witness.join("room:x").is_ok());
+  REQUIRE(client.join("room:x", {{"username", "first"}}).is_ok());
+  auto first_ref = client.join_ref("room:x");
+  auto second = client.join("room:x", {{"username", "second"}});
+  CHECK(second.is_ok());
+  // The old subscription is closed for good, with its own join_ref.
+  auto close = client.next_event("phx_close");
+  CHECK(close.join_ref == first_ref);
+  CHECK(witness.next_event("left").payload.at("username") == "first");
+  CHECK(client.request("room:x", "whoami").response() == "second");
+  SECTION("frames with the old join_ref are ignored") {
+    client.send_text(R"([")" + first_ref + R"(","99","room:x","whoami",{}])");
+    CHECK(client.request("room:x", "whoami").response() == "second");
+    while (client.pending() > 0)
+      CHECK(client.next().ref != "99");
+  }
+}
+
+TEST_CASE_METHOD(room_fixture, "a topic's actor stops after its last subscriber and starts afresh") {
+  auto& instances = test::room_instances();
+  REQUIRE(instances.wait_for_live(0));
+  {
+    test_client client{srv};
+    REQUIRE(client.join("room:life").is_ok());
+    client.push("room:life", "message", json::object{});
+    CHECK(client.request("room:life", "count").response().at("messages") == 1);
+    CHECK(instances.live == 1);
+    REQUIRE(client.leave("room:life").is_ok());
+  }
+  REQUIRE(instances.wait_for_live(0));
+  test_client client{srv};
+  REQUIRE(client.join("room:life").is_ok());
+  CHECK(client.request("room:life", "count").response().at("messages") == 0);
+  CHECK(instances.live == 1);
+}
+
+TEST_CASE_METHOD(room_fixture, "one topic's actor serves every subscriber") {
+  auto& instances = test::room_instances();
+  REQUIRE(instances.wait_for_live(0));
+  test_client a{srv}, b{srv}, c{srv};
+  REQUIRE(a.join("room:one").is_ok());
+  REQUIRE(b.join("room:one").is_ok());
+  REQUIRE(c.join("room:two").is_ok());
+  CHECK(instances.live == 2);
+}
+
+TEST_CASE("a connection may hold a bounded number of subscriptions") {
+  server srv{server_options{.max_subscriptions_per_connection = 2}};
+  srv.channel<test::test_room>("room:*");
+  test_client client{srv};
+  CHECK(client.join("room:1").is_ok());
+  CHECK(client.join("room:2").is_ok());
+  CHECK_THAT(client.join("room:3").reason(), Catch::Contains("too many subscriptions"));
+  REQUIRE(client.leave("room:1").is_ok());
+  CHECK(client.join("room:3").is_ok());
+}
+
+TEST_CASE_METHOD(room_fixture, "malformed messages get an error where a ref exists, else a close") {
+  test_client client{srv};
+  SECTION("with a ref: an error reply naming the problem") {
+    client.send_text(R"([null,"5",42,"message",{}])");
+    auto reply = client.reply_to("5");
+    CHECK_THAT(reply.reason(), Catch::Contains("topic must be a non-empty string"));
+    CHECK(reply.topic == "phoenix");
+  }
+  SECTION("without one: the connection closes with 1007") {
+    client.send_text("this is not JSON");
+    CHECK(client.wait_closed() == 1007);
+  }
+  SECTION("a join without a join_ref") {
+    client.send_text(R"([null,"3","room:1","phx_join",{}])");
+    CHECK(client.reply_to("3").reason() == "phx_join needs a join_ref");
+  }
+}

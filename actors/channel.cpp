@@ -6,11 +6,9 @@ namespace pulse {
 
 channel::~channel() = default;
 
-void channel::on_subscribe(context&) {
-}
+void channel::on_subscribe(context&) {}
 
-void channel::on_unsubscribe(context&) {
-}
+void channel::on_unsubscribe(context&) {}
 
 pulse::handlers channel::handlers() {
   return {};

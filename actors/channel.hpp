@@ -44,7 +44,7 @@
 namespace pulse {
 
 class channel {
-public:
+ public:
   virtual ~channel();
 
   /// A client asks to join. Read ctx.params(), keep state with ctx.assign(), refuse with
@@ -57,7 +57,7 @@ public:
   /// The events this channel handles, each with its handler. Called once per topic actor.
   virtual pulse::handlers handlers();
 
-protected:
+ protected:
   /// Sends `event` to every subscriber of this topic. The frame is encoded once.
   void broadcast(std::string_view event, boost::json::value payload);
 
@@ -70,7 +70,7 @@ protected:
   /// Subscribers connected now.
   std::size_t subscriber_count() const;
 
-private:
+ private:
   friend class channel_actor;
   channel_actor* actor_ = nullptr;
 };

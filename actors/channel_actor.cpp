@@ -36,12 +36,8 @@ std::optional<std::uint64_t> parse_request_ref(std::string_view ref) {
 
 channel_actor::channel_actor(caf::actor_config& config, std::string topic,
                              std::shared_ptr<channel_definition> definition, caf::actor registry)
-  : caf::event_based_actor(config),
-    topic_(std::move(topic)),
-    definition_(std::move(definition)),
-    hooks_(definition_->hooks()),
-    channel_(definition_->make()),
-    registry_(std::move(registry)) {
+    : caf::event_based_actor(config), topic_(std::move(topic)), definition_(std::move(definition)),
+      hooks_(definition_->hooks()), channel_(definition_->make()), registry_(std::move(registry)) {
   channel_->actor_ = this;
   for (auto& entry : channel_->handlers())
     handlers_[entry.event] = entry.fn;
@@ -115,7 +111,8 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
     if (!ctx.is_rejected())
       ctx.reject_with(e.response());
   } catch (const std::exception& e) {
-    log().error("channel {}: on_subscribe failed (join_ref {}): {}", topic_, msg.join_ref, e.what());
+    log().error("channel {}: on_subscribe failed (join_ref {}): {}", topic_, msg.join_ref,
+                e.what());
     if (!ctx.is_rejected())
       ctx.reject("join crashed");
   }
@@ -139,7 +136,7 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   auto reply = phoenix::encode_reply(msg.join_ref, msg.ref, topic_, true,
                                      ctx.join_response_.value_or(json::object{}));
   send(msg.connection, messages::subscribed{topic_, msg.join_ref, caf::actor_cast<caf::actor>(this),
-                                                 std::move(reply)});
+                                            std::move(reply)});
   for (auto& frame : held)
     send(msg.connection, messages::deliver{std::move(frame)});
   monitor(msg.connection);
@@ -233,9 +230,8 @@ void channel_actor::run_handler(pulse::context& ctx, const json::value& payload)
   auto it = handlers_.find(ctx.event());
   if (it == handlers_.end()) {
     log().info("channel {}: no handler for event \"{}\"", topic_, ctx.event());
-    ctx.reply_error(json::object{{"reason", "unknown event"},
-                                 {"event", ctx.event()},
-                                 {"expected", handled_events_}});
+    ctx.reply_error(json::object{
+      {"reason", "unknown event"}, {"event", ctx.event()}, {"expected", handled_events_}});
     return;
   }
   auto ref = ctx.ref_ && *ctx.ref_ ? **ctx.ref_ : std::string{"none"};
@@ -264,8 +260,8 @@ void channel_actor::run_handler(pulse::context& ctx, const json::value& payload)
 void channel_actor::broadcast(std::string_view event, const json::value& payload,
                               const pulse::subscriber* except) {
   if (!subscribers_.empty() && (subscribers_.size() > 1 || except != &subscribers_.front())) {
-    auto msg = caf::make_message(
-      messages::deliver{phoenix::encode_broadcast(topic_, event, payload)});
+    auto msg
+      = caf::make_message(messages::deliver{phoenix::encode_broadcast(topic_, event, payload)});
     for (auto& sub : subscribers_)
       if (&sub != except)
         enqueue_shared(sub.connection, msg, context());
@@ -285,17 +281,18 @@ void channel_actor::deliver(const pulse::subscriber& to, transport::outbound_fra
   send(to.connection, messages::deliver{std::move(frame)});
 }
 
-void channel_actor::reply(const pulse::subscriber& to, const std::optional<std::string>& ref, bool ok,
-                          const json::value& response) {
+void channel_actor::reply(const pulse::subscriber& to, const std::optional<std::string>& ref,
+                          bool ok, const json::value& response) {
   deliver(to, phoenix::encode_reply(to.join_ref, ref, topic_, ok, response));
 }
 
-void channel_actor::request(pulse::subscriber& to, std::string_view event, const json::value& payload,
-                            std::chrono::milliseconds timeout, answer_handler on_answer) {
+void channel_actor::request(pulse::subscriber& to, std::string_view event,
+                            const json::value& payload, std::chrono::milliseconds timeout,
+                            answer_handler on_answer) {
   auto id = ++next_request_;
   requests_.emplace(id, pending_request{to.connection.id(), std::move(on_answer)});
-  deliver(to, phoenix::encode_request(to.join_ref, "s" + std::to_string(id), topic_, event,
-                                      payload));
+  deliver(to,
+          phoenix::encode_request(to.join_ref, "s" + std::to_string(id), topic_, event, payload));
   delayed_send(this, timeout, messages::request_expired{id});
 }
 
@@ -306,8 +303,8 @@ void channel_actor::handle_answer(messages::answer& msg) {
   auto it = requests_.find(*id);
   if (it == requests_.end() || it->second.connection != msg.connection)
     return; // expired already, or not this client's to answer
-  finish_request(*id, {msg.ok ? answer::outcome::ok : answer::outcome::error,
-                       std::move(msg.response)});
+  finish_request(*id,
+                 {msg.ok ? answer::outcome::ok : answer::outcome::error, std::move(msg.response)});
 }
 
 void channel_actor::finish_request(std::uint64_t id, answer result) {

@@ -6,9 +6,8 @@
 #include "actors/context.hpp"
 #include "actors/messages.hpp"
 
-#include <caf/event_based_actor.hpp>
-
 #include <boost/json/object.hpp>
+#include <caf/event_based_actor.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -30,7 +29,7 @@ struct subscriber {
 /// Runs one topic's handlers, one message at a time; fans broadcasts out to the connection
 /// actors of its subscribers as one shared, pre-encoded frame.
 class channel_actor : public caf::event_based_actor {
-public:
+ public:
   channel_actor(caf::actor_config& config, std::string topic,
                 std::shared_ptr<channel_definition> definition, caf::actor registry);
 
@@ -50,7 +49,7 @@ public:
   void request(pulse::subscriber& to, std::string_view event, const boost::json::value& payload,
                std::chrono::milliseconds timeout, answer_handler on_answer);
 
-private:
+ private:
   struct pending_request {
     caf::actor_id connection;
     answer_handler on_answer;

@@ -8,7 +8,8 @@ void definition_table::add(std::shared_ptr<channel_definition> definition) {
   std::unique_lock guard{mutex_};
   for (auto& existing : definitions_)
     if (existing->pattern.text() == definition->pattern.text())
-      throw std::invalid_argument("channel \"" + existing->pattern.text() + "\" is already defined");
+      throw std::invalid_argument("channel \"" + existing->pattern.text()
+                                  + "\" is already defined");
   definitions_.push_back(std::move(definition));
 }
 

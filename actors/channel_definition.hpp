@@ -24,7 +24,8 @@ struct channel_hooks {
 
 struct channel_definition {
   channel_definition(topic_pattern p, std::function<std::unique_ptr<channel>()> factory)
-    : pattern(std::move(p)), make(std::move(factory)), hooks_(std::make_shared<channel_hooks>()) {}
+      : pattern(std::move(p)), make(std::move(factory)), hooks_(std::make_shared<channel_hooks>()) {
+  }
 
   topic_pattern pattern;
   std::function<std::unique_ptr<channel>()> make;
@@ -43,21 +44,21 @@ struct channel_definition {
     hooks_ = std::move(copy);
   }
 
-private:
+ private:
   mutable std::mutex mutex_;
   std::shared_ptr<const channel_hooks> hooks_;
 };
 
 /// Every definition of one server; finds the most specific one for a topic.
 class definition_table {
-public:
+ public:
   /// Adds a definition; throws std::invalid_argument when the pattern is taken.
   void add(std::shared_ptr<channel_definition> definition);
 
   /// The definition for `topic` (exact names first, then the longest prefix), or nullptr.
   std::shared_ptr<channel_definition> find(std::string_view topic) const;
 
-private:
+ private:
   mutable std::shared_mutex mutex_;
   std::vector<std::shared_ptr<channel_definition>> definitions_;
 };

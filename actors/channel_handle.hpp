@@ -20,7 +20,7 @@ struct server_core;
 /// One concrete topic, usable from any thread, at any time. Cheap to copy. After its server is
 /// gone, every call does nothing.
 class channel_handle {
-public:
+ public:
   const std::string& topic() const noexcept { return topic_; }
 
   /// Sends `event` to every subscriber of the topic (encoded once, in the topic's actor).
@@ -30,11 +30,11 @@ public:
   /// the handler's ctx.send and replies go nowhere.
   void send(std::string_view event, boost::json::value payload) const;
 
-private:
+ private:
   friend class server;
   friend class channel_builder;
   channel_handle(std::weak_ptr<server_core> core, std::string topic)
-    : core_(std::move(core)), topic_(std::move(topic)) {}
+      : core_(std::move(core)), topic_(std::move(topic)) {}
 
   std::weak_ptr<server_core> core_;
   std::string topic_;
@@ -48,7 +48,7 @@ private:
 ///     notifications.broadcast("alert", {{"message", p.at("message")}});
 ///   });
 class channel_builder {
-public:
+ public:
   /// Handles `event` with `fn`: `(context&, const boost::json::value&)`, returning nothing or
   /// the reply.
   channel_builder& on(std::string event, handler fn);
@@ -69,10 +69,10 @@ public:
   void broadcast(std::string_view event, boost::json::value payload) const;
   void send(std::string_view event, boost::json::value payload) const;
 
-private:
+ private:
   friend class server;
   channel_builder(std::weak_ptr<server_core> core, std::shared_ptr<channel_definition> definition)
-    : core_(std::move(core)), definition_(std::move(definition)) {}
+      : core_(std::move(core)), definition_(std::move(definition)) {}
 
   channel_handle exact_topic() const;
 

@@ -17,7 +17,7 @@ namespace {
 
 /// The transport's view of a connection actor: text in, end of connection.
 class connection_bridge final : public transport::connection_handler {
-public:
+ public:
   explicit connection_bridge(caf::actor actor) : actor_(std::move(actor)) {}
 
   void on_text(std::string&& message) override {
@@ -29,7 +29,7 @@ public:
     actor_ = nullptr;
   }
 
-private:
+ private:
   caf::actor actor_;
 };
 
@@ -45,11 +45,8 @@ open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_
 connection_actor::connection_actor(caf::actor_config& config,
                                    std::shared_ptr<transport::websocket_connection> socket,
                                    caf::actor registry, connection_limits limits)
-  : caf::event_based_actor(config),
-    socket_(std::move(socket)),
-    registry_(std::move(registry)),
-    limits_(limits) {
-}
+    : caf::event_based_actor(config), socket_(std::move(socket)), registry_(std::move(registry)),
+      limits_(limits) {}
 
 caf::behavior connection_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& down) { handle_channel_down(down); });
@@ -96,12 +93,9 @@ void connection_actor::handle_text(std::string& text) {
 void connection_actor::handle(transport::envelope&& msg) {
   using transport::intent;
   switch (msg.kind) {
-    case intent::heartbeat:
-      return reply_ok(msg);
-    case intent::subscribe:
-      return handle_subscribe(std::move(msg));
-    case intent::unsubscribe:
-      return handle_unsubscribe(std::move(msg));
+    case intent::heartbeat: return reply_ok(msg);
+    case intent::subscribe: return handle_subscribe(std::move(msg));
+    case intent::unsubscribe: return handle_unsubscribe(std::move(msg));
     case intent::push:
     case intent::answer: {
       auto it = topics_.find(msg.topic);

@@ -22,7 +22,7 @@ struct connection_limits {
 };
 
 class connection_actor : public caf::event_based_actor {
-public:
+ public:
   connection_actor(caf::actor_config& config,
                    std::shared_ptr<transport::websocket_connection> socket, caf::actor registry,
                    connection_limits limits);
@@ -31,10 +31,10 @@ public:
   const char* name() const override { return "pulse.connection"; }
   void on_exit() override;
 
-private:
+ private:
   struct topic_state {
     std::string join_ref;
-    caf::actor channel; ///< set once the join succeeded
+    caf::actor channel;                    ///< set once the join succeeded
     std::vector<transport::envelope> held; ///< pushes that arrived before that
   };
 

@@ -42,10 +42,10 @@ struct subscriber;
 /// A client's answer to a server request, or why there is none.
 struct answer {
   enum class outcome : std::uint8_t {
-    ok,        ///< the client answered with success
-    error,     ///< the client answered with an error
-    timeout,   ///< no answer in time
-    gone,      ///< the client left or disconnected first
+    ok,      ///< the client answered with success
+    error,   ///< the client answered with an error
+    timeout, ///< no answer in time
+    gone,    ///< the client left or disconnected first
   };
   outcome status = outcome::timeout;
   boost::json::value response;
@@ -56,7 +56,7 @@ struct answer {
 using answer_handler = std::function<void(context&, const answer&)>;
 
 class context {
-public:
+ public:
   context(const context&) = delete;
   context& operator=(const context&) = delete;
 
@@ -103,13 +103,13 @@ public:
   /// Every subscriber but this client.
   void broadcast_from(std::string_view event, boost::json::value payload);
 
-private:
+ private:
   friend class channel;
   friend class channel_actor;
 
   context(channel_actor& actor, subscriber* sub, std::string event,
           const std::optional<std::string>* ref, bool joining)
-    : actor_(actor), subscriber_(sub), event_(std::move(event)), ref_(ref), joining_(joining) {}
+      : actor_(actor), subscriber_(sub), event_(std::move(event)), ref_(ref), joining_(joining) {}
 
   channel_actor& actor_;
   subscriber* subscriber_;

@@ -13,15 +13,15 @@ namespace pulse {
 /// {"reason": what}}` (or with `response` when one is given). Any other exception becomes a
 /// generic "internal error" reply and a log line: internals never leak to clients.
 class reply_error : public std::runtime_error {
-public:
+ public:
   explicit reply_error(const std::string& reason)
-    : std::runtime_error(reason), response_(boost::json::object{{"reason", reason}}) {}
+      : std::runtime_error(reason), response_(boost::json::object{{"reason", reason}}) {}
   reply_error(const std::string& reason, boost::json::value response)
-    : std::runtime_error(reason), response_(std::move(response)) {}
+      : std::runtime_error(reason), response_(std::move(response)) {}
 
   const boost::json::value& response() const noexcept { return response_; }
 
-private:
+ private:
   boost::json::value response_;
 };
 

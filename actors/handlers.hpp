@@ -23,40 +23,40 @@ class context;
 /// and any callable taking `(context&, const boost::json::value&)` returning void or a value
 /// convertible to boost::json::value.
 class handler {
-public:
+ public:
   using function = std::function<std::optional<boost::json::value>(channel&, context&,
-                                                                    const boost::json::value&)>;
+                                                                   const boost::json::value&)>;
 
   handler() = default;
 
-  template <class C>
-    requires std::derived_from<C, channel>
+  template<class C>
+  requires std::derived_from<C, channel>
   handler(void (C::*fn)(context&, const boost::json::value&)) // NOLINT: implicit by design
-    : fn_([fn](channel& self, context& ctx, const boost::json::value& payload) {
-        (static_cast<C&>(self).*fn)(ctx, payload);
-        return std::optional<boost::json::value>{};
-      }) {}
-
-  template <class C, class R>
-    requires std::derived_from<C, channel> && std::convertible_to<R, boost::json::value>
-  handler(R (C::*fn)(context&, const boost::json::value&)) // NOLINT: implicit by design
-    : fn_([fn](channel& self, context& ctx, const boost::json::value& payload) {
-        return std::optional<boost::json::value>{(static_cast<C&>(self).*fn)(ctx, payload)};
-      }) {}
-
-  template <class F>
-    requires std::invocable<F&, context&, const boost::json::value&>
-  handler(F fn) // NOLINT: implicit by design
-    : fn_([fn = std::move(fn)](channel&, context& ctx,
-                               const boost::json::value& payload) mutable {
-        using result = std::invoke_result_t<F&, context&, const boost::json::value&>;
-        if constexpr (std::is_void_v<result>) {
-          fn(ctx, payload);
+      : fn_([fn](channel& self, context& ctx, const boost::json::value& payload) {
+          (static_cast<C&>(self).*fn)(ctx, payload);
           return std::optional<boost::json::value>{};
-        } else {
-          return std::optional<boost::json::value>{boost::json::value(fn(ctx, payload))};
-        }
-      }) {}
+        }) {}
+
+  template<class C, class R>
+  requires std::derived_from<C, channel> && std::convertible_to<R, boost::json::value>
+  handler(R (C::*fn)(context&, const boost::json::value&)) // NOLINT: implicit by design
+      : fn_([fn](channel& self, context& ctx, const boost::json::value& payload) {
+          return std::optional<boost::json::value>{(static_cast<C&>(self).*fn)(ctx, payload)};
+        }) {}
+
+  template<class F>
+  requires std::invocable<F&, context&, const boost::json::value&>
+  handler(F fn) // NOLINT: implicit by design
+      : fn_(
+        [fn = std::move(fn)](channel&, context& ctx, const boost::json::value& payload) mutable {
+          using result = std::invoke_result_t<F&, context&, const boost::json::value&>;
+          if constexpr (std::is_void_v<result>) {
+            fn(ctx, payload);
+            return std::optional<boost::json::value>{};
+          } else {
+            return std::optional<boost::json::value>{boost::json::value(fn(ctx, payload))};
+          }
+        }) {}
 
   /// Runs the handler; a value it returns is the reply.
   std::optional<boost::json::value> operator()(channel& self, context& ctx,
@@ -66,7 +66,7 @@ public:
 
   explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
 
-private:
+ private:
   function fn_;
 };
 

@@ -15,12 +15,11 @@
 #include "actors/event.hpp"
 #include "transport/outbound_frame.hpp"
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
-
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
 
 #include <cstdint>
 #include <optional>

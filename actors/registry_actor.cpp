@@ -12,8 +12,7 @@ namespace pulse {
 
 registry_actor::registry_actor(caf::actor_config& config,
                                std::shared_ptr<definition_table> definitions)
-  : caf::event_based_actor(config), definitions_(std::move(definitions)) {
-}
+    : caf::event_based_actor(config), definitions_(std::move(definitions)) {}
 
 caf::behavior registry_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& down) {
@@ -36,8 +35,7 @@ caf::behavior registry_actor::make_behavior() {
       }
       auto reply = transport::phoenix::encode_error_reply(std::nullopt, msg.ref, msg.topic,
                                                           "unmatched topic");
-      send(msg.connection,
-           messages::subscribe_refused{msg.topic, msg.join_ref, std::move(reply)});
+      send(msg.connection, messages::subscribe_refused{msg.topic, msg.join_ref, std::move(reply)});
     },
     [this](messages::listen& msg) {
       if (auto* target = route(msg.topic)) {

@@ -15,14 +15,14 @@
 namespace pulse {
 
 class registry_actor : public caf::event_based_actor {
-public:
+ public:
   registry_actor(caf::actor_config& config, std::shared_ptr<definition_table> definitions);
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.registry"; }
   void on_exit() override;
 
-private:
+ private:
   struct entry {
     caf::actor channel;
     std::uint64_t routed = 0; ///< subscribes, listens and dispatches sent to it

@@ -11,7 +11,6 @@
 
 #include <semaphore.h>
 #include <signal.h>
-
 #include <stdexcept>
 
 namespace pulse {
@@ -36,7 +35,7 @@ server_core::~server_core() {
   system.reset(); // waits for every actor, all of which were told to stop
 }
 
-template <class Message>
+template<class Message>
 void server_core::tell_registry(Message&& msg) {
   caf::anon_send(registry, std::forward<Message>(msg));
 }
@@ -92,7 +91,8 @@ channel_builder& channel_builder::on(std::string event, handler fn) {
 }
 
 channel_builder& channel_builder::on_subscribe(std::function<void(context&)> fn) {
-  definition_->edit_hooks([&](channel_hooks& hooks) { hooks.on_subscribe.push_back(std::move(fn)); });
+  definition_->edit_hooks(
+    [&](channel_hooks& hooks) { hooks.on_subscribe.push_back(std::move(fn)); });
   return *this;
 }
 
@@ -108,8 +108,8 @@ const std::string& channel_builder::pattern() const noexcept {
 
 channel_handle channel_builder::topic(std::string topic) const {
   if (!definition_->pattern.matches(topic))
-    throw std::invalid_argument("topic \"" + topic + "\" does not match channel \""
-                                + pattern() + "\"");
+    throw std::invalid_argument("topic \"" + topic + "\" does not match channel \"" + pattern()
+                                + "\"");
   return {core_, std::move(topic)};
 }
 
@@ -156,9 +156,7 @@ void subscription::cancel() {
 
 // ---- server ------------------------------------------------------------------------------------
 
-server::server(server_options options)
-  : core_(std::make_shared<server_core>(std::move(options))) {
-}
+server::server(server_options options) : core_(std::make_shared<server_core>(std::move(options))) {}
 
 server::~server() {
   core_->stop();
@@ -188,14 +186,15 @@ subscription server::subscribe(std::string topic, std::function<void(const event
   using callback_type = std::function<void(const event&)>;
   auto listener = core_->system->spawn(
     [](caf::event_based_actor*, callback_type fn) -> caf::behavior {
-    return {[fn](const event& e) {
-      try {
-        fn(e);
-      } catch (const std::exception& ex) {
-        log().error("subscriber of {} threw on \"{}\": {}", e.topic, e.name, ex.what());
-      }
-    }};
-  }, std::move(callback));
+      return {[fn](const event& e) {
+        try {
+          fn(e);
+        } catch (const std::exception& ex) {
+          log().error("subscriber of {} threw on \"{}\": {}", e.topic, e.name, ex.what());
+        }
+      }};
+    },
+    std::move(callback));
   {
     std::lock_guard guard{core_->mutex};
     core_->listeners.push_back(listener);

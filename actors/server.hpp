@@ -52,7 +52,7 @@ struct server_options {
 
 /// An in-process subscription to a topic's broadcasts; cancelled when destroyed.
 class subscription {
-public:
+ public:
   subscription() = default;
   subscription(subscription&&) noexcept;
   subscription& operator=(subscription&&) noexcept;
@@ -60,14 +60,14 @@ public:
 
   void cancel();
 
-private:
+ private:
   friend class server;
   explicit subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
   std::function<void()> cancel_;
 };
 
 class server {
-public:
+ public:
   explicit server(server_options options = {});
   ~server();
 
@@ -76,9 +76,9 @@ public:
 
   /// Defines a channel class for a name ("chat") or a prefix pattern ("room:*"); every topic
   /// gets its own `T{args...}`.
-  template <class T, class... Args>
-    requires std::derived_from<T, pulse::channel>
-  channel_builder channel(std::string pattern, Args... args) {
+  template<class T, class... Args>
+  requires std::derived_from<T, pulse::channel> channel_builder channel(std::string pattern,
+                                                                        Args... args) {
     return define(std::move(pattern), [args...] { return std::make_unique<T>(args...); });
   }
 
@@ -121,7 +121,7 @@ public:
   /// Open WebSocket connections.
   std::size_t connection_count() const;
 
-private:
+ private:
   channel_builder define(std::string pattern,
                          std::function<std::unique_ptr<pulse::channel>()> make);
 

@@ -21,7 +21,7 @@ struct server_core {
   ~server_core();
 
   /// Sends `msg` to the registry (from any thread).
-  template <class Message>
+  template<class Message>
   void tell_registry(Message&& msg);
 
   /// Spawns the connection actor for `socket`.
@@ -39,7 +39,7 @@ struct server_core {
   std::shared_ptr<definition_table> definitions = std::make_shared<definition_table>();
   caf::actor registry;
   transport::http_server http;
-  std::mutex mutex; // guards listeners, started, stopped
+  std::mutex mutex;                  // guards listeners, started, stopped
   std::vector<caf::actor> listeners; // actors spawned for callback subscriptions
   bool started = false;
   bool stopped = false;

@@ -55,7 +55,7 @@ std::string frame::reason() const {
 
 /// A websocket_connection that keeps what the server sends in memory.
 class memory_connection final : public transport::websocket_connection {
-public:
+ public:
   bool send(transport::outbound_frame frame) override {
     std::lock_guard guard{mutex_};
     if (close_code_)
@@ -77,8 +77,8 @@ public:
   transport::outbound_frame take(std::chrono::milliseconds timeout) {
     std::unique_lock lock{mutex_};
     if (!changed_.wait_for(lock, timeout, [this] { return !frames_.empty(); }))
-      throw std::runtime_error("no frame from the server within "
-                               + std::to_string(timeout.count()) + " ms");
+      throw std::runtime_error("no frame from the server within " + std::to_string(timeout.count())
+                               + " ms");
     auto frame = std::move(frames_.front());
     frames_.pop_front();
     return frame;
@@ -95,7 +95,7 @@ public:
     return close_code_;
   }
 
-private:
+ private:
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<transport::outbound_frame> frames_;
@@ -117,8 +117,7 @@ std::string encode(const std::optional<std::string>& join_ref, const std::string
 } // namespace
 
 test_client::test_client(server& server)
-  : connection_(std::make_shared<memory_connection>()), handler_(server.attach(connection_)) {
-}
+    : connection_(std::make_shared<memory_connection>()), handler_(server.attach(connection_)) {}
 
 test_client::~test_client() {
   disconnect();
@@ -145,8 +144,8 @@ std::string test_client::push(const std::string& topic, const std::string& event
   return ref;
 }
 
-frame test_client::request(const std::string& topic, const std::string& event,
-                           json::value payload, std::chrono::milliseconds timeout) {
+frame test_client::request(const std::string& topic, const std::string& event, json::value payload,
+                           std::chrono::milliseconds timeout) {
   return reply_to(push(topic, event, std::move(payload)), timeout);
 }
 
@@ -186,8 +185,8 @@ frame test_client::next_event(const std::string& event, std::chrono::millisecond
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
-    auto candidate = frame::parse(connection_->take(std::max(left, std::chrono::milliseconds{0}))
-                                    .payload());
+    auto candidate
+      = frame::parse(connection_->take(std::max(left, std::chrono::milliseconds{0})).payload());
     if (candidate.event == event)
       return candidate;
     skipped_.push_back(std::move(candidate));
@@ -195,7 +194,9 @@ frame test_client::next_event(const std::string& event, std::chrono::millisecond
 }
 
 frame test_client::reply_to(const std::string& ref, std::chrono::milliseconds timeout) {
-  auto matches = [&](const frame& f) { return f.is_reply() && f.ref == ref; };
+  auto matches = [&](const frame& f) {
+    return f.is_reply() && f.ref == ref;
+  };
   for (auto it = skipped_.begin(); it != skipped_.end(); ++it) {
     if (matches(*it)) {
       auto out = std::move(*it);
@@ -207,8 +208,8 @@ frame test_client::reply_to(const std::string& ref, std::chrono::milliseconds ti
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
-    auto candidate = frame::parse(connection_->take(std::max(left, std::chrono::milliseconds{0}))
-                                    .payload());
+    auto candidate
+      = frame::parse(connection_->take(std::max(left, std::chrono::milliseconds{0})).payload());
     if (matches(candidate))
       return candidate;
     skipped_.push_back(std::move(candidate));

@@ -54,7 +54,7 @@ struct frame {
 class memory_connection;
 
 class test_client {
-public:
+ public:
   explicit test_client(server& server);
   ~test_client();
 
@@ -99,7 +99,7 @@ public:
   /// The join_ref of this client's current subscription to `topic` ("" if none).
   std::string join_ref(const std::string& topic) const;
 
-private:
+ private:
   std::string next_ref() { return std::to_string(++ref_counter_); }
 
   std::shared_ptr<memory_connection> connection_;

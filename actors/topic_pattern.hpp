@@ -8,7 +8,7 @@
 namespace pulse {
 
 class topic_pattern {
-public:
+ public:
   /// A trailing `*` makes a prefix pattern; a `*` anywhere else is refused
   /// (std::invalid_argument), as is an empty pattern.
   explicit topic_pattern(std::string pattern);
@@ -22,7 +22,7 @@ public:
   /// The pattern as written.
   const std::string& text() const noexcept { return text_; }
 
-private:
+ private:
   std::string text_;
   std::string_view prefix() const noexcept;
   bool exact_;

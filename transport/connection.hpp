@@ -16,7 +16,7 @@ namespace pulse::transport {
 
 /// One open WebSocket, seen from above. Every member is safe to call from any thread.
 class websocket_connection {
-public:
+ public:
   virtual ~websocket_connection() = default;
 
   /// Queues a frame behind those already queued. Returns false when the connection is closing,
@@ -33,7 +33,7 @@ public:
 
 /// Receives one connection's inbound traffic, one call at a time, in order.
 class connection_handler {
-public:
+ public:
   virtual ~connection_handler() = default;
 
   /// A complete text message.
@@ -46,7 +46,7 @@ public:
 /// An HTTP request, as the transport's routes and upgrade decisions see it.
 struct http_request {
   std::string method;
-  std::string path;                                        ///< decoded, without the query
+  std::string path;                                       ///< decoded, without the query
   std::vector<std::pair<std::string, std::string>> query; ///< decoded, in order
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
@@ -68,8 +68,8 @@ struct http_response {
 using route_function = std::function<http_response(const http_request&)>;
 
 /// Opens the connection-level handler once the WebSocket handshake succeeded.
-using open_function =
-  std::function<std::shared_ptr<connection_handler>(std::shared_ptr<websocket_connection>)>;
+using open_function
+  = std::function<std::shared_ptr<connection_handler>(std::shared_ptr<websocket_connection>)>;
 
 /// The answer to an upgrade request: open it, or refuse it with an HTTP status.
 struct upgrade_decision {

@@ -6,9 +6,8 @@
 #include "transport/listener.hpp"
 #include "transport/websocket_session.hpp"
 
-#include <sched.h>
-
 #include <optional>
+#include <sched.h>
 #include <thread>
 #include <vector>
 

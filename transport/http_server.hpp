@@ -17,7 +17,7 @@ namespace pulse::transport {
 std::size_t usable_cpu_count();
 
 class http_server {
-public:
+ public:
   explicit http_server(const limits& limits = {});
   ~http_server();
 
@@ -44,7 +44,7 @@ public:
   /// Open WebSocket connections.
   std::size_t connection_count() const;
 
-private:
+ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -80,7 +80,7 @@ bool offers_subprotocol(std::string_view header, std::string_view wanted) {
 } // namespace
 
 http_session::http_session(tcp::socket socket, http_context& context)
-  : stream_(std::move(socket)), context_(context) {
+    : stream_(std::move(socket)), context_(context) {
   error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);
   remote_address_ = ec ? "unknown" : endpoint.address().to_string();
@@ -188,14 +188,13 @@ void http_session::upgrade(http::request<http::string_body>& request, http_reque
     auto early = self->buffer_.data();
     std::string early_bytes{static_cast<const char*>(early.data()), early.size()};
     auto session = std::make_shared<websocket_session>(ws->next_layer().release_socket(),
-                                                       self->context_.limits,
-                                                       self->remote_address_,
+                                                       self->context_.limits, self->remote_address_,
                                                        self->context_.sessions);
     session->start(open, early_bytes);
   });
 }
 
-template <class Response>
+template<class Response>
 void http_session::write(std::shared_ptr<Response> response) {
   bool keep_alive = response->keep_alive();
   http::async_write(stream_, *response,
@@ -206,8 +205,8 @@ void http_session::write(std::shared_ptr<Response> response) {
 
 void http_session::respond(unsigned status, std::string_view content_type, std::string body,
                            bool keep_alive, bool head_only) {
-  auto response = std::make_shared<http::response<http::string_body>>(
-    static_cast<http::status>(status), 11);
+  auto response
+    = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
   response->set(http::field::server, "Pulse");
   response->set(http::field::content_type, content_type);
   response->set(http::field::cache_control, "no-store");
@@ -221,8 +220,7 @@ void http_session::respond(unsigned status, std::string_view content_type, std::
   write(std::move(response));
 }
 
-void http_session::serve_file(const std::filesystem::path& file, bool keep_alive,
-                              bool head_only) {
+void http_session::serve_file(const std::filesystem::path& file, bool keep_alive, bool head_only) {
   http::file_body::value_type body;
   error_code ec;
   body.open(file.c_str(), beast::file_mode::scan, ec);

@@ -11,12 +11,12 @@
 namespace pulse::transport {
 
 class http_session : public std::enable_shared_from_this<http_session> {
-public:
+ public:
   http_session(tcp::socket socket, http_context& context);
 
   void run();
 
-private:
+ private:
   void do_read();
   void on_read(error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>& request);
@@ -24,7 +24,7 @@ private:
   void respond(unsigned status, std::string_view content_type, std::string body, bool keep_alive,
                bool head_only = false);
   void serve_file(const std::filesystem::path& file, bool keep_alive, bool head_only);
-  template <class Response>
+  template<class Response>
   void write(std::shared_ptr<Response> response);
   void on_write(error_code ec, bool keep_alive);
 

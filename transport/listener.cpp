@@ -6,10 +6,8 @@
 namespace pulse::transport {
 
 listener::listener(asio::io_context& io, tcp::endpoint endpoint, http_context& context)
-  : io_(io),
-    acceptor_(asio::make_strand(io)),
-    retry_timer_(acceptor_.get_executor()),
-    context_(context) {
+    : io_(io), acceptor_(asio::make_strand(io)), retry_timer_(acceptor_.get_executor()),
+      context_(context) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);

@@ -9,7 +9,7 @@
 namespace pulse::transport {
 
 class listener : public std::enable_shared_from_this<listener> {
-public:
+ public:
   /// Binds and listens; throws boost::system::system_error when the address is taken.
   listener(asio::io_context& io, tcp::endpoint endpoint, http_context& context);
 
@@ -17,7 +17,7 @@ public:
   void stop();
   tcp::endpoint local_endpoint() const;
 
-private:
+ private:
   void do_accept();
   void on_accept(error_code ec, tcp::socket socket);
 

@@ -13,7 +13,7 @@ namespace pulse::transport {
 /// every subscriber: a broadcast to ten thousand clients is one allocation and ten thousand
 /// reference counts, never ten thousand copies.
 class outbound_frame {
-public:
+ public:
   /// Room at the front of a payload buffer for the largest WebSocket header (10 bytes).
   static constexpr std::size_t headroom_bytes = 10;
 
@@ -50,9 +50,9 @@ public:
   /// Identity of the shared buffer (for tests that prove two frames are the same bytes).
   const void* identity() const noexcept { return bytes_.get(); }
 
-private:
+ private:
   outbound_frame(std::shared_ptr<const std::string> bytes, std::size_t offset)
-    : bytes_(std::move(bytes)), offset_(offset) {}
+      : bytes_(std::move(bytes)), offset_(offset) {}
 
   std::shared_ptr<const std::string> bytes_;
   std::size_t offset_ = 0;

@@ -18,7 +18,7 @@ constexpr std::string_view error_event = "phx_error";
 // ---- encoding: straight into a buffer with WebSocket headroom, one allocation per frame -------
 
 class frame_writer {
-public:
+ public:
   explicit frame_writer(std::size_t payload_hint) {
     buffer_.reserve(outbound_frame::headroom_bytes + 48 + payload_hint);
     buffer_.append(outbound_frame::headroom_bytes, '\0');
@@ -55,7 +55,7 @@ public:
     return outbound_frame::text_with_headroom(std::move(buffer_));
   }
 
-private:
+ private:
   void drain(json::serializer& sr) {
     while (!sr.done()) {
       auto old_size = buffer_.size();
@@ -114,7 +114,8 @@ std::variant<envelope, decode_error> decode(std::string_view text, const decode_
   auto parsed = json::parse(text, ec, {}, options);
   if (ec) {
     if (ec == json::error::too_deep)
-      return decode_error{"JSON nested deeper than " + std::to_string(limits.max_json_depth) + " levels", {}, {}, {}};
+      return decode_error{
+        "JSON nested deeper than " + std::to_string(limits.max_json_depth) + " levels", {}, {}, {}};
     return decode_error{"not valid JSON: " + ec.message(), {}, {}, {}};
   }
   auto* array = parsed.if_array();
@@ -130,8 +131,8 @@ std::variant<envelope, decode_error> decode(std::string_view text, const decode_
   if (topic && topic->size() <= limits.max_topic_bytes)
     error.topic.assign(topic->data(), topic->size());
   if (!refs_ok) {
-    error.reason = "join_ref and ref must be strings (at most " + std::to_string(limits.max_ref_bytes)
-                   + " bytes) or null";
+    error.reason = "join_ref and ref must be strings (at most "
+                   + std::to_string(limits.max_ref_bytes) + " bytes) or null";
     return error;
   }
   if (!topic || topic->empty()) {

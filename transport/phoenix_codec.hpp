@@ -27,7 +27,8 @@ struct decode_limits {
 inline constexpr std::string_view system_topic = "phoenix";
 
 /// Decodes one text message. A text that is not JSON yields a decode_error without refs.
-std::variant<envelope, decode_error> decode(std::string_view text, const decode_limits& limits = {});
+std::variant<envelope, decode_error> decode(std::string_view text,
+                                            const decode_limits& limits = {});
 
 /// `[join_ref, ref, topic, "phx_reply", {"status": "ok"|"error", "response": response}]`.
 outbound_frame encode_reply(const std::optional<std::string>& join_ref,

@@ -1,9 +1,9 @@
 // The set of live WebSocket sessions: what a graceful stop closes and what metrics count.
 #pragma once
 
-#include <cstddef>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -14,7 +14,7 @@ namespace pulse::transport {
 class websocket_session;
 
 class session_tracker {
-public:
+ public:
   void add(const std::shared_ptr<websocket_session>& session);
   void remove(const websocket_session* session);
   std::size_t size() const;
@@ -23,7 +23,7 @@ public:
   /// Calls `fn` for every live session (outside the lock).
   void for_each(const std::function<void(websocket_session&)>& fn) const;
 
-private:
+ private:
   mutable std::mutex mutex_;
   mutable std::condition_variable emptied_;
   std::unordered_map<const websocket_session*, std::weak_ptr<websocket_session>> sessions_;

@@ -14,9 +14,8 @@ void static_files::mount(std::string url_prefix, fs::path directory) {
   if (url_prefix.empty() || url_prefix.front() != '/')
     url_prefix.insert(url_prefix.begin(), '/');
   mounts_.push_back({std::move(url_prefix), std::move(directory)});
-  std::sort(mounts_.begin(), mounts_.end(), [](auto& a, auto& b) {
-    return a.prefix.size() > b.prefix.size();
-  });
+  std::sort(mounts_.begin(), mounts_.end(),
+            [](auto& a, auto& b) { return a.prefix.size() > b.prefix.size(); });
 }
 
 std::optional<fs::path> static_files::resolve(std::string_view path) const {

@@ -10,7 +10,7 @@
 namespace pulse::transport {
 
 class static_files {
-public:
+ public:
   /// Serves `directory` under `url_prefix`; the longest matching prefix wins.
   void mount(std::string url_prefix, std::filesystem::path directory);
 
@@ -21,7 +21,7 @@ public:
   /// The Content-Type for a file, by extension.
   static std::string_view content_type(const std::filesystem::path& file);
 
-private:
+ private:
   struct mount_point {
     std::string prefix;
     std::filesystem::path directory;

@@ -96,14 +96,11 @@ std::size_t websocket_reader::parse_frame(std::string_view bytes, listener& out)
     case text:
     case close:
     case ping:
-    case pong:
-      break;
+    case pong: break;
     case binary:
       fail(out, close_code::unsupported_data, "binary messages are not supported: send JSON text");
       return 0;
-    default:
-      fail(out, close_code::protocol_error, "unknown opcode");
-      return 0;
+    default: fail(out, close_code::protocol_error, "unknown opcode"); return 0;
   }
   std::size_t header = 2;
   std::uint64_t length = b1 & 0x7F;
@@ -172,11 +169,8 @@ std::size_t websocket_reader::parse_frame(std::string_view bytes, listener& out)
   unmask(control, payload, size, key);
   std::string_view body{control, size};
   switch (op) {
-    case ping:
-      out.on_ping(body);
-      break;
-    case pong:
-      break;
+    case ping: out.on_ping(body); break;
+    case pong: break;
     default: { // close
       if (size == 1) {
         fail(out, close_code::protocol_error, "close frame with a one-byte payload");

@@ -13,10 +13,10 @@ namespace pulse::transport {
 /// pings and closes. Binary messages are refused (Pulse speaks JSON text). Any violation ends the
 /// stream with the close code to send.
 class websocket_reader {
-public:
+ public:
   /// Receives what the reader finds, in order.
   class listener {
-  public:
+   public:
     virtual ~listener() = default;
     /// A complete, valid UTF-8 text message.
     virtual void on_text(std::string&& message) = 0;
@@ -28,7 +28,8 @@ public:
     virtual void on_failure(std::uint16_t code, std::string_view why) = 0;
   };
 
-  explicit websocket_reader(std::size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
+  explicit websocket_reader(std::size_t max_message_bytes)
+      : max_message_bytes_(max_message_bytes) {}
 
   /// Parses `bytes` (any amount, frames may straddle calls) and reports complete messages.
   /// Returns false once the stream ended (closed or failed): read no more.
@@ -40,7 +41,7 @@ public:
   /// Bytes held for an incomplete frame or message (what an idle connection costs).
   std::size_t buffered_bytes() const noexcept { return partial_.capacity() + message_.capacity(); }
 
-private:
+ private:
   /// Parses one frame at the start of `bytes`; returns the bytes it used, or 0 when incomplete.
   std::size_t parse_frame(std::string_view bytes, listener& out);
   void fail(listener& out, std::uint16_t code, std::string_view why);

@@ -21,13 +21,8 @@ std::array<char, 64 * 1024>& read_buffer() {
 
 websocket_session::websocket_session(tcp::socket socket, const limits& limits,
                                      std::string remote_address, session_tracker& tracker)
-  : socket_(std::move(socket)),
-    limits_(limits),
-    remote_address_(std::move(remote_address)),
-    tracker_(tracker),
-    reader_(limits.max_message_bytes),
-    timer_(socket_.get_executor()) {
-}
+    : socket_(std::move(socket)), limits_(limits), remote_address_(std::move(remote_address)),
+      tracker_(tracker), reader_(limits.max_message_bytes), timer_(socket_.get_executor()) {}
 
 websocket_session::~websocket_session() = default;
 
@@ -141,8 +136,7 @@ void websocket_session::close(std::uint16_t code, std::string_view reason) {
   begin_close(code, reason, false);
 }
 
-void websocket_session::begin_close(std::uint16_t code, std::string_view reason,
-                                    bool drop_queued) {
+void websocket_session::begin_close(std::uint16_t code, std::string_view reason, bool drop_queued) {
   std::unique_lock lock{mutex_};
   if (state_ != state::open)
     return;

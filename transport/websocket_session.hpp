@@ -23,7 +23,7 @@ class session_tracker;
 class websocket_session final : public websocket_connection,
                                 public std::enable_shared_from_this<websocket_session>,
                                 private websocket_reader::listener {
-public:
+ public:
   websocket_session(tcp::socket socket, const limits& limits, std::string remote_address,
                     session_tracker& tracker);
   ~websocket_session() override;
@@ -41,7 +41,7 @@ public:
   /// Bytes queued for this connection and not yet written.
   std::size_t queued_bytes() const;
 
-private:
+ private:
   enum class state { open, closing, closed };
 
   // websocket_reader::listener

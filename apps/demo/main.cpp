@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   std::string web_root = PULSE_DEMO_WEB_ROOT;
   app.add_option("--port", options.port, "TCP port; 0 picks a free one")->capture_default_str();
   app.add_option("--bind", options.bind, "address to listen on")->capture_default_str();
-  app.add_option("--threads", options.threads, "threads for actors and for I/O (0: the CPUs usable)")
+  app
+    .add_option("--threads", options.threads, "threads for actors and for I/O (0: the CPUs usable)")
     ->capture_default_str();
   app.add_option("--web-root", web_root, "directory of the web pages")->capture_default_str();
   CLI11_PARSE(app, argc, argv);

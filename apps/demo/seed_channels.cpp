@@ -37,7 +37,8 @@ const json::string* non_empty_string(const json::value& payload, std::string_vie
 
 void install_notifications(server& server) {
   auto notifications = server.channel("notifications");
-  notifications.on_subscribe([](context& ctx) { log().info("{}: a client subscribed", ctx.topic()); });
+  notifications.on_subscribe(
+    [](context& ctx) { log().info("{}: a client subscribed", ctx.topic()); });
   notifications.on_unsubscribe(
     [](context& ctx) { log().info("{}: a client unsubscribed", ctx.topic()); });
   notifications.on("new_alert", [](context& ctx, const json::value& payload) {

@@ -176,7 +176,8 @@ TEST_CASE_METHOD(room_fixture, "replies carry the refs of the push they answer")
   }
 }
 
-TEST_CASE_METHOD(room_fixture, "a throwing handler answers with an error and the channel lives on") {
+TEST_CASE_METHOD(room_fixture,
+                 "a throwing handler answers with an error and the channel lives on") {
   test_client client{srv};
   REQUIRE(client.join("room:t").is_ok());
   auto reply = client.request("room:t", "boom");
@@ -299,7 +300,9 @@ TEST_CASE("server code broadcasts from any thread and runs handlers as if a clie
   test_client client{srv};
   REQUIRE(client.join("feed").is_ok());
   SECTION("a broadcast from a foreign thread") {
-    std::thread{[&] { feed.broadcast("news", json::object{{"from", "thread"}}); }}.join();
+    std::thread{[&] {
+      feed.broadcast("news", json::object{{"from", "thread"}});
+    }}.join();
     CHECK(client.next_event("news").payload.at("from") == "thread");
   }
   SECTION("send hands the event to the handler") {

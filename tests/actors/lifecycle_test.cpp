@@ -60,7 +60,8 @@ TEST_CASE_METHOD(room_fixture, "joining a topic again replaces the first subscri
   }
 }
 
-TEST_CASE_METHOD(room_fixture, "a topic's actor stops after its last subscriber and starts afresh") {
+TEST_CASE_METHOD(room_fixture,
+                 "a topic's actor stops after its last subscriber and starts afresh") {
   auto& instances = test::room_instances();
   REQUIRE(instances.wait_for_live(0));
   {

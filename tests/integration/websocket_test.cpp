@@ -98,8 +98,9 @@ TEST_CASE("a broadcast from a foreign thread reaches socket subscribers") {
   ws_test_client client{port};
   REQUIRE(client.join("notifications").is_ok());
   auto handle = server.srv.topic("notifications");
-  std::thread{[&] { handle.broadcast("alert", json::object{{"message", "from a thread"}}); }}
-    .join();
+  std::thread{[&] {
+    handle.broadcast("alert", json::object{{"message", "from a thread"}});
+  }}.join();
   CHECK(client.receive_event("alert").payload.at("message") == "from a thread");
 }
 
@@ -159,7 +160,8 @@ TEST_CASE("bad input gets a clear error and no other client notices") {
   int sent = 0;
   // After each bad input, the bystander must still receive broadcasts in order.
   auto bystander_unaffected = [&] {
-    bystander.push("chat", "message", json::object{{"username", "b"}, {"text", std::to_string(sent)}});
+    bystander.push("chat", "message",
+                   json::object{{"username", "b"}, {"text", std::to_string(sent)}});
     CHECK(bystander.receive_event("new_message").payload.at("text").as_string()
           == std::to_string(sent));
     ++sent;
@@ -199,14 +201,14 @@ TEST_CASE("bad input gets a clear error and no other client notices") {
     std::string reason;
   };
   std::vector<reply_case> replying{
-    {"refs of the wrong type", R"([1,"5","chat","message",{}])", "join_ref and ref must be strings"},
+    {"refs of the wrong type", R"([1,"5","chat","message",{}])",
+     "join_ref and ref must be strings"},
     {"a topic that is not a string", R"([null,"5",{},"message",{}])", "topic must be a non-empty"},
     {"an empty event", R"(["1","5","chat","",{}])", "event must be a non-empty string"},
     {"a huge event name", R"(["1","5","chat",")" + std::string(1000, 'e') + R"(",{}])",
      "event is longer than 255 bytes"},
     {"an event for a topic not joined", R"([null,"5","room:1","message",{}])", "unmatched topic"},
-    {"a join of a topic nobody defined", R"(["5","5","nowhere","phx_join",{}])",
-     "unmatched topic"},
+    {"a join of a topic nobody defined", R"(["5","5","nowhere","phx_join",{}])", "unmatched topic"},
     {"join params that are not an object", R"(["5","5","chat","phx_join",7])",
      "join params must be an object"},
   };
@@ -243,7 +245,9 @@ TEST_CASE("stopping the server closes every client with going away") {
   REQUIRE(client.join("chat").is_ok());
   client.push("chat", "message", json::object{{"username", "x"}, {"text", "before stop"}});
   CHECK(client.receive_event("new_message").payload.at("text") == "before stop");
-  std::thread stopper{[&] { server.srv.stop(); }};
+  std::thread stopper{[&] {
+    server.srv.stop();
+  }};
   CHECK(client.wait_close() == 1001);
   stopper.join();
 }

@@ -41,7 +41,7 @@ inline instance_counter& room_instances() {
 
 /// A chat room that exercises the whole handler API.
 class test_room : public channel {
-public:
+ public:
   test_room() { room_instances().add(1); }
   ~test_room() override { room_instances().add(-1); }
 
@@ -63,24 +63,22 @@ public:
 
   pulse::handlers handlers() override {
     return {
-      {"message", &test_room::on_message},
-      {"count", &test_room::on_count},
-      {"whoami", &test_room::on_whoami},
-      {"shout", &test_room::on_shout},
-      {"whisper", &test_room::on_whisper},
-      {"boom", &test_room::on_boom},
-      {"refuse", &test_room::on_refuse},
-      {"ask", &test_room::on_ask},
+      {"message", &test_room::on_message}, {"count", &test_room::on_count},
+      {"whoami", &test_room::on_whoami},   {"shout", &test_room::on_shout},
+      {"whisper", &test_room::on_whisper}, {"boom", &test_room::on_boom},
+      {"refuse", &test_room::on_refuse},   {"ask", &test_room::on_ask},
     };
   }
 
-private:
+ private:
   void on_message(context&, const json::value& payload) {
     ++messages_;
     broadcast("new_message", payload);
   }
 
-  json::value on_count(context&, const json::value&) { return json::object{{"messages", messages_}}; }
+  json::value on_count(context&, const json::value&) {
+    return json::object{{"messages", messages_}};
+  }
 
   json::value on_whoami(context& ctx, const json::value&) { return ctx.assigns().at("username"); }
 
@@ -99,16 +97,14 @@ private:
   /// everyone, when it is gone).
   void on_ask(context& ctx, const json::value& payload) {
     auto timeout = std::chrono::milliseconds{payload.as_object().at("timeout_ms").to_number<int>()};
-    ctx.request("question", payload.at("question"), timeout,
-                [](context& later, const answer& a) {
-                  static const char* names[] = {"ok", "error", "timeout", "gone"};
-                  json::object report{{"status", names[static_cast<int>(a.status)]},
-                                      {"response", a.response}};
-                  if (later.has_client())
-                    later.send("answered", std::move(report));
-                  else
-                    later.broadcast("answered", std::move(report));
-                });
+    ctx.request("question", payload.at("question"), timeout, [](context& later, const answer& a) {
+      static const char* names[] = {"ok", "error", "timeout", "gone"};
+      json::object report{{"status", names[static_cast<int>(a.status)]}, {"response", a.response}};
+      if (later.has_client())
+        later.send("answered", std::move(report));
+      else
+        later.broadcast("answered", std::move(report));
+    });
     ctx.reply();
   }
 

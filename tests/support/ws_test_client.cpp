@@ -27,7 +27,7 @@ struct ws_test_client::impl {
   bool closed = false;
 
   /// Runs the io_context until `done` or `timeout`; true when done.
-  template <class Predicate>
+  template<class Predicate>
   bool run_until(Predicate done, std::chrono::milliseconds timeout) {
     io.restart();
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -137,7 +137,9 @@ frame ws_test_client::receive_event(const std::string& event, std::chrono::milli
 }
 
 frame ws_test_client::reply_to(const std::string& ref, std::chrono::milliseconds timeout) {
-  auto matches = [&](const frame& f) { return f.is_reply() && f.ref == ref; };
+  auto matches = [&](const frame& f) {
+    return f.is_reply() && f.ref == ref;
+  };
   auto found = std::find_if(skipped_.begin(), skipped_.end(), matches);
   if (found != skipped_.end()) {
     auto out = std::move(*found);

@@ -21,7 +21,7 @@ using pulse::testing::frame;
 inline constexpr std::chrono::milliseconds io_timeout{5000};
 
 class ws_test_client {
-public:
+ public:
   struct options {
     std::string target = "/socket/websocket?vsn=2.0.0";
     std::vector<std::string> subprotocols;
@@ -63,7 +63,7 @@ public:
 
   std::string join_ref(const std::string& topic) const;
 
-private:
+ private:
   struct impl;
   std::unique_ptr<impl> impl_;
   std::vector<frame> skipped_;

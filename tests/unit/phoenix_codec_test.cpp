@@ -119,15 +119,18 @@ TEST_CASE("the codec refuses malformed frames with a reason and the refs it coul
 }
 
 TEST_CASE("the codec writes Phoenix V2 frames byte for byte") {
-  auto text = [](const outbound_frame& f) { return std::string{f.payload()}; };
+  auto text = [](const outbound_frame& f) {
+    return std::string{f.payload()};
+  };
   SECTION("an ok reply echoes both refs") {
     CHECK(text(phoenix::encode_reply(std::string{"1"}, std::string{"2"}, "room:1", true,
                                      json::object{{"n", 1}}))
           == R"(["1","2","room:1","phx_reply",{"status":"ok","response":{"n":1}}])");
   }
   SECTION("an error reply to an unmatched topic has a null join_ref") {
-    CHECK(text(phoenix::encode_error_reply(std::nullopt, std::string{"4"}, "nope", "unmatched topic"))
-          == R"([null,"4","nope","phx_reply",{"status":"error","response":{"reason":"unmatched topic"}}])");
+    CHECK(
+      text(phoenix::encode_error_reply(std::nullopt, std::string{"4"}, "nope", "unmatched topic"))
+      == R"([null,"4","nope","phx_reply",{"status":"error","response":{"reason":"unmatched topic"}}])");
   }
   SECTION("a broadcast has null refs") {
     CHECK(text(phoenix::encode_broadcast("chat", "new_message", json::object{{"text", "hi"}}))
@@ -143,7 +146,8 @@ TEST_CASE("the codec writes Phoenix V2 frames byte for byte") {
   }
   SECTION("close and error repeat the join_ref as ref") {
     CHECK(text(phoenix::encode_unsubscribed("3", "chat")) == R"(["3","3","chat","phx_close",{}])");
-    CHECK(text(phoenix::encode_channel_failed("3", "chat")) == R"(["3","3","chat","phx_error",{}])");
+    CHECK(text(phoenix::encode_channel_failed("3", "chat"))
+          == R"(["3","3","chat","phx_error",{}])");
   }
   SECTION("topics and events are escaped as JSON strings") {
     CHECK(text(phoenix::encode_broadcast("a\"b", "line\nbreak", json::object{}))

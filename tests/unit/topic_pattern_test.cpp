@@ -18,7 +18,9 @@ TEST_CASE("topic patterns match exact names and prefixes") {
 
 TEST_CASE("the definition table picks the most specific definition") {
   definition_table table;
-  auto make = [] { return std::make_unique<channel>(); };
+  auto make = [] {
+    return std::make_unique<channel>();
+  };
   auto any_room = std::make_shared<channel_definition>(topic_pattern{"room:*"}, make);
   auto vip_room = std::make_shared<channel_definition>(topic_pattern{"room:vip:*"}, make);
   auto lobby = std::make_shared<channel_definition>(topic_pattern{"room:lobby"}, make);

@@ -1,7 +1,6 @@
-#include "transport/websocket_reader.hpp"
-
 #include "tests/support/ws_frames.hpp"
 #include "transport/close_code.hpp"
+#include "transport/websocket_reader.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -55,7 +54,8 @@ TEST_CASE("the frame reader assembles masked text messages") {
   }
   SECTION("a message in fragments, with a ping between them") {
     auto bytes = client_frame(op::text, "hel", false) + client_frame(op::ping, "p?")
-                 + client_frame(op::continuation, "lo ", false) + client_frame(op::continuation, "world");
+                 + client_frame(op::continuation, "lo ", false)
+                 + client_frame(op::continuation, "world");
     auto out = read_all(bytes);
     REQUIRE(out.texts.size() == 1);
     CHECK(out.texts[0] == "hello world");
@@ -74,9 +74,8 @@ TEST_CASE("the frame reader assembles masked text messages") {
   SECTION("a close frame ends the stream with its code") {
     websocket_reader reader{1024};
     recorder out;
-    CHECK_FALSE(reader.consume(client_frame(op::close, close_payload(1000, "bye"))
-                                 + client_frame(op::text, "after"),
-                               out));
+    CHECK_FALSE(reader.consume(
+      client_frame(op::close, close_payload(1000, "bye")) + client_frame(op::text, "after"), out));
     CHECK(out.closed_with == 1000);
     CHECK(out.texts.empty());
   }
@@ -93,7 +92,8 @@ TEST_CASE("the frame reader refuses what RFC 6455 forbids, with the right close 
   };
   std::string two_byte_utf8_cut = "\xC3";
   std::vector<bad_input> cases{
-    {"an unmasked client frame", client_frame(op::text, "hi", true, false), close_code::protocol_error},
+    {"an unmasked client frame", client_frame(op::text, "hi", true, false),
+     close_code::protocol_error},
     {"reserved bits without an extension", client_frame(op::text, "hi", true, true, 4),
      close_code::protocol_error},
     {"a binary message", client_frame(op::binary, "\x01\x02"), close_code::unsupported_data},

@@ -68,10 +68,33 @@ void install_bench(server& server) {
   });
 }
 
+void install_echo(server& server) {
+  auto echo = server.channel("echo");
+  echo.on("ping", [](context&, const json::value& payload) { return payload; });
+  echo.on("ask", [](context& ctx, const json::value& payload) {
+    auto* object = payload.if_object();
+    auto* event = object ? object->if_contains("event") : nullptr;
+    auto* timeout = object ? object->if_contains("timeout_ms") : nullptr;
+    if (!event || !event->is_string() || !timeout || !timeout->is_number())
+      throw reply_error("ask expects {event: string, payload: any, timeout_ms: number}");
+    auto question = object->contains("payload") ? object->at("payload") : json::value{};
+    // Answer the push once the client answered the server's question (or did not).
+    ctx.request(event->get_string(), std::move(question),
+                std::chrono::milliseconds{timeout->to_number<std::int64_t>()},
+                [](context& later, const answer& result) {
+                  static constexpr const char* names[] = {"ok", "error", "timeout", "gone"};
+                  later.send("asked", json::object{{"status", names[static_cast<int>(result.status)]},
+                                                   {"response", result.response}});
+                });
+    return json::value{{"asked", event->get_string()}};
+  });
+}
+
 void install_seed_channels(server& server) {
   install_notifications(server);
   install_chat(server);
   install_bench(server);
+  install_echo(server);
 }
 
 } // namespace pulse::demo

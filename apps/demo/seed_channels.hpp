@@ -1,5 +1,5 @@
-// The channels of Pulse's docs, exactly as documented: notifications, chat, and the benchmark's
-// bench channel.
+// The channels of Pulse's docs, exactly as documented (notifications, chat), the benchmark's
+// bench channel, and echo for client conformance tests.
 #pragma once
 
 #include "actors/pulse.hpp"
@@ -15,7 +15,12 @@ void install_chat(server& server);
 /// `bench`: event `publish` broadcasts `message` with the same payload (the benchmark's contract).
 void install_bench(server& server);
 
-/// All three.
+/// `echo`, for client conformance tests: event `ping` replies with its payload; event `ask`
+/// {event, payload, timeout_ms} asks the client (a server request) and replies with the outcome
+/// {status: "ok"|"error"|"timeout"|"gone", response}.
+void install_echo(server& server);
+
+/// All of the above.
 void install_seed_channels(server& server);
 
 } // namespace pulse::demo

@@ -49,6 +49,15 @@ check-layers:
 	@! grep -rnE '#include "apps/' actors/ transport/ || { echo "a library includes an app"; exit 1; }
 	@echo "layers: clean"
 
+## tsan: the actor and integration tests under ThreadSanitizer, with a CAF built for it
+tsan: deps
+	@scripts/build-tsan-caf
+	@cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPULSE_CAF_ROOT=$(CURDIR)/build/tsan-caf \
+	  -DPULSE_EXTRA_FLAGS="-fsanitize=thread -O1 -g" $(CMAKE_COMMON) >/dev/null
+	@cmake --build $(TSAN) -j $(JOBS) --target actor_tests integration_tests
+	cd $(TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure --no-tests=error -j $(JOBS) -L concurrent
+
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 

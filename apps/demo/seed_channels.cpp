@@ -83,8 +83,9 @@ void install_echo(server& server) {
                 std::chrono::milliseconds{timeout->to_number<std::int64_t>()},
                 [](context& later, const answer& result) {
                   static constexpr const char* names[] = {"ok", "error", "timeout", "gone"};
-                  later.send("asked", json::object{{"status", names[static_cast<int>(result.status)]},
-                                                   {"response", result.response}});
+                  later.send("asked",
+                             json::object{{"status", names[static_cast<int>(result.status)]},
+                                          {"response", result.response}});
                 });
     return json::value{{"asked", event->get_string()}};
   });

@@ -196,7 +196,7 @@ void channel_actor::remove_listener(caf::actor_id listener) {
 }
 
 void channel_actor::check_idle() {
-  if (!subscribers_.empty() || !listeners_.empty() || idle_reported_)
+  if (!subscribers_.empty() || !listeners_.empty() || idle_reported_ || definition_->persistent)
     return;
   idle_reported_ = true;
   send(registry_, messages::channel_idle{topic_, routed_});

@@ -6,6 +6,7 @@
 #include "actors/handlers.hpp"
 #include "actors/topic_pattern.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,8 @@ struct channel_definition {
 
   topic_pattern pattern;
   std::function<std::unique_ptr<channel>()> make;
+  /// A persistent channel's actor is not stopped when its last subscriber leaves.
+  std::atomic<bool> persistent = false;
 
   /// The hooks as they are now; a topic actor takes this snapshot when it starts.
   std::shared_ptr<const channel_hooks> hooks() const {

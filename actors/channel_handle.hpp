@@ -57,6 +57,9 @@ class channel_builder {
   /// Runs after the class's on_unsubscribe.
   channel_builder& on_unsubscribe(std::function<void(context&)> fn);
 
+  /// Keeps each topic's actor (and the state in its members) when its last subscriber leaves.
+  channel_builder& persistent(bool keep = true);
+
   /// The definition's name or pattern ("chat", "room:*").
   const std::string& pattern() const noexcept;
 

@@ -11,8 +11,15 @@
 namespace pulse {
 
 registry_actor::registry_actor(caf::actor_config& config,
-                               std::shared_ptr<definition_table> definitions)
-    : caf::event_based_actor(config), definitions_(std::move(definitions)) {}
+                               std::shared_ptr<definition_table> definitions,
+                               std::atomic<std::size_t>* live_channels)
+    : caf::event_based_actor(config), definitions_(std::move(definitions)),
+      live_channels_(live_channels) {}
+
+void registry_actor::forget(std::unordered_map<std::string, entry>::iterator it) {
+  channels_.erase(it);
+  live_channels_->store(channels_.size(), std::memory_order_relaxed);
+}
 
 caf::behavior registry_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& down) {
@@ -21,7 +28,7 @@ caf::behavior registry_actor::make_behavior() {
         if (down.reason)
           log().error("channel {} failed: {}; the next join starts it afresh", it->first,
                       to_string(down.reason));
-        channels_.erase(it);
+        forget(it);
         return;
       }
     }
@@ -67,7 +74,7 @@ caf::behavior registry_actor::make_behavior() {
         return; // a subscribe is on its way to it: it will not stay idle
       send(it->second.channel, messages::stop_atom::value);
       demonitor(it->second.channel);
-      channels_.erase(it);
+      forget(it);
     },
   };
 }
@@ -81,13 +88,16 @@ registry_actor::entry* registry_actor::route(const std::string& topic) {
   auto channel = spawn<channel_actor>(topic, std::move(definition),
                                       caf::actor_cast<caf::actor>(this));
   monitor(channel);
-  return &channels_.emplace(topic, entry{std::move(channel), 0}).first->second;
+  auto& added = channels_.emplace(topic, entry{std::move(channel), 0}).first->second;
+  live_channels_->store(channels_.size(), std::memory_order_relaxed);
+  return &added;
 }
 
 void registry_actor::on_exit() {
   for (auto& [_, known] : channels_)
     send_exit(known.channel, caf::exit_reason::user_shutdown);
   channels_.clear();
+  live_channels_->store(0, std::memory_order_relaxed);
 }
 
 } // namespace pulse

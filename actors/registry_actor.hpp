@@ -7,6 +7,7 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,7 +17,9 @@ namespace pulse {
 
 class registry_actor : public caf::event_based_actor {
  public:
-  registry_actor(caf::actor_config& config, std::shared_ptr<definition_table> definitions);
+  /// `live_channels` counts the channel actors it runs (for server::stats()).
+  registry_actor(caf::actor_config& config, std::shared_ptr<definition_table> definitions,
+                 std::atomic<std::size_t>* live_channels);
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.registry"; }
@@ -32,7 +35,10 @@ class registry_actor : public caf::event_based_actor {
   entry* route(const std::string& topic);
 
   std::shared_ptr<definition_table> definitions_;
+  void forget(std::unordered_map<std::string, entry>::iterator it);
+
   std::unordered_map<std::string, entry> channels_;
+  std::atomic<std::size_t>* live_channels_;
 };
 
 } // namespace pulse

@@ -26,7 +26,7 @@ server_core::server_core(server_options opts) : options(std::move(opts)), http(o
   // Work sharing beats work stealing for fan-out on few cores (see the README's figures).
   config.set("scheduler.policy", caf::atom("sharing"));
   system = std::make_unique<caf::actor_system>(config);
-  registry = system->spawn<registry_actor>(definitions);
+  registry = system->spawn<registry_actor>(definitions, &live_channels);
 }
 
 server_core::~server_core() {
@@ -63,7 +63,7 @@ void server_core::stop() {
   std::vector<caf::actor> to_stop;
   {
     std::lock_guard guard{mutex};
-    to_stop.swap(listeners);
+    to_stop.swap(owned);
   }
   for (auto& listener : to_stop)
     caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
@@ -99,6 +99,11 @@ channel_builder& channel_builder::on_subscribe(std::function<void(context&)> fn)
 channel_builder& channel_builder::on_unsubscribe(std::function<void(context&)> fn) {
   definition_->edit_hooks(
     [&](channel_hooks& hooks) { hooks.on_unsubscribe.push_back(std::move(fn)); });
+  return *this;
+}
+
+channel_builder& channel_builder::persistent(bool keep) {
+  definition_->persistent = keep;
   return *this;
 }
 
@@ -197,7 +202,7 @@ subscription server::subscribe(std::string topic, std::function<void(const event
     std::move(callback));
   {
     std::lock_guard guard{core_->mutex};
-    core_->listeners.push_back(listener);
+    core_->owned.push_back(listener);
   }
   core_->tell_registry(messages::listen{topic, listener});
   std::weak_ptr<server_core> weak = core_;
@@ -206,7 +211,7 @@ subscription server::subscribe(std::string topic, std::function<void(const event
     if (!core)
       return;
     std::lock_guard guard{core->mutex};
-    auto& all = core->listeners;
+    auto& all = core->owned;
     for (auto it = all.begin(); it != all.end(); ++it) {
       if (it->id() == id) {
         // The channel monitors the listener: its exit is the unsubscribe.
@@ -309,6 +314,21 @@ caf::actor_system& server::system() noexcept {
 
 std::size_t server::connection_count() const {
   return core_->http.connection_count();
+}
+
+server_stats server::stats() const {
+  auto traffic = core_->http.traffic();
+  return {traffic.connections, core_->live_channels.load(std::memory_order_relaxed),
+          traffic.messages_in, traffic.messages_out,
+          traffic.bytes_in,    traffic.bytes_out};
+}
+
+void server::adopt(const caf::actor& actor) {
+  std::lock_guard guard{core_->mutex};
+  if (core_->stopped)
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  else
+    core_->owned.push_back(actor);
 }
 
 } // namespace pulse

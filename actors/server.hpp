@@ -50,6 +50,16 @@ struct server_options {
   std::size_t max_subscriptions_per_connection = 100;
 };
 
+/// What a server carries: connections and channels now, traffic since it started.
+struct server_stats {
+  std::size_t connections = 0;   ///< open WebSocket connections
+  std::size_t channels = 0;      ///< topics with a running actor
+  std::uint64_t messages_in = 0; ///< WebSocket messages received
+  std::uint64_t messages_out = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+};
+
 /// An in-process subscription to a topic's broadcasts; cancelled when destroyed.
 class subscription {
  public:
@@ -120,6 +130,13 @@ class server {
 
   /// Open WebSocket connections.
   std::size_t connection_count() const;
+
+  /// Connections and channels now, traffic so far. Cheap; any thread.
+  server_stats stats() const;
+
+  /// Stops `actor` (an application actor spawned on system()) when the server stops, so that
+  /// the actor system can shut down.
+  void adopt(const caf::actor& actor);
 
  private:
   channel_builder define(std::string pattern,

@@ -10,6 +10,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -39,8 +40,9 @@ struct server_core {
   std::shared_ptr<definition_table> definitions = std::make_shared<definition_table>();
   caf::actor registry;
   transport::http_server http;
-  std::mutex mutex;                  // guards listeners, started, stopped
-  std::vector<caf::actor> listeners; // actors spawned for callback subscriptions
+  std::atomic<std::size_t> live_channels = 0; // kept by the registry
+  std::mutex mutex;                           // guards owned, started, stopped
+  std::vector<caf::actor> owned; // stopped with the server: adopted actors, callback listeners
   bool started = false;
   bool stopped = false;
 };

@@ -98,4 +98,11 @@ std::size_t http_server::connection_count() const {
   return impl_->context.sessions.size();
 }
 
+traffic http_server::traffic() const {
+  auto& sessions = impl_->context.sessions;
+  auto relaxed = std::memory_order_relaxed;
+  return {sessions.size(), sessions.messages_in.load(relaxed), sessions.messages_out.load(relaxed),
+          sessions.bytes_in.load(relaxed), sessions.bytes_out.load(relaxed)};
+}
+
 } // namespace pulse::transport

@@ -16,6 +16,15 @@ namespace pulse::transport {
 /// The CPUs this process may run on (its affinity mask), at least 1.
 std::size_t usable_cpu_count();
 
+/// What an http_server carried so far.
+struct traffic {
+  std::size_t connections = 0; ///< open WebSocket connections now
+  std::uint64_t messages_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+};
+
 class http_server {
  public:
   explicit http_server(const limits& limits = {});
@@ -43,6 +52,9 @@ class http_server {
 
   /// Open WebSocket connections.
   std::size_t connection_count() const;
+
+  /// Connections now, and messages and bytes so far.
+  transport::traffic traffic() const;
 
  private:
   struct impl;

@@ -148,6 +148,13 @@ void http_session::handle(http::request<http::string_body>& request) {
   bool head = request.method() == http::verb::head;
   if (request.method() != http::verb::get && !head)
     return respond(405, "text/plain", "method not allowed\n", keep_alive);
+  if (!info.path.ends_with('/') && context_.files.is_directory(info.path)) {
+    auto target = std::string_view{request.target()};
+    auto query = target.find('?');
+    auto location = info.path + "/"
+                    + std::string{query == std::string_view::npos ? "" : target.substr(query)};
+    return redirect(location, keep_alive);
+  }
   if (auto file = context_.files.resolve(info.path))
     return serve_file(*file, keep_alive, head);
   respond(404, "text/plain", "not found\n", keep_alive, head);
@@ -217,6 +224,16 @@ void http_session::respond(unsigned status, std::string_view content_type, std::
   response->prepare_payload();
   if (head_only)
     response->content_length(size);
+  write(std::move(response));
+}
+
+void http_session::redirect(const std::string& location, bool keep_alive) {
+  auto response
+    = std::make_shared<http::response<http::string_body>>(http::status::moved_permanently, 11);
+  response->set(http::field::server, "Pulse");
+  response->set(http::field::location, location);
+  response->keep_alive(keep_alive);
+  response->prepare_payload();
   write(std::move(response));
 }
 

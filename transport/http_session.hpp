@@ -23,6 +23,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void upgrade(http::request<http::string_body>& request, http_request&& info);
   void respond(unsigned status, std::string_view content_type, std::string body, bool keep_alive,
                bool head_only = false);
+  void redirect(const std::string& location, bool keep_alive);
   void serve_file(const std::filesystem::path& file, bool keep_alive, bool head_only);
   template<class Response>
   void write(std::shared_ptr<Response> response);

@@ -1,9 +1,11 @@
 // The set of live WebSocket sessions: what a graceful stop closes and what metrics count.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -15,6 +17,12 @@ class websocket_session;
 
 class session_tracker {
  public:
+  /// Traffic of every session so far: WebSocket messages and bytes, each way.
+  std::atomic<std::uint64_t> messages_in = 0;
+  std::atomic<std::uint64_t> messages_out = 0;
+  std::atomic<std::uint64_t> bytes_in = 0;
+  std::atomic<std::uint64_t> bytes_out = 0;
+
   void add(const std::shared_ptr<websocket_session>& session);
   void remove(const websocket_session* session);
   std::size_t size() const;

@@ -18,7 +18,7 @@ void static_files::mount(std::string url_prefix, fs::path directory) {
             [](auto& a, auto& b) { return a.prefix.size() > b.prefix.size(); });
 }
 
-std::optional<fs::path> static_files::resolve(std::string_view path) const {
+std::optional<fs::path> static_files::locate(std::string_view path) const {
   if (path.find('\0') != std::string_view::npos || path.find('\\') != std::string_view::npos)
     return std::nullopt;
   for (auto& mount : mounts_) {
@@ -43,15 +43,27 @@ std::optional<fs::path> static_files::resolve(std::string_view path) const {
         relative /= fs::path{std::string{segment}};
       start = end + 1;
     }
-    auto candidate = mount.directory / relative;
-    std::error_code ec;
-    if (fs::is_directory(candidate, ec))
-      candidate /= "index.html";
-    if (fs::is_regular_file(candidate, ec))
-      return candidate;
-    return std::nullopt;
+    return mount.directory / relative;
   }
   return std::nullopt;
+}
+
+std::optional<fs::path> static_files::resolve(std::string_view path) const {
+  auto candidate = locate(path);
+  if (!candidate)
+    return std::nullopt;
+  std::error_code ec;
+  if (fs::is_directory(*candidate, ec))
+    *candidate /= "index.html";
+  if (fs::is_regular_file(*candidate, ec))
+    return candidate;
+  return std::nullopt;
+}
+
+bool static_files::is_directory(std::string_view path) const {
+  auto candidate = locate(path);
+  std::error_code ec;
+  return candidate && fs::is_directory(*candidate, ec);
 }
 
 std::string_view static_files::content_type(const fs::path& file) {

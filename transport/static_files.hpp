@@ -18,10 +18,17 @@ class static_files {
   /// `..`, backslashes or NUL never leave their mount.
   std::optional<std::filesystem::path> resolve(std::string_view path) const;
 
+  /// True when `path` names a directory under a mount: served at `path` + "/", so that the
+  /// page's relative links work.
+  bool is_directory(std::string_view path) const;
+
   /// The Content-Type for a file, by extension.
   static std::string_view content_type(const std::filesystem::path& file);
 
  private:
+  /// What `path` names under its mount (file or directory), without following `..`.
+  std::optional<std::filesystem::path> locate(std::string_view path) const;
+
   struct mount_point {
     std::string prefix;
     std::filesystem::path directory;

@@ -58,6 +58,7 @@ void websocket_session::on_readable(error_code ec) {
   if (ec)
     return finish(); // EOF or reset: the peer is gone
   last_inbound_ = std::chrono::steady_clock::now();
+  tracker_.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
   if (!reader_.is_done())
     reader_.consume({buffer.data(), bytes}, *this);
   if (!finished_)
@@ -65,6 +66,7 @@ void websocket_session::on_readable(error_code ec) {
 }
 
 void websocket_session::on_text(std::string&& message) {
+  tracker_.messages_in.fetch_add(1, std::memory_order_relaxed);
   if (handler_ && !finished_) {
     std::unique_lock lock{mutex_};
     bool open = state_ == state::open;
@@ -190,6 +192,9 @@ void websocket_session::on_write(error_code ec, std::size_t bytes) {
     return finish();
   bool closing;
   bool more;
+  // Counted per batch, not per frame: one atomic add per write, off the fan-out path.
+  tracker_.messages_out.fetch_add(writing_.size(), std::memory_order_relaxed);
+  tracker_.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
   {
     std::lock_guard guard{mutex_};
     queued_bytes_ -= bytes;

@@ -1,29 +1,13 @@
 #include "apps/demo/seed_channels.hpp"
 
+#include "apps/common/clock.hpp"
 #include "transport/log.hpp"
-
-#include <chrono>
 
 namespace pulse::demo {
 
 namespace json = boost::json;
 
 namespace {
-
-/// UTC, ISO 8601, with milliseconds: "2026-11-29T18:04:05.123Z".
-std::string now_iso8601() {
-  auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  auto seconds = std::chrono::floor<std::chrono::seconds>(now);
-  auto day = std::chrono::floor<std::chrono::days>(seconds);
-  std::chrono::year_month_day ymd{day};
-  std::chrono::hh_mm_ss time{seconds - day};
-  char text[32];
-  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int{ymd.year()},
-                unsigned{ymd.month()}, unsigned{ymd.day()}, int(time.hours().count()),
-                int(time.minutes().count()), int(time.seconds().count()),
-                int((now - seconds).count()));
-  return text;
-}
 
 /// A non-empty string field of an object payload, or nullptr.
 const json::string* non_empty_string(const json::value& payload, std::string_view key) {
@@ -45,7 +29,7 @@ void install_notifications(server& server) {
     auto* message = non_empty_string(payload, "message");
     ctx.broadcast("alert", json::object{
                              {"message", message ? json::value(*message) : "New notification!"},
-                             {"time", now_iso8601()},
+                             {"time", apps::now_iso8601()},
                            });
   });
 }

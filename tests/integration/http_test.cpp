@@ -41,6 +41,14 @@ TEST_CASE("the server serves static files and nothing outside them") {
   CHECK(http_request(port, "GET", "/../private.txt").status == 404);
   CHECK(http_request(port, "GET", "/%2e%2e/private.txt").status == 404);
   CHECK(http_request(port, "POST", "/app.js").status == 405);
+  SECTION("a directory without its slash is redirected to it, query and all") {
+    std::filesystem::create_directories(root / "public" / "chat");
+    std::ofstream{root / "public" / "chat" / "index.html"} << "chat";
+    auto moved = http_request(port, "GET", "/chat?room=x");
+    CHECK(moved.status == 301);
+    CHECK(moved.headers["location"] == "/chat/?room=x");
+    CHECK(http_request(port, "GET", "/chat/?room=x").body == "chat");
+  }
   std::filesystem::remove_all(root);
 }
 

@@ -38,6 +38,8 @@ TEST_CASE("static files resolve under their mount and never leave it") {
   CHECK(files.resolve("/chat/") == s.root / "web" / "chat" / "index.html");
   CHECK(files.resolve("/assets/app.js") == s.root / "web" / "app.js");
   CHECK_FALSE(files.resolve("/missing.css"));
+  CHECK(files.is_directory("/chat"));
+  CHECK_FALSE(files.is_directory("/app.js"));
   SECTION("traversal attempts find nothing") {
     CHECK_FALSE(files.resolve("/../secret/key.txt"));
     CHECK_FALSE(files.resolve("/chat/../../secret/key.txt"));

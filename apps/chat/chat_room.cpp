@@ -1,0 +1,80 @@
+#include "apps/chat/chat_room.hpp"
+
+#include "apps/common/clock.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <string_view>
+
+namespace pulse::chat {
+
+namespace json = boost::json;
+
+namespace {
+
+/// `text` without leading and trailing white space.
+std::string_view trim(std::string_view text) {
+  constexpr std::string_view space = " \t\r\n\f\v";
+  auto first = text.find_first_not_of(space);
+  if (first == std::string_view::npos)
+    return {};
+  return text.substr(first, text.find_last_not_of(space) - first + 1);
+}
+
+/// Characters (code points) in valid UTF-8.
+std::size_t count_chars(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+} // namespace
+
+void chat_room::on_subscribe(context& ctx) {
+  std::string_view username;
+  if (auto* given = ctx.params().if_contains("username"); given && given->is_string())
+    username = trim(given->get_string());
+  if (count_chars(username) > options_.max_username_chars)
+    return ctx.reject("username is longer than " + std::to_string(options_.max_username_chars)
+                      + " characters");
+  ctx.assign("username", json::string(username.empty() ? std::string_view{"Anonymous"} : username));
+  json::array history;
+  auto first = history_.size() > options_.messages_on_join
+                 ? history_.end() - static_cast<std::ptrdiff_t>(options_.messages_on_join)
+                 : history_.begin();
+  for (auto it = first; it != history_.end(); ++it)
+    history.push_back(*it);
+  ctx.reply(json::object{{"history", std::move(history)}});
+}
+
+pulse::handlers chat_room::handlers() {
+  return {{"message", &chat_room::on_message}};
+}
+
+json::value chat_room::on_message(context& ctx, const json::value& payload) {
+  auto* object = payload.if_object();
+  auto* text = object ? object->if_contains("text") : nullptr;
+  if (!text || !text->is_string())
+    throw reply_error("message expects {\"text\": string}");
+  auto trimmed = trim(text->get_string());
+  if (trimmed.empty())
+    throw reply_error("empty message");
+  if (count_chars(trimmed) > options_.max_text_chars)
+    throw reply_error("message is longer than " + std::to_string(options_.max_text_chars)
+                      + " characters");
+  auto at = apps::now_iso8601();
+  json::object message{
+    {"username", ctx.assigns().at("username")}, {"text", json::string(trimmed)}, {"at", at}};
+  broadcast("new_message", message);
+  history_.push_back(std::move(message));
+  if (history_.size() > options_.kept_messages)
+    history_.pop_front();
+  return json::object{{"at", at}};
+}
+
+void install(server& server, room_options options) {
+  server.channel<chat_room>("room:*", options);
+}
+
+} // namespace pulse::chat

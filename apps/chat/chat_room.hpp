@@ -1,0 +1,42 @@
+// The chat app's rooms: `room:NAME` topics with a username per member and a history.
+//
+// Wire contract, for any client: join `room:NAME` with {"username": ...}; the join's reply holds
+// {"history": [the last 50 messages]}; event `message` {"text": ...} broadcasts `new_message`
+// {"username", "text", "at"} and replies {"at": ...}. Empty messages and messages over 4,000
+// characters are refused with an error reply that says why.
+#pragma once
+
+#include "actors/pulse.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstddef>
+#include <deque>
+
+namespace pulse::chat {
+
+struct room_options {
+  std::size_t kept_messages = 1000;   ///< history a room keeps
+  std::size_t messages_on_join = 50;  ///< history a new member gets
+  std::size_t max_text_chars = 4000;  ///< longest message, in characters
+  std::size_t max_username_chars = 32;
+};
+
+class chat_room : public channel {
+ public:
+  explicit chat_room(room_options options = {}) : options_(options) {}
+
+  void on_subscribe(context& ctx) override;
+  pulse::handlers handlers() override;
+
+ private:
+  boost::json::value on_message(context& ctx, const boost::json::value& payload);
+
+  room_options options_;
+  std::deque<boost::json::object> history_;
+};
+
+/// Defines the `room:*` channels on `server`.
+void install(server& server, room_options options = {});
+
+} // namespace pulse::chat

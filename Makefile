@@ -8,24 +8,28 @@ CMAKE_COMMON := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 PORT ?= 8080
 BIND ?= 127.0.0.1
 
-.PHONY: all deps demo demo-build dev test test-cpp test-js check-format check-layers format tsan clean
+.PHONY: all deps web demo demo-build dev test test-cpp test-js check-format check-layers format tsan clean
 
 all: dev
 
 deps:
 	@scripts/install-deps
 
+## web: the sample apps' pages, bundled with esbuild into build/web
+web: deps
+	@node scripts/build-web.mjs
+
 ## demo: build in Release and start the demo server on $(BIND):$(PORT)
 demo: demo-build
 	build/bin/pulse-demo --bind $(BIND) --port $(PORT)
 
-demo-build: deps
+demo-build: web
 	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DPULSE_TESTS=OFF \
 	  -DCMAKE_RUNTIME_OUTPUT_DIRECTORY=$(CURDIR)/build/bin $(CMAKE_COMMON) >/dev/null
 	@cmake --build $(RELEASE) -j $(JOBS) --target pulse-demo
 
 ## dev: the test build (Debug, AddressSanitizer and UndefinedBehaviorSanitizer)
-dev: deps
+dev: web
 	@cmake -S . -B $(DEV) -DCMAKE_BUILD_TYPE=Debug -DPULSE_SANITIZE=ON $(CMAKE_COMMON) >/dev/null
 	@cmake --build $(DEV) -j $(JOBS)
 

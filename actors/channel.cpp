@@ -22,6 +22,22 @@ void channel::broadcast_from(context& ctx, std::string_view event, boost::json::
   actor_->broadcast(event, payload, ctx.subscriber_);
 }
 
+void channel::track(context& ctx, std::string_view key, boost::json::object meta) {
+  ctx.track(key, std::move(meta));
+}
+
+void channel::update(context& ctx, std::string_view key, boost::json::object meta) {
+  ctx.update(key, std::move(meta));
+}
+
+void channel::untrack(context& ctx, std::string_view key) {
+  ctx.untrack(key);
+}
+
+boost::json::object channel::presence_list() const {
+  return actor_->presence_list();
+}
+
 const std::string& channel::topic() const {
   return actor_->topic();
 }

@@ -35,6 +35,7 @@
 #include "actors/context.hpp"
 #include "actors/handlers.hpp"
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstddef>
@@ -63,6 +64,13 @@ class channel {
 
   /// Sends `event` to every subscriber but the one `ctx` serves.
   void broadcast_from(context& ctx, std::string_view event, boost::json::value payload);
+
+  /// Presence, as Phoenix.Presence: `ctx`'s client is here under `key` with `meta`.
+  void track(context& ctx, std::string_view key, boost::json::object meta = {});
+  void update(context& ctx, std::string_view key, boost::json::object meta);
+  void untrack(context& ctx, std::string_view key);
+  /// Everyone present: {key: {"metas": [{"phx_ref": ..., ...meta}]}}.
+  boost::json::object presence_list() const;
 
   /// This instance's topic.
   const std::string& topic() const;

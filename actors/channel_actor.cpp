@@ -9,6 +9,8 @@
 #include <caf/system_messages.hpp>
 
 #include <charconv>
+#include <cstdio>
+#include <random>
 
 namespace pulse {
 
@@ -20,6 +22,33 @@ namespace {
 /// Hands one prebuilt message to `to`: the message content is shared, not copied.
 void enqueue_shared(const caf::actor& to, const caf::message& msg, caf::execution_unit* host) {
   to->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, msg), host);
+}
+
+/// A name unique enough to tell two incarnations of a topic's actor apart (history epochs,
+/// presence refs), across restarts and nodes.
+std::string random_name() {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(generator()));
+  return text;
+}
+
+/// A non-negative integer param given as a number or a numeric string.
+std::optional<std::uint64_t> offset_param(const json::object& params, std::string_view key) {
+  auto* value = params.if_contains(key);
+  if (!value)
+    return std::nullopt;
+  if (value->is_int64() && value->get_int64() >= 0)
+    return static_cast<std::uint64_t>(value->get_int64());
+  if (value->is_uint64())
+    return value->get_uint64();
+  if (auto* text = value->if_string()) {
+    std::uint64_t parsed = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), parsed);
+    if (ec == std::errc{} && end == text->data() + text->size())
+      return parsed;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::uint64_t> parse_request_ref(std::string_view ref) {
@@ -37,11 +66,14 @@ std::optional<std::uint64_t> parse_request_ref(std::string_view ref) {
 channel_actor::channel_actor(caf::actor_config& config, std::string topic,
                              std::shared_ptr<channel_definition> definition, caf::actor registry)
     : caf::event_based_actor(config), topic_(std::move(topic)), definition_(std::move(definition)),
-      hooks_(definition_->hooks()), channel_(definition_->make()), registry_(std::move(registry)) {
+      settings_(definition_->settings()), channel_(definition_->make()),
+      registry_(std::move(registry)), presence_(random_name() + ":") {
+  if (settings_->history.enabled())
+    history_.emplace(settings_->history, random_name());
   channel_->actor_ = this;
   for (auto& entry : channel_->handlers())
     handlers_[entry.event] = entry.fn;
-  for (auto& entry : hooks_->handlers)
+  for (auto& entry : settings_->handlers)
     handlers_[entry.event] = entry.fn;
   for (auto& [event, _] : handlers_)
     handled_events_ += (handled_events_.empty() ? "" : ", ") + event;
@@ -72,6 +104,10 @@ caf::behavior channel_actor::make_behavior() {
       listeners_.push_back(std::move(msg.listener));
     },
     [this](messages::unlisten& msg) { remove_listener(msg.listener); },
+    [this](messages::linger_expired& msg) {
+      if (msg.generation == idle_generation_ && subscribers_.empty() && listeners_.empty())
+        report_idle();
+    },
     [this](messages::stop_atom) {
       if (subscribers_.empty() && listeners_.empty())
         quit();
@@ -84,6 +120,7 @@ void channel_actor::on_exit() {
   subscribers_.clear();
   listeners_.clear();
   requests_.clear();
+  history_.reset();
   registry_ = nullptr;
   channel_.reset();
 }
@@ -92,6 +129,7 @@ void channel_actor::on_exit() {
 
 void channel_actor::handle_subscribe(messages::subscribe& msg) {
   ++routed_;
+  ++idle_generation_;
   idle_reported_ = false;
   auto connection_id = msg.connection.id();
   if (index_.count(connection_id))
@@ -102,7 +140,7 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   joining_ = &candidate;
   try {
     channel_->on_subscribe(ctx);
-    for (auto& hook : hooks_->on_subscribe) {
+    for (auto& hook : settings_->on_subscribe) {
       if (ctx.is_rejected())
         break;
       hook(ctx);
@@ -130,13 +168,22 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
         orphans.push_back(id);
     for (auto id : orphans)
       finish_request(id, {answer::outcome::gone, {}});
+    if (auto diff = presence_.untrack_all(connection_id)) // tracked, then refused
+      broadcast("presence_diff", *diff, nullptr, false);
     check_idle();
     return;
   }
-  auto reply = phoenix::encode_reply(msg.join_ref, msg.ref, topic_, true,
-                                     ctx.join_response_.value_or(json::object{}));
+  auto response = ctx.join_response_.value_or(json::object{});
+  auto missed = recover(candidate.params, response);
+  auto reply = phoenix::encode_reply(msg.join_ref, msg.ref, topic_, true, response);
   send(msg.connection, messages::subscribed{topic_, msg.join_ref, caf::actor_cast<caf::actor>(this),
                                             std::move(reply)});
+  // In this order, before anything live: what it missed, who is here, what the join sent it.
+  for (auto& frame : missed)
+    send(msg.connection, messages::deliver{std::move(frame)});
+  if (uses_presence_)
+    send(msg.connection, messages::deliver{phoenix::encode_push(
+                           msg.join_ref, topic_, "presence_state", presence_.list())});
   for (auto& frame : held)
     send(msg.connection, messages::deliver{std::move(frame)});
   monitor(msg.connection);
@@ -171,12 +218,15 @@ void channel_actor::handle_unsubscribe(caf::actor_id connection, const std::stri
   pulse::context ctx{*this, &gone, {}, nullptr, false};
   try {
     channel_->on_unsubscribe(ctx);
-    for (auto& hook : hooks_->on_unsubscribe)
+    for (auto& hook : settings_->on_unsubscribe)
       hook(ctx);
   } catch (const std::exception& e) {
     log().error("channel {}: on_unsubscribe failed (join_ref {}): {}", topic_, gone.join_ref,
                 e.what());
   }
+  // Whatever it still tracks leaves with it: no ghosts.
+  if (auto diff = presence_.untrack_all(connection))
+    broadcast("presence_diff", *diff, nullptr, false);
   check_idle();
 }
 
@@ -196,10 +246,39 @@ void channel_actor::remove_listener(caf::actor_id listener) {
 }
 
 void channel_actor::check_idle() {
-  if (!subscribers_.empty() || !listeners_.empty() || idle_reported_ || definition_->persistent)
+  if (!subscribers_.empty() || !listeners_.empty() || idle_reported_ || settings_->is_persistent())
+    return;
+  if (settings_->linger.count() > 0) {
+    delayed_send(this, settings_->linger, messages::linger_expired{++idle_generation_});
+    return;
+  }
+  report_idle();
+}
+
+void channel_actor::report_idle() {
+  if (idle_reported_)
     return;
   idle_reported_ = true;
   send(registry_, messages::channel_idle{topic_, routed_});
+}
+
+std::vector<transport::outbound_frame> channel_actor::recover(const json::object& params,
+                                                              json::value& response) {
+  if (!history_)
+    return {};
+  auto* fields = response.if_object();
+  auto last_offset = offset_param(params, "last_offset");
+  auto* epoch = params.if_contains("epoch");
+  std::optional<std::vector<transport::outbound_frame>> missed;
+  if (last_offset && epoch && epoch->is_string())
+    missed = history_->since(epoch->get_string(), *last_offset);
+  if (fields) {
+    (*fields)["epoch"] = history_->epoch();
+    (*fields)["offset"] = history_->last_offset();
+    if (last_offset)
+      (*fields)["recovered"] = missed.has_value();
+  }
+  return missed ? std::move(*missed) : std::vector<transport::outbound_frame>{};
 }
 
 // ---- events ------------------------------------------------------------------------------------
@@ -220,6 +299,7 @@ void channel_actor::handle_push(messages::push& msg) {
 
 void channel_actor::handle_dispatch(messages::dispatch& msg) {
   ++routed_;
+  ++idle_generation_;
   idle_reported_ = false;
   pulse::context ctx{*this, nullptr, std::move(msg.event), nullptr, false};
   run_handler(ctx, msg.payload);
@@ -258,13 +338,22 @@ void channel_actor::run_handler(pulse::context& ctx, const json::value& payload)
 // ---- output ------------------------------------------------------------------------------------
 
 void channel_actor::broadcast(std::string_view event, const json::value& payload,
-                              const pulse::subscriber* except) {
-  if (!subscribers_.empty() && (subscribers_.size() > 1 || except != &subscribers_.front())) {
-    auto msg
-      = caf::make_message(messages::deliver{phoenix::encode_broadcast(topic_, event, payload)});
-    for (auto& sub : subscribers_)
-      if (&sub != except)
-        enqueue_shared(sub.connection, msg, context());
+                              const pulse::subscriber* except, bool record) {
+  bool keep = record && history_;
+  bool anyone = subscribers_.size() > (except ? 1u : 0u);
+  if (keep || anyone) {
+    std::optional<std::string> offset;
+    if (keep)
+      offset = "o" + std::to_string(history_->next_offset());
+    auto frame = phoenix::encode_broadcast(topic_, event, payload, offset);
+    if (keep)
+      history_->append(frame);
+    if (anyone) {
+      auto msg = caf::make_message(messages::deliver{std::move(frame)});
+      for (auto& sub : subscribers_)
+        if (&sub != except)
+          enqueue_shared(sub.connection, msg, context());
+    }
   }
   if (!listeners_.empty()) {
     auto msg = caf::make_message(pulse::event{topic_, std::string{event}, payload});
@@ -294,6 +383,22 @@ void channel_actor::request(pulse::subscriber& to, std::string_view event,
   deliver(to,
           phoenix::encode_request(to.join_ref, "s" + std::to_string(id), topic_, event, payload));
   delayed_send(this, timeout, messages::request_expired{id});
+}
+
+void channel_actor::track(const pulse::subscriber& who, std::string_view key, json::object meta) {
+  uses_presence_ = true;
+  broadcast("presence_diff", presence_.track(who.connection.id(), key, std::move(meta)), nullptr,
+            false);
+}
+
+void channel_actor::update(const pulse::subscriber& who, std::string_view key, json::object meta) {
+  if (auto diff = presence_.update(who.connection.id(), key, std::move(meta)))
+    broadcast("presence_diff", *diff, nullptr, false);
+}
+
+void channel_actor::untrack(const pulse::subscriber& who, std::string_view key) {
+  if (auto diff = presence_.untrack(who.connection.id(), key))
+    broadcast("presence_diff", *diff, nullptr, false);
 }
 
 void channel_actor::handle_answer(messages::answer& msg) {

@@ -4,13 +4,16 @@
 #include "actors/channel.hpp"
 #include "actors/channel_definition.hpp"
 #include "actors/context.hpp"
+#include "actors/history.hpp"
 #include "actors/messages.hpp"
+#include "actors/presence.hpp"
 
 #include <boost/json/object.hpp>
 #include <caf/event_based_actor.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -41,13 +44,21 @@ class channel_actor : public caf::event_based_actor {
   std::size_t subscriber_count() const noexcept { return subscribers_.size(); }
 
   // What channel and pulse::context do on a handler's behalf.
+  /// Every subscriber but `except` (if any); `record`: kept in the history (presence diffs are
+  /// not: a rejoining client gets the presence state instead).
   void broadcast(std::string_view event, const boost::json::value& payload,
-                 const pulse::subscriber* except);
+                 const pulse::subscriber* except, bool record = true);
   void deliver(const pulse::subscriber& to, transport::outbound_frame frame);
   void reply(const pulse::subscriber& to, const std::optional<std::string>& ref, bool ok,
              const boost::json::value& response);
   void request(pulse::subscriber& to, std::string_view event, const boost::json::value& payload,
                std::chrono::milliseconds timeout, answer_handler on_answer);
+
+  // Presence, for the subscriber a context serves.
+  void track(const pulse::subscriber& who, std::string_view key, boost::json::object meta);
+  void update(const pulse::subscriber& who, std::string_view key, boost::json::object meta);
+  void untrack(const pulse::subscriber& who, std::string_view key);
+  boost::json::object presence_list() const { return presence_.list(); }
 
  private:
   struct pending_request {
@@ -65,10 +76,14 @@ class channel_actor : public caf::event_based_actor {
   void remove_listener(caf::actor_id listener);
   pulse::subscriber* find(caf::actor_id connection);
   void check_idle();
+  void report_idle();
+  /// The join reply's response with the history's position, and what the client missed.
+  std::vector<transport::outbound_frame> recover(const boost::json::object& params,
+                                                 boost::json::value& response);
 
   std::string topic_;
   std::shared_ptr<channel_definition> definition_;
-  std::shared_ptr<const channel_hooks> hooks_;
+  std::shared_ptr<const channel_settings> settings_;
   std::unique_ptr<channel> channel_;
   std::unordered_map<std::string, handler> handlers_;
   std::string handled_events_; // for errors that name what was expected
@@ -85,7 +100,12 @@ class channel_actor : public caf::event_based_actor {
   const pulse::subscriber* joining_ = nullptr;
   std::vector<transport::outbound_frame> join_held_;
 
+  presence_table presence_;
+  bool uses_presence_ = false; // once it tracked anyone, joiners get presence_state
+  std::optional<message_history> history_;
+
   std::uint64_t routed_ = 0;
+  std::uint64_t idle_generation_ = 0;
   bool idle_reported_ = false;
 };
 

@@ -4,9 +4,10 @@
 
 #include "actors/channel.hpp"
 #include "actors/handlers.hpp"
+#include "actors/history.hpp"
 #include "actors/topic_pattern.hpp"
 
-#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -16,40 +17,44 @@
 
 namespace pulse {
 
-/// Handlers added with channel_builder, on top of the class's own.
-struct channel_hooks {
+/// What channel_builder adds to a definition: handlers on top of the class's own, history, and
+/// how long an idle topic's actor lingers.
+struct channel_settings {
   pulse::handlers handlers;
   std::vector<std::function<void(context&)>> on_subscribe;
   std::vector<std::function<void(context&)>> on_unsubscribe;
+  history_options history;
+  /// How long a topic's actor stays after its last subscriber left (max: for ever).
+  std::chrono::milliseconds linger{0};
+
+  bool is_persistent() const noexcept { return linger == std::chrono::milliseconds::max(); }
 };
 
 struct channel_definition {
   channel_definition(topic_pattern p, std::function<std::unique_ptr<channel>()> factory)
-      : pattern(std::move(p)), make(std::move(factory)), hooks_(std::make_shared<channel_hooks>()) {
-  }
+      : pattern(std::move(p)), make(std::move(factory)),
+        settings_(std::make_shared<channel_settings>()) {}
 
   topic_pattern pattern;
   std::function<std::unique_ptr<channel>()> make;
-  /// A persistent channel's actor is not stopped when its last subscriber leaves.
-  std::atomic<bool> persistent = false;
 
-  /// The hooks as they are now; a topic actor takes this snapshot when it starts.
-  std::shared_ptr<const channel_hooks> hooks() const {
+  /// The settings as they are now; a topic actor takes this snapshot when it starts.
+  std::shared_ptr<const channel_settings> settings() const {
     std::lock_guard guard{mutex_};
-    return hooks_;
+    return settings_;
   }
 
   /// Copy-on-write: actors running with an older snapshot are not disturbed.
-  void edit_hooks(const std::function<void(channel_hooks&)>& edit) {
+  void edit(const std::function<void(channel_settings&)>& change) {
     std::lock_guard guard{mutex_};
-    auto copy = std::make_shared<channel_hooks>(*hooks_);
-    edit(*copy);
-    hooks_ = std::move(copy);
+    auto copy = std::make_shared<channel_settings>(*settings_);
+    change(*copy);
+    settings_ = std::move(copy);
   }
 
  private:
   mutable std::mutex mutex_;
-  std::shared_ptr<const channel_hooks> hooks_;
+  std::shared_ptr<const channel_settings> settings_;
 };
 
 /// Every definition of one server; finds the most specific one for a topic.

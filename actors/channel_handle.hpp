@@ -6,6 +6,8 @@
 
 #include <boost/json/value.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +61,17 @@ class channel_builder {
 
   /// Keeps each topic's actor (and the state in its members) when its last subscriber leaves.
   channel_builder& persistent(bool keep = true);
+
+  /// Keeps each topic's actor for `idle` after its last subscriber left, so that clients who
+  /// reconnect meanwhile find its state and history.
+  channel_builder& linger(std::chrono::milliseconds idle);
+
+  /// Keeps each topic's last `max_messages` broadcasts (and only those younger than `max_age`,
+  /// unless zero): broadcasts then carry offsets, and a client that rejoins with
+  /// {"last_offset": n, "epoch": e} gets what it missed before anything live
+  /// (docs/protocol.md).
+  channel_builder& history(std::size_t max_messages,
+                           std::chrono::milliseconds max_age = std::chrono::milliseconds{0});
 
   /// The definition's name or pattern ("chat", "room:*").
   const std::string& pattern() const noexcept;

@@ -79,6 +79,25 @@ void context::request(std::string_view event, json::value payload,
   actor_.request(*subscriber_, event, payload, timeout, std::move(on_answer));
 }
 
+void context::track(std::string_view key, json::object meta) {
+  if (subscriber_)
+    actor_.track(*subscriber_, key, std::move(meta));
+}
+
+void context::update(std::string_view key, json::object meta) {
+  if (subscriber_)
+    actor_.update(*subscriber_, key, std::move(meta));
+}
+
+void context::untrack(std::string_view key) {
+  if (subscriber_)
+    actor_.untrack(*subscriber_, key);
+}
+
+json::object context::presence_list() const {
+  return actor_.presence_list();
+}
+
 void context::broadcast(std::string_view event, json::value payload) {
   actor_.broadcast(event, payload, nullptr);
 }

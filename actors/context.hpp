@@ -98,6 +98,18 @@ class context {
   void request(std::string_view event, boost::json::value payload,
                std::chrono::milliseconds timeout, answer_handler on_answer);
 
+  /// Presence (Phoenix.Presence's model): this client is here under `key` with `meta` (several
+  /// connections may share a key: two tabs of one user). Subscribers get a presence_diff; later
+  /// joiners get the whole presence_state. The client's presences leave with it.
+  void track(std::string_view key, boost::json::object meta = {});
+  /// Replaces this client's meta under `key` (a presence_diff with the old leaving, the new
+  /// joining).
+  void update(std::string_view key, boost::json::object meta);
+  /// This client leaves `key`.
+  void untrack(std::string_view key);
+  /// Everyone present, as a presence_state payload: {key: {"metas": [...]}}.
+  boost::json::object presence_list() const;
+
   /// Every subscriber of the topic, this client included.
   void broadcast(std::string_view event, boost::json::value payload);
   /// Every subscriber but this client.

@@ -124,6 +124,12 @@ struct channel_idle {
 /// Registry -> channel: stop now (the registry forgot the topic).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
+/// Channel -> itself: the linger after its last subscriber left is over (if `generation` is
+/// still the current one, nobody came back).
+struct linger_expired {
+  std::uint64_t generation;
+};
+
 /// Channel -> itself: a server request ran out of time.
 struct request_expired {
   std::uint64_t request_id;
@@ -145,4 +151,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::listen)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::unlisten)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_idle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::request_expired)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::linger_expired)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::event)

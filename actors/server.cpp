@@ -9,6 +9,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include <mutex>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdexcept>
@@ -84,26 +85,38 @@ void channel_handle::send(std::string_view event, json::value payload) const {
 }
 
 channel_builder& channel_builder::on(std::string event, handler fn) {
-  definition_->edit_hooks([&](channel_hooks& hooks) {
-    hooks.handlers.push_back({std::move(event), std::move(fn)});
+  definition_->edit([&](channel_settings& settings) {
+    settings.handlers.push_back({std::move(event), std::move(fn)});
   });
   return *this;
 }
 
 channel_builder& channel_builder::on_subscribe(std::function<void(context&)> fn) {
-  definition_->edit_hooks(
-    [&](channel_hooks& hooks) { hooks.on_subscribe.push_back(std::move(fn)); });
+  definition_->edit(
+    [&](channel_settings& settings) { settings.on_subscribe.push_back(std::move(fn)); });
   return *this;
 }
 
 channel_builder& channel_builder::on_unsubscribe(std::function<void(context&)> fn) {
-  definition_->edit_hooks(
-    [&](channel_hooks& hooks) { hooks.on_unsubscribe.push_back(std::move(fn)); });
+  definition_->edit(
+    [&](channel_settings& settings) { settings.on_unsubscribe.push_back(std::move(fn)); });
   return *this;
 }
 
 channel_builder& channel_builder::persistent(bool keep) {
-  definition_->persistent = keep;
+  return linger(keep ? std::chrono::milliseconds::max() : std::chrono::milliseconds{0});
+}
+
+channel_builder& channel_builder::linger(std::chrono::milliseconds idle) {
+  definition_->edit([&](channel_settings& settings) { settings.linger = idle; });
+  return *this;
+}
+
+channel_builder& channel_builder::history(std::size_t max_messages,
+                                          std::chrono::milliseconds max_age) {
+  definition_->edit([&](channel_settings& settings) {
+    settings.history = {max_messages, max_age};
+  });
   return *this;
 }
 
@@ -184,29 +197,55 @@ channel_handle server::topic(std::string topic) {
   return {core_, std::move(topic)};
 }
 
+namespace {
+
+/// A callback subscription's gate: once cancel() returned, the callback never runs again (a
+/// callback running at that moment is waited for), so it may capture what dies right after.
+struct callback_gate {
+  std::recursive_mutex mutex; // recursive: a callback may cancel its own subscription
+  bool open = true;
+  std::function<void(const event&)> callback;
+
+  void deliver(const event& e) {
+    std::lock_guard guard{mutex};
+    if (!open)
+      return;
+    try {
+      callback(e);
+    } catch (const std::exception& ex) {
+      log().error("subscriber of {} threw on \"{}\": {}", e.topic, e.name, ex.what());
+    }
+  }
+
+  void close() {
+    std::lock_guard guard{mutex};
+    open = false;
+  }
+};
+
+} // namespace
+
 subscription server::subscribe(std::string topic, std::function<void(const event&)> callback) {
   core_->require_definition(topic);
-  // The callback goes in as a spawn argument: CAF 0.17 dereferences a null argument tuple when
-  // a function-based actor takes none (UBSan reports it).
-  using callback_type = std::function<void(const event&)>;
+  auto gate = std::make_shared<callback_gate>();
+  gate->callback = std::move(callback);
+  // The gate goes in as a spawn argument: CAF 0.17 dereferences a null argument tuple when a
+  // function-based actor takes none (UBSan reports it).
   auto listener = core_->system->spawn(
-    [](caf::event_based_actor*, callback_type fn) -> caf::behavior {
-      return {[fn](const event& e) {
-        try {
-          fn(e);
-        } catch (const std::exception& ex) {
-          log().error("subscriber of {} threw on \"{}\": {}", e.topic, e.name, ex.what());
-        }
+    [](caf::event_based_actor*, std::shared_ptr<callback_gate> shared) -> caf::behavior {
+      return {[shared](const event& e) {
+        shared->deliver(e);
       }};
     },
-    std::move(callback));
+    gate);
   {
     std::lock_guard guard{core_->mutex};
     core_->owned.push_back(listener);
   }
   core_->tell_registry(messages::listen{topic, listener});
   std::weak_ptr<server_core> weak = core_;
-  return subscription{[weak, id = listener.id()] {
+  return subscription{[weak, gate, id = listener.id()] {
+    gate->close();
     auto core = weak.lock();
     if (!core)
       return;

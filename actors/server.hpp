@@ -100,7 +100,8 @@ class server {
   channel_handle topic(std::string topic);
 
   /// Subscribes server code to a topic's broadcasts; `callback` runs on an actor thread, one
-  /// event at a time. Keeps the topic's channel alive while subscribed.
+  /// event at a time. Keeps the topic's channel alive while subscribed. Once the subscription is
+  /// cancelled (or destroyed), the callback does not run again.
   subscription subscribe(std::string topic, std::function<void(const event&)> callback);
   /// The same for an actor of yours, which receives `pulse::event` messages.
   subscription subscribe(std::string topic, const caf::actor& listener);

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 namespace pulse::testing {
 
@@ -102,6 +103,16 @@ class memory_connection final : public transport::websocket_connection {
   std::optional<std::uint16_t> close_code_;
   std::string address_ = "memory";
 };
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+  return true;
+}
 
 // ---- test_client -------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +53,11 @@ struct frame {
 };
 
 class memory_connection;
+
+/// Waits until `condition()` holds, checking every millisecond; false after `timeout`. For
+/// conditions that announce themselves nowhere (a topic's actor has stopped, say).
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = default_timeout);
 
 class test_client {
  public:

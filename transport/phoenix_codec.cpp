@@ -203,9 +203,9 @@ outbound_frame encode_error_reply(const std::optional<std::string>& join_ref,
 }
 
 outbound_frame encode_broadcast(std::string_view topic, std::string_view event,
-                                const json::value& payload) {
+                                const json::value& payload, const std::optional<std::string>& ref) {
   frame_writer w{size_hint(payload) + topic.size() + event.size()};
-  w.raw("null,null,").string(topic).comma().string(event).comma().value(payload);
+  w.raw("null,").ref(ref).comma().string(topic).comma().string(event).comma().value(payload);
   return std::move(w).finish();
 }
 

@@ -40,9 +40,11 @@ outbound_frame encode_error_reply(const std::optional<std::string>& join_ref,
                                   const std::optional<std::string>& ref, std::string_view topic,
                                   std::string_view reason);
 
-/// `[null, null, topic, event, payload]`: one encoding for every subscriber.
+/// `[null, null, topic, event, payload]`: one encoding for every subscriber. A channel that keeps
+/// history puts the broadcast's offset in the ref slot: `[null, "o17", ...]`.
 outbound_frame encode_broadcast(std::string_view topic, std::string_view event,
-                                const boost::json::value& payload);
+                                const boost::json::value& payload,
+                                const std::optional<std::string>& ref = std::nullopt);
 
 /// `[join_ref, null, topic, event, payload]`: a push to one subscriber.
 outbound_frame encode_push(std::string_view join_ref, std::string_view topic,

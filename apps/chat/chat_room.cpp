@@ -38,14 +38,10 @@ void chat_room::on_subscribe(context& ctx) {
   if (count_chars(username) > options_.max_username_chars)
     return ctx.reject("username is longer than " + std::to_string(options_.max_username_chars)
                       + " characters");
-  ctx.assign("username", json::string(username.empty() ? std::string_view{"Anonymous"} : username));
-  json::array history;
-  auto first = history_.size() > options_.messages_on_join
-                 ? history_.end() - static_cast<std::ptrdiff_t>(options_.messages_on_join)
-                 : history_.begin();
-  for (auto it = first; it != history_.end(); ++it)
-    history.push_back(*it);
-  ctx.reply(json::object{{"history", std::move(history)}});
+  auto name = json::string(username.empty() ? std::string_view{"Anonymous"} : username);
+  ctx.assign("username", name);
+  track(ctx, name, {{"online_at", apps::now_iso8601()}});
+  ctx.reply(json::object{{"history", json::array(history_.begin(), history_.end())}});
 }
 
 pulse::handlers chat_room::handlers() {
@@ -68,13 +64,15 @@ json::value chat_room::on_message(context& ctx, const json::value& payload) {
     {"username", ctx.assigns().at("username")}, {"text", json::string(trimmed)}, {"at", at}};
   broadcast("new_message", message);
   history_.push_back(std::move(message));
-  if (history_.size() > options_.kept_messages)
+  if (history_.size() > options_.messages_on_join) // the channel's history keeps the rest
     history_.pop_front();
   return json::object{{"at", at}};
 }
 
 void install(server& server, room_options options) {
-  server.channel<chat_room>("room:*", options);
+  server.channel<chat_room>("room:*", options)
+    .history(options.kept_messages)
+    .linger(options.linger);
 }
 
 } // namespace pulse::chat

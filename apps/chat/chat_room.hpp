@@ -3,23 +3,28 @@
 // Wire contract, for any client: join `room:NAME` with {"username": ...}; the join's reply holds
 // {"history": [the last 50 messages]}; event `message` {"text": ...} broadcasts `new_message`
 // {"username", "text", "at"} and replies {"at": ...}. Empty messages and messages over 4,000
-// characters are refused with an error reply that says why.
+// characters are refused with an error reply that says why. Members are tracked in presence
+// under their username. Rooms keep their last 1,000 broadcasts and linger 5 minutes after the
+// last member left, so a client that reconnects rejoins with {"last_offset", "epoch"} and gets
+// what it missed (the reply then says "recovered": true, and its "history" can be ignored).
 #pragma once
 
 #include "actors/pulse.hpp"
 
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 
 namespace pulse::chat {
 
 struct room_options {
-  std::size_t kept_messages = 1000;   ///< history a room keeps
-  std::size_t messages_on_join = 50;  ///< history a new member gets
-  std::size_t max_text_chars = 4000;  ///< longest message, in characters
+  std::size_t kept_messages = 1000;  ///< broadcasts a room keeps for clients that reconnect
+  std::size_t messages_on_join = 50; ///< history a new member gets
+  std::size_t max_text_chars = 4000; ///< longest message, in characters
   std::size_t max_username_chars = 32;
+  std::chrono::minutes linger{5}; ///< an empty room's life, for clients that come back
 };
 
 class chat_room : public channel {
@@ -33,7 +38,7 @@ class chat_room : public channel {
   boost::json::value on_message(context& ctx, const boost::json::value& payload);
 
   room_options options_;
-  std::deque<boost::json::object> history_;
+  std::deque<boost::json::object> history_; // the last messages_on_join messages
 };
 
 /// Defines the `room:*` channels on `server`.

@@ -14,8 +14,9 @@ int run_app(int argc, char** argv, std::string_view description,
   std::string web_root = PULSE_WEB_ROOT;
   app.add_option("--port", options.port, "TCP port; 0 picks a free one")->capture_default_str();
   app.add_option("--bind", options.bind, "address to listen on")->capture_default_str();
-  app.add_option("--threads", options.threads,
-                 "threads for actors and for I/O, each (0: the CPUs this process may use)")
+  app
+    .add_option("--threads", options.threads,
+                "threads for actors and for I/O, each (0: the CPUs this process may use)")
     ->capture_default_str();
   app.add_option("--web-root", web_root, "directory of the built web pages")->capture_default_str();
   try {

@@ -1,10 +1,9 @@
 #include "apps/common/process_stats.hpp"
 
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 
 namespace pulse::apps {
 
@@ -29,7 +28,8 @@ process_usage read_process_usage() {
           break;
         }
       }
-      usage.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(ticks_per_second);
+      usage.cpu_seconds = static_cast<double>(utime + stime)
+                          / static_cast<double>(ticks_per_second);
     }
   }
   if (std::ifstream statm{"/proc/self/statm"}; statm) {

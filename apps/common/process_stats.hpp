@@ -6,7 +6,7 @@
 namespace pulse::apps {
 
 struct process_usage {
-  double cpu_seconds = 0;          ///< user + system time so far
+  double cpu_seconds = 0;           ///< user + system time so far
   std::uint64_t resident_bytes = 0; ///< RSS now
 };
 

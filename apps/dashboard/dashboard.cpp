@@ -37,7 +37,7 @@ void dashboard_channel::on_sample(context& ctx, const json::value& sample) {
 void install(server& server, dashboard_options options) {
   server.channel<dashboard_channel>("dashboard", options).persistent();
   auto source = server.system().spawn<dashboard_source>(&server, server.topic("dashboard"),
-                                                       options.interval);
+                                                        options.interval);
   server.adopt(source);
 }
 

@@ -17,11 +17,8 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 dashboard_source::dashboard_source(caf::actor_config& config, const server* source,
                                    channel_handle target, std::chrono::milliseconds interval)
-    : caf::event_based_actor(config),
-      server_(source),
-      target_(std::move(target)),
-      interval_(interval),
-      random_(std::random_device{}()) {}
+    : caf::event_based_actor(config), server_(source), target_(std::move(target)),
+      interval_(interval), random_(std::random_device{}()) {}
 
 caf::behavior dashboard_source::make_behavior() {
   last_stats_ = server_->stats();
@@ -55,7 +52,8 @@ void dashboard_source::sample() {
     {"channels", stats.channels},
     {"messages_in_per_s", per_second(stats.messages_in, last_stats_.messages_in)},
     {"messages_out_per_s", per_second(stats.messages_out, last_stats_.messages_out)},
-    {"cpu_percent", std::round((usage.cpu_seconds - last_usage_.cpu_seconds) / seconds * 1000) / 10},
+    {"cpu_percent",
+     std::round((usage.cpu_seconds - last_usage_.cpu_seconds) / seconds * 1000) / 10},
     {"memory_mb", std::round(static_cast<double>(usage.resident_bytes) / (1 << 20) * 10) / 10},
     {"simulated", std::round(simulated_ * 10) / 10},
   };

@@ -54,8 +54,8 @@ TEST_CASE_METHOD(chat_fixture, "a late joiner sees the room's last 50 messages, 
   test_client writer{srv};
   REQUIRE(writer.join("room:history", {{"username", "w"}}).is_ok());
   for (int i = 0; i < 60; ++i)
-    REQUIRE(writer.request("room:history", "message", json::object{{"text", std::to_string(i)}})
-              .is_ok());
+    REQUIRE(
+      writer.request("room:history", "message", json::object{{"text", std::to_string(i)}}).is_ok());
   test_client late{srv};
   auto history = late.join("room:history").response().at("history").as_array();
   REQUIRE(history.size() == 50);
@@ -84,9 +84,9 @@ TEST_CASE_METHOD(chat_fixture, "empty and oversized chat messages are refused wi
         == "empty message");
   CHECK(client.request("room:lobby", "message", json::object{{"text", 5}}).reason()
         == R"(message expects {"text": string})");
-  CHECK(client.request("room:lobby", "message", json::object{{"text", std::string(4001, 'x')}})
-          .reason()
-        == "message is longer than 4000 characters");
+  CHECK(
+    client.request("room:lobby", "message", json::object{{"text", std::string(4001, 'x')}}).reason()
+    == "message is longer than 4000 characters");
   // Characters, not bytes: 4,000 two-byte characters pass.
   CHECK(client.request("room:lobby", "message", json::object{{"text", repeat("é", 4000)}}).is_ok());
 }

@@ -1,0 +1,64 @@
+// A channel's recent broadcasts, kept as the encoded frames themselves, so that a client that
+// reconnects gets exactly what it missed, byte for byte, without a second encoding.
+#pragma once
+
+#include "transport/outbound_frame.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pulse {
+
+/// How much history a channel keeps: the last `max_messages`, and only those younger than
+/// `max_age` (zero: no age limit). Both zero: no history.
+struct history_options {
+  std::size_t max_messages = 0;
+  std::chrono::milliseconds max_age{0};
+
+  bool enabled() const noexcept { return max_messages > 0; }
+};
+
+class message_history {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  /// `epoch` names this history: it changes whenever the history is lost (a new actor).
+  message_history(history_options options, std::string epoch)
+      : options_(options), epoch_(std::move(epoch)) {}
+
+  /// The offset the next broadcast gets (offsets start at 1 and never repeat within an epoch).
+  std::uint64_t next_offset() const noexcept { return last_offset_ + 1; }
+  std::uint64_t last_offset() const noexcept { return last_offset_; }
+  const std::string& epoch() const noexcept { return epoch_; }
+
+  /// Keeps `frame`, the broadcast with offset next_offset(); drops what no longer fits.
+  void append(transport::outbound_frame frame, clock::time_point now = clock::now());
+
+  /// The frames after `offset`, oldest first: exactly what a client that saw `offset` missed.
+  /// Nothing when the epoch differs or part of the gap is no longer kept.
+  std::optional<std::vector<transport::outbound_frame>>
+  since(std::string_view epoch, std::uint64_t offset, clock::time_point now = clock::now());
+
+  std::size_t size() const noexcept { return kept_.size(); }
+
+ private:
+  struct kept {
+    std::uint64_t offset;
+    clock::time_point at;
+    transport::outbound_frame frame;
+  };
+
+  void trim(clock::time_point now);
+
+  history_options options_;
+  std::string epoch_;
+  std::uint64_t last_offset_ = 0;
+  std::deque<kept> kept_;
+};
+
+} // namespace pulse

@@ -1,0 +1,58 @@
+// Who is here, per topic, in Phoenix.Presence's model: each key (a user, say) has a list of metas,
+// one per tracking connection (two tabs: two metas), each with a unique "phx_ref". Changes come out
+// as diffs, {"joins": {...}, "leaves": {...}}, in the wire shape the official client's Presence
+// helper reads. A pure table: the channel actor owns one and broadcasts what it returns.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulse {
+
+class presence_table {
+ public:
+  /// `ref_prefix` makes this table's phx_refs unique beyond it (per actor, per node).
+  explicit presence_table(std::string ref_prefix) : ref_prefix_(std::move(ref_prefix)) {}
+
+  /// `owner` (a connection) is present under `key` with `meta`. Tracking a key the owner already
+  /// tracks is an update. Returns the diff.
+  boost::json::object track(std::uint64_t owner, std::string_view key, boost::json::object meta);
+
+  /// Replaces the owner's meta under `key`: a diff with the old meta leaving and the new one
+  /// joining (with "phx_ref_prev"). Nothing (and no diff) when the owner does not track `key`.
+  std::optional<boost::json::object> update(std::uint64_t owner, std::string_view key,
+                                            boost::json::object meta);
+
+  /// The owner leaves `key`; nothing when it was not there.
+  std::optional<boost::json::object> untrack(std::uint64_t owner, std::string_view key);
+
+  /// The owner leaves every key (it unsubscribed or vanished); nothing when it tracked none.
+  std::optional<boost::json::object> untrack_all(std::uint64_t owner);
+
+  /// Everyone, as a presence_state payload: {key: {"metas": [...]}}.
+  boost::json::object list() const;
+
+  bool empty() const noexcept { return entries_.empty(); }
+
+ private:
+  struct entry {
+    std::uint64_t owner;
+    boost::json::object meta; // with its phx_ref
+  };
+
+  std::string next_ref();
+  static boost::json::object diff(const std::map<std::string, std::vector<boost::json::object>>& joins,
+                                  const std::map<std::string, std::vector<boost::json::object>>& leaves);
+
+  std::string ref_prefix_;
+  std::uint64_t next_ref_ = 0;
+  std::map<std::string, std::vector<entry>, std::less<>> entries_; // key -> one entry per owner
+};
+
+} // namespace pulse

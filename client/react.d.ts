@@ -1,0 +1,39 @@
+// Types of @pulse/client/react (hand-written; the package is plain JavaScript).
+import type { ReactNode } from "react";
+import type { ChannelBridge, ChannelError, ChannelStatus, ConnectOptions, Connection } from "./index.js";
+
+export interface UsePulseChannelOptions {
+  /** Called with every event the server pushes on the channel; the latest function is used. */
+  onMessage?: (event: string, payload: any) => void;
+  /** Join params (plain JSON); other params join anew. */
+  params?: Record<string, unknown>;
+  /** The connection to use, instead of the PulseProvider's or the default one. */
+  connection?: Connection;
+}
+
+export interface PulseChannelState {
+  /** The channel's bridge; null until the component's effect joined it (first render). */
+  channel: ChannelBridge | null;
+  /** The bridge's status ("connecting" while there is no bridge yet). */
+  status: ChannelStatus;
+  /** The ChannelError of a refused join, or null. */
+  joinError: ChannelError | null;
+}
+
+/** Joins `topic` while the component is mounted; re-renders on status changes. */
+export function usePulseChannel(topic: string, options?: UsePulseChannelOptions): PulseChannelState;
+
+export interface PulseProviderProps extends ConnectOptions {
+  /** Default: `ws(s)://<this page's host>/socket`. */
+  url?: string;
+  children?: ReactNode;
+}
+
+/** Opens one connection for the components below it; closes it when unmounted. Props are read once. */
+export function PulseProvider(props: PulseProviderProps): ReactNode;
+
+/** Options of the default connection, used outside any PulseProvider. Call before it is first used. */
+export function configurePulse(options: ConnectOptions & { url?: string }): void;
+
+/** The page's default connection, opened on first use. */
+export function defaultConnection(): Connection;

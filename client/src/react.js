@@ -1,0 +1,2 @@
+export { usePulseChannel } from "./usePulseChannel.js";
+export { PulseProvider, configurePulse, defaultConnection } from "./provider.js";

@@ -64,6 +64,12 @@ export class Connection {
   disconnect(): Promise<void>;
 }
 
+/** One presence key and its metas (one per connection that tracks it, each with a `phx_ref`). */
+export interface PresenceEntry {
+  key: string;
+  metas: Array<{ phx_ref: string; [field: string]: unknown }>;
+}
+
 /** A handler of server events. For a server request, what it returns (or its Promise's value) answers. */
 export type EventHandler = (payload: any) => unknown;
 
@@ -79,6 +85,21 @@ export class ChannelBridge {
   readonly joined: Promise<any>;
   /** The phoenix Channel underneath. */
   readonly phoenixChannel: PhoenixChannel;
+  /** phoenix's Presence helper for this channel (made before the join: it sees the first state). */
+  readonly presence: any;
+  /** Who is here, one entry per presence key. */
+  presenceList(): PresenceEntry[];
+  /** Calls `fn(presenceList())` after every presence change; returns off. */
+  onPresence(fn: (list: PresenceEntry[]) => void): () => void;
+  /**
+   * Calls `fn(response)` after every successful join (the first and each rejoin); returns off. On
+   * a channel with history, `response.recovered === false` after a rejoin means messages were
+   * missed that the server no longer keeps: reload what you show. With `true` they were replayed
+   * as ordinary events, before anything live.
+   */
+  onJoin(fn: (response: any) => void): () => void;
+  /** For a channel with history: the epoch and offset of the last broadcast seen; else null. */
+  readonly position: { epoch: string; offset: number } | null;
   /** Calls `fn` on every status change; returns a function that stops it. */
   onStatus(fn: (status: ChannelStatus) => void): () => void;
   /**

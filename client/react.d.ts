@@ -1,6 +1,8 @@
 // Types of @pulse/client/react (hand-written; the package is plain JavaScript).
 import type { ReactNode } from "react";
-import type { ChannelBridge, ChannelError, ChannelStatus, ConnectOptions, Connection } from "./index.js";
+import type {
+  ChannelBridge, ChannelError, ChannelStatus, ConnectOptions, Connection, PresenceEntry,
+} from "./index.js";
 
 export interface UsePulseChannelOptions {
   /** Called with every event the server pushes on the channel; the latest function is used. */
@@ -9,6 +11,8 @@ export interface UsePulseChannelOptions {
   params?: Record<string, unknown>;
   /** The connection to use, instead of the PulseProvider's or the default one. */
   connection?: Connection;
+  /** Also follow presence: re-render on presence changes and return `presence`. */
+  presence?: boolean;
 }
 
 export interface PulseChannelState {
@@ -18,6 +22,8 @@ export interface PulseChannelState {
   status: ChannelStatus;
   /** The ChannelError of a refused join, or null. */
   joinError: ChannelError | null;
+  /** Who is here (with `presence: true`; otherwise always empty). */
+  presence: PresenceEntry[];
 }
 
 /** Joins `topic` while the component is mounted; re-renders on status changes. */

@@ -1,3 +1,4 @@
+import { Presence } from "phoenix";
 import { ChannelError, ChannelTimeoutError } from "./errors.js";
 
 /** @typedef {"connecting" | "joined" | "reconnecting" | "closed"} ChannelStatus */
@@ -8,6 +9,10 @@ import { ChannelError, ChannelTimeoutError } from "./errors.js";
  */
 const isInternal = (event) =>
   typeof event !== "string" || event.startsWith("phx_") || event.startsWith("chan_reply_");
+
+/** A server request's ref starts with "s"; a broadcast of a channel with history carries "o<offset>". */
+const isRequest = (ref) => typeof ref === "string" && ref.startsWith("s");
+const offsetOf = (ref) => (typeof ref === "string" && ref.startsWith("o") ? Number(ref.slice(1)) : null);
 
 /** Reports a handler's exception without stopping the other handlers, as DOM events do. */
 const report = globalThis.reportError ?? ((error) => setTimeout(() => { throw error; }));
@@ -26,6 +31,11 @@ export class ChannelBridge {
   #statusListeners = new Set();
   #settleJoin;
   #left = null;
+  #joinListeners = new Set();
+  #presence;
+  #presenceListeners = new Set();
+  /** Where this client is in the channel's history: {epoch, offset}, or null (no history). */
+  #position = null;
 
   /**
    * @param {import("phoenix").Socket} socket
@@ -41,19 +51,36 @@ export class ChannelBridge {
     this.joined = new Promise((resolve, reject) => { this.#settleJoin = { resolve, reject }; });
     this.joined.catch(() => {}); // a refusal nobody awaits is still reported by status and joinError
 
-    const channel = (this.#channel = socket.channel(topic, params));
+    // The join params are read at each (re)join: a rejoin names the last offset this client saw,
+    // and the server replays what it missed before anything live (see the protocol's recovery).
+    const joinParams = () => (this.#position
+      ? { ...params, last_offset: this.#position.offset, epoch: this.#position.epoch }
+      : params);
+    const channel = (this.#channel = socket.channel(topic, joinParams));
     // phoenix hands every message of the channel to this hook before its own bindings: the one
     // place that sees a push's ref, which tells a server request from an ordinary event.
     channel.onMessage = (event, payload, ref) => {
-      if (!isInternal(event) && this.#status !== "closed") this.#dispatch(event, payload, ref);
+      if (!isInternal(event) && this.#status !== "closed") {
+        const offset = offsetOf(ref);
+        if (offset !== null && this.#position) this.#position.offset = offset;
+        this.#dispatch(event, payload, isRequest(ref) ? ref : null);
+      }
       return payload;
     };
+    // phoenix's own Presence helper, made before the join so that it sees the first state.
+    this.#presence = new Presence(channel);
+    this.#presence.onSync(() => {
+      const list = this.presenceList();
+      for (const listener of [...this.#presenceListeners]) call(listener, list);
+    });
     channel.onError(() => this.#setStatus(this.#everJoined ? "reconnecting" : "connecting"));
     channel.onClose(() => this.#setStatus("closed"));
     channel.join()
       .receive("ok", (response) => {
         this.#everJoined = true;
+        this.#track(response);
         this.#settleJoin.resolve(response);
+        for (const listener of [...this.#joinListeners]) call(listener, response);
         this.#setStatus("joined");
       })
       .receive("error", (response) => {
@@ -63,8 +90,46 @@ export class ChannelBridge {
       });
   }
 
-  /** The phoenix Channel underneath, for what this bridge does not cover (e.g. phoenix's Presence). */
+  /** The phoenix Channel underneath, for what this bridge does not cover. */
   get phoenixChannel() { return this.#channel; }
+
+  /** phoenix's Presence helper for this channel (`onJoin`, `onLeave`, `list`). */
+  get presence() { return this.#presence; }
+
+  /**
+   * Who is here: `[{ key, metas }]`, one entry per presence key, from the official Presence helper.
+   * @returns {{key: string, metas: object[]}[]}
+   */
+  presenceList() {
+    return this.#presence.list((key, { metas }) => ({ key, metas }));
+  }
+
+  /**
+   * Calls `fn(list)` with presenceList() after every presence change the server announces.
+   * @param {(list: {key: string, metas: object[]}[]) => void} fn
+   * @returns {() => void} off
+   */
+  onPresence(fn) {
+    const listener = (list) => fn(list);
+    this.#presenceListeners.add(listener);
+    return () => this.#presenceListeners.delete(listener);
+  }
+
+  /**
+   * Calls `fn(response)` after every successful join, the first and each rejoin. For a channel
+   * with history, `response.recovered === false` on a rejoin means messages were missed that
+   * the server no longer keeps: reload what you show. (`true`: they were replayed as events.)
+   * @param {(response: any) => void} fn
+   * @returns {() => void} off
+   */
+  onJoin(fn) {
+    const listener = (response) => fn(response);
+    this.#joinListeners.add(listener);
+    return () => this.#joinListeners.delete(listener);
+  }
+
+  /** {epoch, offset} of the last broadcast seen, for a channel with history; null otherwise. */
+  get position() { return this.#position ? { ...this.#position } : null; }
 
   /** @returns {ChannelStatus} */
   get status() { return this.#status; }
@@ -164,6 +229,16 @@ export class ChannelBridge {
       }
     }
     return this.#left;
+  }
+
+  /** Follows the channel's history position from a join reply (see the protocol's recovery). */
+  #track(response) {
+    if (!response || typeof response.epoch !== "string" || typeof response.offset !== "number") return;
+    const sameEpoch = this.#position?.epoch === response.epoch;
+    // Recovered: the replayed broadcasts advance the offset. Otherwise start from where the
+    // channel is now: what came before is not coming.
+    if (!(sameEpoch && response.recovered === true))
+      this.#position = { epoch: response.epoch, offset: response.offset };
   }
 
   #setStatus(status) {

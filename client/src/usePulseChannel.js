@@ -1,17 +1,21 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { defaultConnection, useProvidedConnection } from "./provider.js";
 
+const noone = Object.freeze([]);
+
 /**
  * Joins `topic` while the component is mounted, and re-renders it when the channel's status
  * changes. Components that use the same topic and params on one connection share one join.
  * @param {string} topic
+ * With `presence: true`, it also re-renders on presence changes and returns who is here.
  * @param {{onMessage?: (event: string, payload: any) => void, params?: object,
- *   connection?: import("./connect.js").Connection}} [options]
+ *   connection?: import("./connect.js").Connection, presence?: boolean}} [options]
  * @returns {{channel: import("./channel.js").ChannelBridge | null,
- *   status: import("./channel.js").ChannelStatus, joinError: Error | null}}
- *   `channel` is null until the effect joined (first render)
+ *   status: import("./channel.js").ChannelStatus, joinError: Error | null,
+ *   presence: {key: string, metas: object[]}[]}}
+ *   `channel` is null until the effect joined (first render); `presence` is [] unless asked for
  */
-export function usePulseChannel(topic, { onMessage, params, connection } = {}) {
+export function usePulseChannel(topic, { onMessage, params, connection, presence = false } = {}) {
   const given = useProvidedConnection(connection);
   const key = JSON.stringify([topic, params ?? {}]);
 
@@ -36,5 +40,12 @@ export function usePulseChannel(topic, { onMessage, params, connection } = {}) {
   const channel = held && held.given === given && held.key === key ? held.bridge : null;
   const subscribe = useCallback((notify) => (channel ? channel.onStatus(notify) : () => {}), [channel]);
   const status = useSyncExternalStore(subscribe, () => channel?.status ?? "connecting", () => "connecting");
-  return { channel, status, joinError: channel?.joinError ?? null };
+
+  const [present, setPresent] = useState(noone);
+  useEffect(() => {
+    if (!presence || !channel) return undefined;
+    setPresent(channel.presenceList());
+    return channel.onPresence(setPresent);
+  }, [presence, channel]);
+  return { channel, status, joinError: channel?.joinError ?? null, presence: presence ? present : noone };
 }

@@ -8,7 +8,7 @@ CMAKE_COMMON := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 PORT ?= 8080
 BIND ?= 127.0.0.1
 
-.PHONY: all deps web demo demo-build dev test test-cpp test-js check-format check-layers format tsan clean
+.PHONY: all deps web demo demo-build dev test test-cpp test-js test-browser check-format check-layers format tsan clean
 
 all: dev
 
@@ -34,7 +34,7 @@ dev: web
 	@cmake --build $(DEV) -j $(JOBS)
 
 ## test: every check and every test, as CI runs them
-test: dev check-format check-layers test-cpp test-js
+test: dev check-format check-layers test-cpp test-js test-browser
 
 test-cpp:
 	cd $(DEV) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -42,6 +42,10 @@ test-cpp:
 
 test-js:
 	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/client/
+
+# Debian's Chromium, driven by playwright-core; screenshots land in build/test-artifacts/.
+test-browser:
+	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/browser/
 
 check-format:
 	@files=$$(git ls-files '*.cpp' '*.hpp'); \

@@ -108,6 +108,9 @@ caf::behavior channel_actor::make_behavior() {
       if (msg.generation == idle_generation_ && subscribers_.empty() && listeners_.empty())
         report_idle();
     },
+    [](messages::drain_atom) {
+      // Processed in order: everything sent to this channel before is fanned out by now.
+    },
     [this](messages::stop_atom) {
       if (subscribers_.empty() && listeners_.empty())
         quit();

@@ -7,6 +7,7 @@
 //   channel ──deliver──▶ connection ──▶ socket                     (one shared frame per broadcast)
 //   server code ──publish / dispatch / listen──▶ registry ──▶ channel ──event──▶ listener
 //   channel ──channel_idle──▶ registry ──stop_atom──▶ channel       (last subscriber gone)
+//   server ──drain──▶ registry ──drain──▶ channels, then ──drain──▶ connections (graceful stop)
 //
 // Every message is local to one process: none is ever serialized, so they are declared as
 // unsafe message types instead of being given an inspect() overload.
@@ -124,6 +125,17 @@ struct channel_idle {
 /// Registry -> channel: stop now (the registry forgot the topic).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
+/// Connection -> registry, once: count me in a graceful stop.
+struct connection_opened {
+  caf::actor connection;
+};
+
+/// A graceful stop, as a barrier. Server -> registry (a request): the registry asks every channel
+/// (a request each: answered once the channel has fanned out everything sent to it before), then
+/// tells every connection, whose mailbox now holds every frame due to it ahead of the drain: it
+/// closes its socket behind them with 1001.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+
 /// Channel -> itself: the linger after its last subscriber left is over (if `generation` is
 /// still the current one, nobody came back).
 struct linger_expired {
@@ -152,4 +164,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::unlisten)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_idle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::request_expired)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::linger_expired)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::connection_opened)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::event)

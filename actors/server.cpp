@@ -7,6 +7,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include <mutex>
@@ -53,14 +54,29 @@ void server_core::require_definition(const std::string& topic) const {
 }
 
 void server_core::stop() {
+  bool serving;
   {
     std::lock_guard guard{mutex};
     if (stopped)
       return;
     stopped = true;
+    serving = started;
   }
-  // Connections first: they drain, close with 1001, and their actors quit.
-  http.stop(options.drain_timeout);
+  // A graceful stop: no new connections; every channel fans out what it was asked before now;
+  // then every connection closes with 1001 behind what it has queued (messages::drain_atom).
+  auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
+  http.stop_accepting();
+  if (serving) {
+    caf::scoped_actor self{*system};
+    self->request(registry, options.drain_timeout, messages::drain_atom::value)
+      .receive([](messages::drain_atom) {},
+               [](caf::error& error) {
+                 log().warn("graceful stop: channels did not drain: {}", to_string(error));
+               });
+    http.wait_for_connections(deadline);
+  }
+  // Whatever is left (a client that does not read, say) is closed now and cut soon after.
+  http.stop(std::chrono::milliseconds{100});
   std::vector<caf::actor> to_stop;
   {
     std::lock_guard guard{mutex};

@@ -66,6 +66,16 @@ std::uint16_t http_server::start(const std::string& address, std::uint16_t port,
   return impl_->port;
 }
 
+void http_server::stop_accepting() {
+  impl_->context.stopping = true;
+  if (impl_->acceptor)
+    impl_->acceptor->stop();
+}
+
+bool http_server::wait_for_connections(std::chrono::steady_clock::time_point deadline) const {
+  return impl_->context.sessions.wait_until_empty(deadline);
+}
+
 void http_server::stop(std::chrono::milliseconds drain_deadline) {
   if (impl_->stopped)
     return;

@@ -44,6 +44,12 @@ class http_server {
   /// the port. Throws boost::system::system_error when the address cannot be bound.
   std::uint16_t start(const std::string& address, std::uint16_t port, std::size_t threads);
 
+  /// Stops accepting connections (upgrades in progress are refused with 503). Idempotent.
+  void stop_accepting();
+
+  /// Waits until every WebSocket connection closed, or `deadline`; true when none is left.
+  bool wait_for_connections(std::chrono::steady_clock::time_point deadline) const;
+
   /// Stops accepting, lets every connection flush what is queued and closes it with 1001, waits
   /// up to `drain_deadline`, then cuts what is left and joins the I/O threads. Idempotent.
   void stop(std::chrono::milliseconds drain_deadline = std::chrono::seconds{5});

@@ -82,14 +82,16 @@ TEST_CASE_METHOD(fixture, "a joiner gets the presence state, and everyone the di
           == std::vector<std::string>{"bob"});
     test_client cy{srv};
     REQUIRE(cy.join("room:p", {{"name", "cy"}}).is_ok());
-    CHECK(names(ada.next_event("presence_diff").payload.at("joins")) == std::vector<std::string>{"cy"});
+    CHECK(names(ada.next_event("presence_diff").payload.at("joins"))
+          == std::vector<std::string>{"cy"});
     cy.disconnect();
     CHECK(names(ada.next_event("presence_diff").payload.at("leaves"))
           == std::vector<std::string>{"cy"});
   }
 }
 
-TEST_CASE_METHOD(fixture, "two connections of one key are two metas, and one leaving keeps the key") {
+TEST_CASE_METHOD(fixture,
+                 "two connections of one key are two metas, and one leaving keeps the key") {
   test_client tab1{srv}, tab2{srv}, watcher{srv};
   REQUIRE(watcher.join("room:tabs", {{"name", "watcher"}}).is_ok());
   REQUIRE(tab1.join("room:tabs", {{"name", "ada"}}).is_ok());
@@ -128,7 +130,7 @@ TEST_CASE_METHOD(fixture, "a client that rejoins gets what it missed, in order, 
   listener.disconnect();
 
   say(speaker, "room:r", 3, 3); // missed: offsets 3, 4, 5
-  for (int n = 1; n <= 5; ++n) // the speaker heard them all: they are in the history now
+  for (int n = 1; n <= 5; ++n)  // the speaker heard them all: they are in the history now
     CHECK(speaker.next_event("said").payload.at("n") == n);
   test_client back{srv};
   auto rejoined = back.join("room:r", {{"name", "listener"}, {"last_offset", 2}, {"epoch", epoch}});

@@ -238,16 +238,30 @@ TEST_CASE("a client that does not speak protocol 2 is refused at the upgrade") {
   CHECK_THAT(response.body, Catch::Contains("vsn=2.0.0"));
 }
 
-TEST_CASE("stopping the server closes every client with going away") {
+TEST_CASE("a graceful stop delivers everything broadcast before it, then closes with 1001") {
   test_server server;
   auto port = server.start();
-  ws_test_client client{port};
-  REQUIRE(client.join("chat").is_ok());
-  client.push("chat", "message", json::object{{"username", "x"}, {"text", "before stop"}});
-  CHECK(client.receive_event("new_message").payload.at("text") == "before stop");
-  std::thread stopper{[&] {
-    server.srv.stop();
+  constexpr int clients = 10;
+  constexpr int messages = 500;
+  std::vector<std::unique_ptr<ws_test_client>> readers;
+  for (int i = 0; i < clients; ++i) {
+    readers.push_back(std::make_unique<ws_test_client>(port));
+    REQUIRE(readers.back()->join("notifications").is_ok());
+  }
+  auto notifications = server.srv.topic("notifications");
+  std::jthread stopper{[&] { // joined on every way out, a failed REQUIRE included
+    for (int i = 0; i < messages; ++i)
+      notifications.broadcast("alert", json::object{{"seq", i}});
+    server.srv.stop(); // right behind the last broadcast
   }};
-  CHECK(client.wait_close() == 1001);
+  for (auto& reader : readers) {
+    for (int i = 0; i < messages; ++i)
+      REQUIRE(reader->receive_event("alert").payload.at("seq") == i);
+    CHECK(reader->wait_close() == 1001);
+    CHECK(reader->close_reason() == "server shutting down");
+  }
   stopper.join();
+  SECTION("and it refuses new connections meanwhile") {
+    CHECK_THROWS(ws_test_client{port});
+  }
 }

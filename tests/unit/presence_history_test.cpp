@@ -79,9 +79,9 @@ TEST_CASE("a history hands back exactly what a client missed") {
   CHECK(payloads(*history.since("e1", 3)) == std::vector<std::string>{"4", "5"});
   CHECK(payloads(*history.since("e1", 2)) == std::vector<std::string>{"3", "4", "5"});
   CHECK(history.since("e1", 5)->empty()); // up to date
-  CHECK_FALSE(history.since("e1", 1));     // offset 2 is gone: a gap
-  CHECK_FALSE(history.since("e0", 4));     // another epoch: its offsets mean nothing here
-  CHECK_FALSE(history.since("e1", 9));     // from the future
+  CHECK_FALSE(history.since("e1", 1));    // offset 2 is gone: a gap
+  CHECK_FALSE(history.since("e0", 4));    // another epoch: its offsets mean nothing here
+  CHECK_FALSE(history.since("e1", 9));    // from the future
 }
 
 TEST_CASE("a history forgets what is older than its age limit") {

@@ -46,7 +46,7 @@ connection_actor::connection_actor(caf::actor_config& config,
                                    std::shared_ptr<transport::websocket_connection> socket,
                                    caf::actor registry, connection_limits limits)
     : caf::event_based_actor(config), socket_(std::move(socket)), registry_(std::move(registry)),
-      limits_(limits) {}
+      limits_(limits), tokens_(limits.max_messages_per_second) {}
 
 caf::behavior connection_actor::make_behavior() {
   send(registry_, messages::connection_opened{caf::actor_cast<caf::actor>(this)});
@@ -79,8 +79,39 @@ void connection_actor::write(transport::outbound_frame frame) {
     socket_->send(std::move(frame));
 }
 
+connection_actor::admission connection_actor::admit_message() {
+  // A token bucket that can go into debt: every message takes a token, refused ones too, so a
+  // client that keeps flooding sinks below a second's worth and is closed, while one that only
+  // bursts past the rate gets a few error replies and is served again once it slows down.
+  auto now = std::chrono::steady_clock::now();
+  auto rate = limits_.max_messages_per_second;
+  tokens_ = std::min(rate, tokens_ + std::chrono::duration<double>(now - refilled_).count() * rate);
+  refilled_ = now;
+  tokens_ -= 1;
+  if (tokens_ >= 0)
+    return admission::admitted;
+  return tokens_ < -rate ? admission::closed : admission::refused;
+}
+
 void connection_actor::handle_text(std::string& text) {
+  if (closing_)
+    return;
+  auto admitted = admit_message();
+  if (admitted == admission::closed) {
+    log().warn("closing {}: over {} messages per second for too long", socket_->remote_address(),
+               limits_.max_messages_per_second);
+    socket_->close(transport::close_code::policy_violation, "rate limit exceeded");
+    closing_ = true; // nothing more for this client
+    return;
+  }
   auto decoded = phoenix::decode(text);
+  if (admitted == admission::refused) {
+    if (auto* msg = std::get_if<transport::envelope>(&decoded))
+      reply_error(*msg, "rate limit exceeded: at most "
+                          + std::to_string(static_cast<long long>(limits_.max_messages_per_second))
+                          + " messages per second");
+    return;
+  }
   if (auto* msg = std::get_if<transport::envelope>(&decoded))
     return handle(std::move(*msg));
   auto& error = std::get<transport::decode_error>(decoded);

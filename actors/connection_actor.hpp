@@ -8,6 +8,7 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -19,6 +20,9 @@ struct connection_limits {
   std::size_t max_subscriptions = 100;
   /// Pushes held for a topic whose join is still being decided.
   std::size_t max_held_pushes = 64;
+  /// Inbound messages per second (a token bucket of one second's worth). Past it, messages get
+  /// an error reply; a client that goes on until it is a second's worth in debt is closed (1008).
+  double max_messages_per_second = 10'000;
 };
 
 class connection_actor : public caf::event_based_actor {
@@ -39,6 +43,9 @@ class connection_actor : public caf::event_based_actor {
   };
 
   void handle_text(std::string& text);
+  enum class admission { admitted, refused, closed };
+  /// Takes a token for one inbound message: refused past the rate, closed far past it.
+  admission admit_message();
   void handle(transport::envelope&& msg);
   void handle_subscribe(transport::envelope&& msg);
   void handle_unsubscribe(transport::envelope&& msg);
@@ -55,6 +62,9 @@ class connection_actor : public caf::event_based_actor {
   caf::actor registry_;
   connection_limits limits_;
   std::unordered_map<std::string, topic_state> topics_;
+  double tokens_;
+  std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
+  bool closing_ = false;
 };
 
 /// Spawns the connection actor for a freshly upgraded socket and returns what the transport

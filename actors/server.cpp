@@ -44,7 +44,9 @@ void server_core::tell_registry(Message&& msg) {
 
 std::shared_ptr<transport::connection_handler>
 server_core::open(std::shared_ptr<transport::websocket_connection> socket) {
-  connection_limits limits{options.max_subscriptions_per_connection};
+  connection_limits limits;
+  limits.max_subscriptions = options.max_subscriptions_per_connection;
+  limits.max_messages_per_second = options.max_messages_per_second;
   return open_connection(*system, std::move(socket), registry, limits);
 }
 

@@ -48,6 +48,9 @@ struct server_options {
   std::chrono::milliseconds drain_timeout = std::chrono::seconds{5};
   /// Topics one connection may be subscribed to at once.
   std::size_t max_subscriptions_per_connection = 100;
+  /// Inbound messages per second per connection: past it, messages get an error reply
+  /// ("rate limit exceeded"); a client that keeps on for another second's worth is closed (1008).
+  double max_messages_per_second = 10'000;
 };
 
 /// What a server carries: connections and channels now, traffic since it started.

@@ -110,8 +110,10 @@ void http_session::on_read(error_code ec, std::size_t) {
   if (ec == beast::error::timeout)
     return; // a request that never completed (slowloris): drop the connection
   if (ec) {
-    if (ec == http::error::header_limit || ec == http::error::body_limit)
-      return respond(431, "text/plain", "request too large\n", false);
+    if (ec == http::error::header_limit)
+      return respond(431, "text/plain", "request header fields too large\n", false);
+    if (ec == http::error::body_limit)
+      return respond(413, "text/plain", "request body too large\n", false);
     if (ec.category() == http::make_error_code(http::error::bad_target).category())
       return respond(400, "text/plain", "malformed HTTP request\n", false);
     return; // the connection broke
@@ -161,20 +163,32 @@ void http_session::handle(http::request<http::string_body>& request) {
 }
 
 void http_session::upgrade(http::request<http::string_body>& request, http_request&& info) {
-  upgrade_decision decision;
-  if (context_.stopping) {
-    decision = upgrade_decision::refuse(503, "server is shutting down");
-  } else {
-    try {
-      decision = context_.upgrade ? context_.upgrade(info)
-                                  : upgrade_decision::refuse(404, "no WebSocket endpoint");
-    } catch (const std::exception& e) {
-      log().error("upgrade decision failed: {}", e.what());
-      decision = upgrade_decision::refuse(500, "internal error");
-    }
+  auto refuse = [this](unsigned status, const std::string& reason) {
+    respond(status, "text/plain; charset=utf-8", reason + "\n", false);
+  };
+  if (context_.stopping)
+    return refuse(503, "server is shutting down");
+  using admission = session_tracker::admission;
+  auto admitted = context_.sessions.admit(remote_address_, context_.limits.max_connections,
+                                          context_.limits.max_connections_per_ip);
+  if (admitted != admission::admitted) {
+    bool full = admitted == admission::server_full;
+    log().warn("refused a connection from {}: {}", remote_address_,
+               full ? "the server is full" : "its address has too many");
+    return refuse(503, full ? "too many connections" : "too many connections from your address");
   }
-  if (!decision.open)
-    return respond(decision.status, "text/plain; charset=utf-8", decision.reason + "\n", false);
+  upgrade_decision decision;
+  try {
+    decision = context_.upgrade ? context_.upgrade(info)
+                                : upgrade_decision::refuse(404, "no WebSocket endpoint");
+  } catch (const std::exception& e) {
+    log().error("upgrade decision failed: {}", e.what());
+    decision = upgrade_decision::refuse(500, "internal error");
+  }
+  if (!decision.open) {
+    context_.sessions.release(remote_address_);
+    return refuse(decision.status, decision.reason);
+  }
 
   auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream_));
   auto protocols = request[http::field::sec_websocket_protocol];
@@ -190,6 +204,7 @@ void http_session::upgrade(http::request<http::string_body>& request, http_reque
                              open = std::move(decision.open)](error_code ec) {
     if (ec) {
       log().info("WebSocket handshake with {} failed: {}", self->remote_address_, ec.message());
+      self->context_.sessions.release(self->remote_address_);
       return;
     }
     auto early = self->buffer_.data();

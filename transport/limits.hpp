@@ -18,6 +18,11 @@ struct limits {
   std::chrono::milliseconds request_timeout = std::chrono::seconds{10};
   /// Time a closing connection gets to flush and exchange close frames before it is cut.
   std::chrono::milliseconds close_timeout = std::chrono::seconds{5};
+  /// Open WebSocket connections the server takes; past it, upgrades get HTTP 503.
+  std::size_t max_connections = 100'000;
+  /// Open WebSocket connections from one IP address; past it, upgrades get HTTP 503. Zero: no
+  /// limit, the default, as behind a proxy every client shares one address.
+  std::size_t max_connections_per_ip = 0;
   /// Largest HTTP request header block, and body.
   std::size_t max_http_header_bytes = 8 << 10;
   std::size_t max_http_body_bytes = 1 << 20;

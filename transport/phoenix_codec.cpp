@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <cmath>
+
 namespace pulse::transport::phoenix {
 
 namespace json = boost::json;
@@ -93,6 +95,25 @@ bool read_ref(const json::value& v, std::optional<std::string>& out, std::size_t
   return false;
 }
 
+/// True when `v` holds a number JSON cannot carry back out: a literal too large for a double
+/// (1e400) parses as infinity, which would go out to every subscriber as invalid JSON.
+bool has_non_finite_number(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: return !std::isfinite(v.get_double());
+    case json::kind::array:
+      for (auto& element : v.get_array())
+        if (has_non_finite_number(element))
+          return true;
+      return false;
+    case json::kind::object:
+      for (auto& field : v.get_object())
+        if (has_non_finite_number(field.value()))
+          return true;
+      return false;
+    default: return false;
+  }
+}
+
 intent classify(std::string_view topic, std::string_view event) {
   if (event == join_event)
     return intent::subscribe;
@@ -160,6 +181,10 @@ std::variant<envelope, decode_error> decode(std::string_view text, const decode_
   out.event.assign(event->data(), event->size());
   out.kind = classify(out.topic, out.event);
   out.payload = std::move((*array)[4]);
+  if (has_non_finite_number(out.payload)) {
+    return decode_error{"a number in the payload is too large for a double",
+                        std::move(out.join_ref), std::move(out.ref), std::move(out.topic)};
+  }
   if (out.kind == intent::subscribe && !out.payload.is_object() && !out.payload.is_null()) {
     return decode_error{"join params must be an object", std::move(out.join_ref),
                         std::move(out.ref), std::move(out.topic)};

@@ -4,12 +4,33 @@
 
 namespace pulse::transport {
 
+session_tracker::admission session_tracker::admit(const std::string& address, std::size_t max_total,
+                                                  std::size_t max_per_address) {
+  std::lock_guard guard{mutex_};
+  if (admitted_ >= max_total)
+    return admission::server_full;
+  auto& from_address = per_address_[address];
+  if (max_per_address > 0 && from_address >= max_per_address)
+    return admission::address_full;
+  ++from_address;
+  ++admitted_;
+  return admission::admitted;
+}
+
+void session_tracker::release(const std::string& address) {
+  std::lock_guard guard{mutex_};
+  --admitted_;
+  if (auto it = per_address_.find(address); it != per_address_.end() && --it->second == 0)
+    per_address_.erase(it);
+}
+
 void session_tracker::add(const std::shared_ptr<websocket_session>& session) {
   std::lock_guard guard{mutex_};
   sessions_.emplace(session.get(), session);
 }
 
-void session_tracker::remove(const websocket_session* session) {
+void session_tracker::remove(const websocket_session* session, const std::string& address) {
+  release(address);
   std::lock_guard guard{mutex_};
   sessions_.erase(session);
   if (sessions_.empty())

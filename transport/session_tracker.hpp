@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 namespace pulse::transport {
@@ -23,8 +24,16 @@ class session_tracker {
   std::atomic<std::uint64_t> bytes_in = 0;
   std::atomic<std::uint64_t> bytes_out = 0;
 
+  enum class admission { admitted, server_full, address_full };
+
+  /// Takes a place for a connection from `address` before its handshake, within the limits;
+  /// give it back with release() if the handshake fails (remove() does it for a session).
+  admission admit(const std::string& address, std::size_t max_total, std::size_t max_per_address);
+  void release(const std::string& address);
+
   void add(const std::shared_ptr<websocket_session>& session);
-  void remove(const websocket_session* session);
+  /// Forgets a finished session and gives back its place.
+  void remove(const websocket_session* session, const std::string& address);
   std::size_t size() const;
   /// Waits until no session is left or `deadline` passed; returns true when none is left.
   bool wait_until_empty(std::chrono::steady_clock::time_point deadline) const;
@@ -35,6 +44,8 @@ class session_tracker {
   mutable std::mutex mutex_;
   mutable std::condition_variable emptied_;
   std::unordered_map<const websocket_session*, std::weak_ptr<websocket_session>> sessions_;
+  std::size_t admitted_ = 0;
+  std::unordered_map<std::string, std::size_t> per_address_; // only where limited
 };
 
 } // namespace pulse::transport

@@ -261,7 +261,7 @@ void websocket_session::finish() {
     state_ = state::closed;
     queued_.clear();
   }
-  tracker_.remove(this);
+  tracker_.remove(this, remote_address_);
   if (auto handler = std::move(handler_))
     handler->on_closed();
 }

@@ -112,6 +112,11 @@ TEST_CASE("the codec refuses malformed frames with a reason and the refs it coul
     CHECK_THAT(decode_fails(R"(["1","2","t","pulse_reply",{"ref":"s1","status":"maybe"}])").reason,
                Catch::Contains("pulse_reply expects"));
   }
+  SECTION("a number too large for a double, which would go out as invalid JSON") {
+    auto error = decode_fails(R"(["1","2","t","e",{"n":[1,-1e400]}])");
+    CHECK(error.reason == "a number in the payload is too large for a double");
+    CHECK(error.ref == "2");
+  }
   SECTION("JSON nested deeper than the limit") {
     std::string deep = R"(["1","2","t","e",)" + std::string(40, '[') + std::string(40, ']') + "]";
     CHECK_THAT(decode_fails(deep).reason, Catch::Contains("nested deeper than 32"));

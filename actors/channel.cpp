@@ -38,6 +38,10 @@ boost::json::object channel::presence_list() const {
   return actor_->presence_list();
 }
 
+void channel::fail(std::string_view reason) {
+  actor_->fail(reason);
+}
+
 const std::string& channel::topic() const {
   return actor_->topic();
 }

@@ -72,6 +72,12 @@ class channel {
   /// Everyone present: {key: {"metas": [{"phx_ref": ..., ...meta}]}}.
   boost::json::object presence_list() const;
 
+  /// Takes this topic's actor down, as a crash would, once the current handler returns: its
+  /// subscribers get phx_error and rejoin (the official client does so by itself), meeting a
+  /// fresh instance; a persistent channel is restarted at once. For state that can no longer be
+  /// trusted; an ordinary error is an error reply (throw reply_error).
+  void fail(std::string_view reason);
+
   /// This instance's topic.
   const std::string& topic() const;
 

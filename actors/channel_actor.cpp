@@ -388,6 +388,11 @@ void channel_actor::request(pulse::subscriber& to, std::string_view event,
   delayed_send(this, timeout, messages::request_expired{id});
 }
 
+void channel_actor::fail(std::string_view reason) {
+  log().error("channel {} fails: {}", topic_, reason);
+  quit(caf::make_error(caf::sec::runtime_error, std::string{reason}));
+}
+
 void channel_actor::track(const pulse::subscriber& who, std::string_view key, json::object meta) {
   uses_presence_ = true;
   broadcast("presence_diff", presence_.track(who.connection.id(), key, std::move(meta)), nullptr,

@@ -54,6 +54,9 @@ class channel_actor : public caf::event_based_actor {
   void request(pulse::subscriber& to, std::string_view event, const boost::json::value& payload,
                std::chrono::milliseconds timeout, answer_handler on_answer);
 
+  /// Quits with an error once the current message is handled (channel::fail).
+  void fail(std::string_view reason);
+
   // Presence, for the subscriber a context serves.
   void track(const pulse::subscriber& who, std::string_view key, boost::json::object meta);
   void update(const pulse::subscriber& who, std::string_view key, boost::json::object meta);

@@ -98,6 +98,10 @@ json::object context::presence_list() const {
   return actor_.presence_list();
 }
 
+void context::fail_channel(std::string_view reason) {
+  actor_.fail(reason);
+}
+
 void context::broadcast(std::string_view event, json::value payload) {
   actor_.broadcast(event, payload, nullptr);
 }

@@ -110,6 +110,9 @@ class context {
   /// Everyone present, as a presence_state payload: {key: {"metas": [...]}}.
   boost::json::object presence_list() const;
 
+  /// Takes the channel's actor down once this handler returns (see channel::fail).
+  void fail_channel(std::string_view reason);
+
   /// Every subscriber of the topic, this client included.
   void broadcast(std::string_view event, boost::json::value payload);
   /// Every subscriber but this client.

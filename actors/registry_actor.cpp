@@ -26,13 +26,21 @@ caf::behavior registry_actor::make_behavior() {
     if (connections_.erase(down.source.id()) > 0)
       return;
     for (auto it = channels_.begin(); it != channels_.end(); ++it) {
-      if (it->second.channel.address() == down.source) {
-        if (down.reason)
-          log().error("channel {} failed: {}; the next join starts it afresh", it->first,
-                      to_string(down.reason));
-        forget(it);
+      if (it->second.channel.address() != down.source)
+        continue;
+      auto topic = it->first;
+      forget(it);
+      if (!down.reason)
         return;
-      }
+      // A failed channel: its subscribers hear phx_error and rejoin a fresh one. A persistent
+      // channel has nobody to rejoin it, so it starts again at once.
+      auto definition = definitions_->find(topic);
+      bool restart = definition && definition->settings()->is_persistent();
+      log().error("channel {} failed: {}; {}", topic, to_string(down.reason),
+                  restart ? "restarted" : "the next join starts it afresh");
+      if (restart)
+        route(topic);
+      return;
     }
   });
   return {

@@ -55,6 +55,8 @@ void install_bench(server& server) {
 void install_echo(server& server) {
   auto echo = server.channel("echo");
   echo.on("ping", [](context&, const json::value& payload) { return payload; });
+  // Takes this topic's actor down, as a crash would: clients see phx_error and rejoin.
+  echo.on("crash", [](context& ctx, const json::value&) { ctx.fail_channel("asked to crash"); });
   echo.on("ask", [](context& ctx, const json::value& payload) {
     auto* object = payload.if_object();
     auto* event = object ? object->if_contains("event") : nullptr;

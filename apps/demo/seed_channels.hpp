@@ -16,8 +16,9 @@ void install_chat(server& server);
 void install_bench(server& server);
 
 /// `echo`, for client conformance tests: event `ping` replies with its payload; event `ask`
-/// {event, payload, timeout_ms} asks the client (a server request) and replies with the outcome
-/// {status: "ok"|"error"|"timeout"|"gone", response}.
+/// {event, payload, timeout_ms} asks the client (a server request), replies {asked: event}, then
+/// pushes `asked` {status: "ok"|"error"|"timeout"|"gone", response}; event `crash` takes the
+/// topic's actor down (its clients get phx_error and rejoin).
 void install_echo(server& server);
 
 /// All of the above.

@@ -117,3 +117,40 @@ TEST_CASE_METHOD(room_fixture, "malformed messages get an error where a ref exis
     CHECK(client.reply_to("3").reason() == "phx_join needs a join_ref");
   }
 }
+
+TEST_CASE_METHOD(room_fixture,
+                 "a failed channel's subscribers get phx_error and rejoin a fresh one") {
+  test_client a{srv}, b{srv};
+  REQUIRE(a.join("room:f").is_ok());
+  REQUIRE(b.join("room:f").is_ok());
+  a.push("room:f", "message", json::object{});
+  CHECK(a.request("room:f", "count").response().at("messages") == 1);
+  a.push("room:f", "crash");
+  for (auto* client : {&a, &b}) {
+    auto failed = client->next_event("phx_error");
+    CHECK(failed.join_ref == client->join_ref("room:f"));
+    CHECK(failed.ref == failed.join_ref);
+  }
+  CHECK(a.request("room:f", "count").reason() == "unmatched topic"); // the subscription is gone
+  REQUIRE(a.join("room:f").is_ok());
+  CHECK(a.request("room:f", "count").response().at("messages") == 0); // a fresh instance
+}
+
+TEST_CASE("a persistent channel that fails starts again at once") {
+  server srv;
+  srv.channel<test::test_room>("room:*").persistent();
+  auto& instances = test::room_instances();
+  int created_before;
+  {
+    std::lock_guard guard{instances.mutex};
+    created_before = instances.created;
+  }
+  test_client client{srv};
+  REQUIRE(client.join("room:p").is_ok());
+  client.push("room:p", "crash");
+  client.next_event("phx_error");
+  // Nobody rejoined, yet a new instance runs: the registry restarted it.
+  std::unique_lock lock{instances.mutex};
+  CHECK(instances.changed.wait_for(lock, std::chrono::seconds{3},
+                                   [&] { return instances.created == created_before + 2; }));
+}

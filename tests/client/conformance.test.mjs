@@ -93,3 +93,24 @@ test("server requests reach the client with a ref, and its answer comes back", a
   assert.deepEqual(reply, { status: "ok", response: { asked: "confirm" } });
   assert.deepEqual(await asked, { status: "ok", response: { confirmed: true } });
 });
+
+test("a channel that fails reaches the client as phx_error, and the client rejoins by itself", async () => {
+  const channel = connect({ rejoinAfterMs: () => 20 }).channel("echo", {});
+  // The join push's "ok" hook runs on every successful join: the first, then the rejoin.
+  const joins = [];
+  const joined = (n) => new Promise((resolve) => joins.push({ n, resolve }));
+  const first = joined(1);
+  const second = joined(2);
+  let count = 0;
+  channel.join().receive("ok", () => {
+    count += 1;
+    joins.filter((j) => j.n === count).forEach((j) => j.resolve());
+  });
+  await first;
+  const errored = nextCall((cb) => channel.onError(cb), 3000, "phx_error");
+  channel.push("crash", {});
+  await errored;
+  await second;
+  const reply = await pushResult(channel.push("ping", { alive: true }));
+  assert.deepEqual(reply, { status: "ok", response: { alive: true } });
+});

@@ -56,7 +56,9 @@ std::string frame_text(const json::value& v) {
 }
 
 std::vector<hostile_case> websocket_cases() {
-  auto too_long = [](std::size_t n) { return std::string(n, 'x'); };
+  auto too_long = [](std::size_t n) {
+    return std::string(n, 'x');
+  };
   std::string deep = R"(["1","9","chat","message",)" + std::string(40, '[') + std::string(40, ']')
                      + "]";
   return {
@@ -89,7 +91,8 @@ std::vector<hostile_case> websocket_cases() {
     // Messages that are not Phoenix frames, without a ref to answer.
     {"not JSON", "hello?", closes(1007)},
     {"truncated JSON", R"(["1","2","chat","message",{"text":)", closes(1007)},
-    {"a JSON object (Phoenix V1)", R"({"topic":"chat","event":"phx_join","ref":"1"})", closes(1007)},
+    {"a JSON object (Phoenix V1)", R"({"topic":"chat","event":"phx_join","ref":"1"})",
+     closes(1007)},
     {"an empty array", "[]", closes(1007)},
     {"an array of six", R"(["1","2","chat","message",{},"extra"])", closes(1007)},
     {"a bare string", R"("phx_join")", closes(1007)},
@@ -124,9 +127,11 @@ std::vector<hostile_case> websocket_cases() {
     {"an answer with no request ref", R"(["1","9","chat","pulse_reply",{"status":"ok"}])",
      error_reply("pulse_reply expects")},
     // Harmless oddities, answered normally.
-    {"a leave of a topic never joined", R"([null,"9","chat","phx_leave",{}])",
+    {"a leave of a topic never joined",
+     R"([null,"9","chat","phx_leave",{}])",
      {expectation::ok_reply}},
-    {"a null payload on a heartbeat", R"([null,"9","phoenix","heartbeat",null])",
+    {"a null payload on a heartbeat",
+     R"([null,"9","phoenix","heartbeat",null])",
      {expectation::ok_reply}},
     {"a huge string in a push, within the size limit",
      frame_text(json::array{"1", "9", "echo", "ping", json::object{{"s", too_long(60000)}}}),
@@ -146,10 +151,9 @@ std::vector<std::pair<std::string, std::pair<std::string, expectation>>> http_ca
     {"a header block over 8 KiB", {big_header, http(431)}},
     {"a body over 1 MiB", {big_body, http(413)}},
     {"an unknown method", {"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", http(405)}},
-    {"the socket path without an upgrade", {"GET /socket/websocket HTTP/1.1\r\nHost: x\r\n\r\n",
-                                             http(426)}},
-    {"an upgrade without a key",
-     {upgrade + "Sec-WebSocket-Version: 13\r\n\r\n", http(400)}},
+    {"the socket path without an upgrade",
+     {"GET /socket/websocket HTTP/1.1\r\nHost: x\r\n\r\n", http(426)}},
+    {"an upgrade without a key", {upgrade + "Sec-WebSocket-Version: 13\r\n\r\n", http(400)}},
     {"an upgrade of another WebSocket version",
      {upgrade + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
       http(426)}},
@@ -158,7 +162,8 @@ std::vector<std::pair<std::string, std::pair<std::string, expectation>>> http_ca
       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
       "Sec-WebSocket-Version: 13\r\n\r\n",
       http(400, "vsn=2.0.0")}},
-    {"a path out of the web root", {"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", http(404)}},
+    {"a path out of the web root",
+     {"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", http(404)}},
   };
 }
 
@@ -206,11 +211,8 @@ TEST_CASE("hostile input gets its documented reaction and no other client notice
         CHECK(offender.request("phoenix", "heartbeat").is_ok()); // the connection still works
         break;
       }
-      case expectation::ok_reply:
-        CHECK(offender.reply_to("9").is_ok());
-        break;
-      default:
-        break;
+      case expectation::ok_reply: CHECK(offender.reply_to("9").is_ok()); break;
+      default: break;
     }
     bystander_unaffected();
   }

@@ -67,6 +67,7 @@ class test_room : public channel {
       {"whoami", &test_room::on_whoami},   {"shout", &test_room::on_shout},
       {"whisper", &test_room::on_whisper}, {"boom", &test_room::on_boom},
       {"refuse", &test_room::on_refuse},   {"ask", &test_room::on_ask},
+      {"crash", &test_room::on_crash},
     };
   }
 
@@ -92,6 +93,8 @@ class test_room : public channel {
   void on_boom(context&, const json::value&) { throw std::runtime_error("secret internals"); }
 
   void on_refuse(context&, const json::value&) { throw reply_error("text too long"); }
+
+  void on_crash(context&, const json::value&) { fail("asked to crash"); }
 
   /// Asks the client `question`, then reports the outcome to it as an "answered" push (to
   /// everyone, when it is gone).

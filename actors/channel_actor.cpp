@@ -138,7 +138,12 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   if (index_.count(connection_id))
     handle_unsubscribe(connection_id, nullptr); // one subscription per connection and topic
 
-  pulse::subscriber candidate{msg.connection, msg.join_ref, std::move(msg.params), {}};
+  pulse::subscriber candidate{msg.connection,
+                              msg.join_ref,
+                              std::move(msg.params),
+                              {},
+                              msg.identity ? std::move(msg.identity)
+                                           : std::make_shared<const connection_identity>()};
   pulse::context ctx{*this, &candidate, {}, &msg.ref, true};
   joining_ = &candidate;
   try {

@@ -27,6 +27,7 @@ struct subscriber {
   std::string join_ref;
   boost::json::object params;
   boost::json::object assigns;
+  std::shared_ptr<const connection_identity> identity; ///< never null
 };
 
 /// Runs one topic's handlers, one message at a time; fans broadcasts out to the connection

@@ -37,16 +37,21 @@ class connection_bridge final : public transport::connection_handler {
 
 std::shared_ptr<transport::connection_handler>
 open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
-                const caf::actor& registry, const connection_limits& limits) {
-  auto actor = system.spawn<connection_actor>(std::move(socket), registry, limits);
+                const caf::actor& registry, const connection_limits& limits,
+                std::shared_ptr<const connection_identity> identity) {
+  auto actor = system.spawn<connection_actor>(std::move(socket), registry, limits,
+                                              std::move(identity));
   return std::make_shared<connection_bridge>(std::move(actor));
 }
 
 connection_actor::connection_actor(caf::actor_config& config,
                                    std::shared_ptr<transport::websocket_connection> socket,
-                                   caf::actor registry, connection_limits limits)
+                                   caf::actor registry, connection_limits limits,
+                                   std::shared_ptr<const connection_identity> identity)
     : caf::event_based_actor(config), socket_(std::move(socket)), registry_(std::move(registry)),
-      limits_(limits), tokens_(limits.max_messages_per_second) {}
+      limits_(limits),
+      identity_(identity ? std::move(identity) : std::make_shared<const connection_identity>()),
+      tokens_(limits.max_messages_per_second) {}
 
 caf::behavior connection_actor::make_behavior() {
   send(registry_, messages::connection_opened{caf::actor_cast<caf::actor>(this)});
@@ -170,8 +175,9 @@ void connection_actor::handle_subscribe(transport::envelope&& msg) {
   }
   topics_.emplace(msg.topic, topic_state{*msg.join_ref, {}, {}});
   auto* params = msg.payload.if_object();
-  send(registry_, messages::subscribe{msg.topic, *msg.join_ref, msg.ref,
-                                      params ? std::move(*params) : json::object{}, this});
+  send(registry_,
+       messages::subscribe{msg.topic, *msg.join_ref, msg.ref,
+                           params ? std::move(*params) : json::object{}, this, identity_});
 }
 
 void connection_actor::handle_unsubscribe(transport::envelope&& msg) {

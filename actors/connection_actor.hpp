@@ -2,6 +2,7 @@
 // writes, and knows which topics it joined (topic -> join_ref).
 #pragma once
 
+#include "actors/auth.hpp"
 #include "actors/messages.hpp"
 #include "transport/connection.hpp"
 #include "transport/envelope.hpp"
@@ -29,7 +30,7 @@ class connection_actor : public caf::event_based_actor {
  public:
   connection_actor(caf::actor_config& config,
                    std::shared_ptr<transport::websocket_connection> socket, caf::actor registry,
-                   connection_limits limits);
+                   connection_limits limits, std::shared_ptr<const connection_identity> identity);
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.connection"; }
@@ -61,6 +62,7 @@ class connection_actor : public caf::event_based_actor {
   std::shared_ptr<transport::websocket_connection> socket_;
   caf::actor registry_;
   connection_limits limits_;
+  std::shared_ptr<const connection_identity> identity_;
   std::unordered_map<std::string, topic_state> topics_;
   double tokens_;
   std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
@@ -71,6 +73,7 @@ class connection_actor : public caf::event_based_actor {
 /// reports its traffic to.
 std::shared_ptr<transport::connection_handler>
 open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
-                const caf::actor& registry, const connection_limits& limits);
+                const caf::actor& registry, const connection_limits& limits,
+                std::shared_ptr<const connection_identity> identity);
 
 } // namespace pulse

@@ -19,6 +19,15 @@ const json::object& context::params() const noexcept {
   return subscriber_ ? subscriber_->params : empty_object;
 }
 
+const json::value& context::identity() const noexcept {
+  static const json::value none;
+  return subscriber_ ? subscriber_->identity->identity : none;
+}
+
+const json::object& context::connect_params() const noexcept {
+  return subscriber_ ? subscriber_->identity->params : empty_object;
+}
+
 json::object& context::assigns() noexcept {
   return subscriber_ ? subscriber_->assigns : local_assigns_;
 }

@@ -73,6 +73,13 @@ class context {
   /// The params the client joined with (empty without a client).
   const boost::json::object& params() const noexcept;
 
+  /// Who the client is, as the server's authenticator said when it connected (null without an
+  /// authenticator, or without a client).
+  const boost::json::value& identity() const noexcept;
+
+  /// The params the client connected with (the query string, without vsn).
+  const boost::json::object& connect_params() const noexcept;
+
   /// Per-subscriber state, kept from subscribe to unsubscribe.
   boost::json::object& assigns() noexcept;
   void assign(std::string_view key, boost::json::value value);

@@ -13,6 +13,7 @@
 // unsafe message types instead of being given an inspect() overload.
 #pragma once
 
+#include "actors/auth.hpp"
 #include "actors/event.hpp"
 #include "transport/outbound_frame.hpp"
 
@@ -23,6 +24,7 @@
 #include <caf/atom.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -43,6 +45,7 @@ struct subscribe {
   std::optional<std::string> ref; ///< the join message's ref, echoed by the reply
   boost::json::object params;
   caf::actor connection;
+  std::shared_ptr<const connection_identity> identity; ///< who the connection is (shared)
 };
 
 /// Channel -> connection: the join succeeded; `reply` is its phx_reply.

@@ -1,6 +1,7 @@
 // The one header an application includes.
 #pragma once
 
+#include "actors/auth.hpp"
 #include "actors/channel.hpp"
 #include "actors/channel_handle.hpp"
 #include "actors/context.hpp"
@@ -8,3 +9,4 @@
 #include "actors/event.hpp"
 #include "actors/handlers.hpp"
 #include "actors/server.hpp"
+#include "actors/token.hpp"

@@ -1,5 +1,6 @@
 #include "actors/server.hpp"
 
+#include "actors/base64.hpp"
 #include "actors/connection_actor.hpp"
 #include "actors/registry_actor.hpp"
 #include "actors/server_core.hpp"
@@ -10,6 +11,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <semaphore.h>
 #include <signal.h>
@@ -43,11 +45,90 @@ void server_core::tell_registry(Message&& msg) {
 }
 
 std::shared_ptr<transport::connection_handler>
-server_core::open(std::shared_ptr<transport::websocket_connection> socket) {
+server_core::open(std::shared_ptr<transport::websocket_connection> socket,
+                  std::shared_ptr<const connection_identity> identity) {
   connection_limits limits;
   limits.max_subscriptions = options.max_subscriptions_per_connection;
   limits.max_messages_per_second = options.max_messages_per_second;
-  return open_connection(*system, std::move(socket), registry, limits);
+  return open_connection(*system, std::move(socket), registry, limits, std::move(identity));
+}
+
+namespace {
+
+/// The host of an origin ("https://example.com:8443" -> "example.com:8443").
+std::string_view origin_host(std::string_view origin) {
+  auto scheme = origin.find("://");
+  return scheme == std::string_view::npos ? origin : origin.substr(scheme + 3);
+}
+
+/// The token the official client's authToken option puts in the subprotocols header:
+/// "phoenix, base64url.bearer.phx.<base64 of the token>".
+std::optional<std::string> subprotocol_token(const transport::http_request& request) {
+  auto* header = request.header("Sec-WebSocket-Protocol");
+  if (!header)
+    return std::nullopt;
+  constexpr std::string_view prefix = "base64url.bearer.phx.";
+  std::string_view rest{*header};
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    if (item.starts_with(prefix))
+      return base64_decode(item.substr(prefix.size()));
+    if (comma == std::string_view::npos)
+      break;
+    rest.remove_prefix(comma + 1);
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+transport::upgrade_decision server_core::decide(const transport::http_request& request) {
+  using transport::upgrade_decision;
+  if (auto* vsn = request.query_param("vsn"); vsn && !vsn->starts_with("2."))
+    return upgrade_decision::refuse(400, "Pulse speaks Phoenix Channels V2 JSON: connect with "
+                                         "vsn=2.0.0");
+  if (auto* origin = request.header("Origin")) {
+    auto& allowed = options.allowed_origins;
+    bool any = std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
+    bool listed = std::find(allowed.begin(), allowed.end(), *origin) != allowed.end();
+    auto* host = request.header("Host");
+    bool same = host && origin_host(*origin) == *host;
+    if (!(any || listed || (allowed.empty() && same))) {
+      log().warn("refused a connection from {}: origin {} is not allowed", request.remote_address,
+                 *origin);
+      return upgrade_decision::refuse(403, "origin not allowed");
+    }
+  }
+  auto identity = std::make_shared<connection_identity>();
+  for (auto& [key, value] : request.query)
+    if (key != "vsn")
+      identity->params[key] = value;
+  if (authenticator) {
+    connect_info info{identity->params, {}, request};
+    if (auto token = subprotocol_token(request))
+      info.token = std::move(*token);
+    else if (auto* param = identity->params.if_contains("token"); param && param->is_string())
+      info.token = std::string{param->get_string()};
+    auto result = authenticator(info);
+    if (!result.accepted) {
+      log().info("refused a connection from {}: {}", request.remote_address, result.reason);
+      return upgrade_decision::refuse(403, result.reason.empty() ? "unauthorized" : result.reason);
+    }
+    identity->identity = std::move(result.identity);
+  }
+  std::weak_ptr<server_core> weak = weak_from_this();
+  return upgrade_decision::accept(
+    [weak, shared = std::shared_ptr<const connection_identity>(std::move(identity))](
+      std::shared_ptr<transport::websocket_connection> socket)
+      -> std::shared_ptr<transport::connection_handler> {
+      auto core = weak.lock();
+      return core ? core->open(std::move(socket), shared) : nullptr;
+    });
 }
 
 void server_core::require_definition(const std::string& topic) const {
@@ -290,6 +371,10 @@ subscription server::subscribe(std::string topic, const caf::actor& listener) {
   }};
 }
 
+void server::authenticate(authenticator fn) {
+  core_->authenticator = std::move(fn);
+}
+
 void server::serve_files(std::string url_prefix, std::filesystem::path directory) {
   core_->http.mount(std::move(url_prefix), std::move(directory));
 }
@@ -308,15 +393,9 @@ std::uint16_t server::start() {
   auto& options = core_->options;
   std::weak_ptr<server_core> weak = core_;
   core_->http.on_upgrade([weak](const transport::http_request& request) {
-    if (auto* vsn = request.query_param("vsn"); vsn && !vsn->starts_with("2."))
-      return transport::upgrade_decision::refuse(
-        400, "Pulse speaks Phoenix Channels V2 JSON: connect with vsn=2.0.0");
-    return transport::upgrade_decision::accept(
-      [weak](std::shared_ptr<transport::websocket_connection> socket)
-        -> std::shared_ptr<transport::connection_handler> {
-        auto core = weak.lock();
-        return core ? core->open(std::move(socket)) : nullptr;
-      });
+    auto core = weak.lock();
+    return core ? core->decide(request)
+                : transport::upgrade_decision::refuse(503, "server is shutting down");
   });
   core_->http.route("/healthz", [](const transport::http_request&) {
     return transport::http_response{200, "application/json", R"({"status":"ok"})"};

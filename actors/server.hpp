@@ -17,6 +17,7 @@
 // A broadcast from any thread: server.topic("room:42").broadcast("event", payload).
 #pragma once
 
+#include "actors/auth.hpp"
 #include "actors/channel.hpp"
 #include "actors/channel_handle.hpp"
 #include "actors/event.hpp"
@@ -30,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace caf {
 class actor;
@@ -51,6 +53,11 @@ struct server_options {
   /// Inbound messages per second per connection: past it, messages get an error reply
   /// ("rate limit exceeded"); a client that keeps on for another second's worth is closed (1008).
   double max_messages_per_second = 10'000;
+  /// Origins whose pages may connect (against cross-site WebSocket hijacking), as
+  /// "https://example.com". Empty, the default: the page's origin must be the server's own (the
+  /// Origin header's host is the Host header). "*": any origin. Clients that send no Origin
+  /// (not browsers) are not affected.
+  std::vector<std::string> allowed_origins;
 };
 
 /// What a server carries: connections and channels now, traffic since it started.
@@ -108,6 +115,11 @@ class server {
   subscription subscribe(std::string topic, std::function<void(const event&)> callback);
   /// The same for an actor of yours, which receives `pulse::event` messages.
   subscription subscribe(std::string topic, const caf::actor& listener);
+
+  /// Decides who may connect: `fn` sees the connect params, the token and the HTTP request, and
+  /// accepts with an identity (ctx.identity() in every handler) or refuses (HTTP 403). Before
+  /// start(). See actors/auth.hpp.
+  void authenticate(authenticator fn);
 
   /// Serves the files in `directory` under `url_prefix`. Before start().
   void serve_files(std::string url_prefix, std::filesystem::path directory);

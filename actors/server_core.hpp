@@ -17,7 +17,7 @@
 
 namespace pulse {
 
-struct server_core {
+struct server_core : std::enable_shared_from_this<server_core> {
   explicit server_core(server_options opts);
   ~server_core();
 
@@ -27,7 +27,11 @@ struct server_core {
 
   /// Spawns the connection actor for `socket`.
   std::shared_ptr<transport::connection_handler>
-  open(std::shared_ptr<transport::websocket_connection> socket);
+  open(std::shared_ptr<transport::websocket_connection> socket,
+       std::shared_ptr<const connection_identity> identity = nullptr);
+
+  /// Decides on a WebSocket upgrade: protocol version, origin, authentication.
+  transport::upgrade_decision decide(const transport::http_request& request);
 
   /// Throws std::invalid_argument when no definition matches `topic`.
   void require_definition(const std::string& topic) const;
@@ -40,6 +44,7 @@ struct server_core {
   std::shared_ptr<definition_table> definitions = std::make_shared<definition_table>();
   caf::actor registry;
   transport::http_server http;
+  pulse::authenticator authenticator;
   std::atomic<std::size_t> live_channels = 0; // kept by the registry
   std::mutex mutex;                           // guards owned, started, stopped
   std::vector<caf::actor> owned; // stopped with the server: adopted actors, callback listeners

@@ -32,6 +32,13 @@ std::size_t count_chars(std::string_view text) {
 } // namespace
 
 void chat_room::on_subscribe(context& ctx) {
+  if (topic().starts_with("room:private-")) {
+    auto* passcode = ctx.params().if_contains("passcode");
+    if (!passcode || !passcode->is_string() || passcode->get_string().empty())
+      return ctx.reject("passcode required");
+    if (passcode->get_string() != options_.private_passcode)
+      return ctx.reject("wrong passcode");
+  }
   std::string_view username;
   if (auto* given = ctx.params().if_contains("username"); given && given->is_string())
     username = trim(given->get_string());

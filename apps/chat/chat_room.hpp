@@ -7,6 +7,7 @@
 // under their username. Rooms keep their last 1,000 broadcasts and linger 5 minutes after the
 // last member left, so a client that reconnects rejoins with {"last_offset", "epoch"} and gets
 // what it missed (the reply then says "recovered": true, and its "history" can be ignored).
+// Rooms named `room:private-...` refuse joins without the right {"passcode": ...}.
 #pragma once
 
 #include "actors/pulse.hpp"
@@ -25,6 +26,8 @@ struct room_options {
   std::size_t max_text_chars = 4000; ///< longest message, in characters
   std::size_t max_username_chars = 32;
   std::chrono::minutes linger{5}; ///< an empty room's life, for clients that come back
+  /// Rooms named "private-..." let in only joins that give this passcode (join authorization).
+  std::string private_passcode = "pulse";
 };
 
 class chat_room : public channel {

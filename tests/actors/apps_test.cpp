@@ -77,6 +77,17 @@ TEST_CASE_METHOD(chat_fixture, "chat rooms are separate") {
   CHECK(history[0].at("text") == "for b");
 }
 
+TEST_CASE_METHOD(chat_fixture, "a private room lets in only those with its passcode") {
+  test_client guest{srv}, member{srv};
+  CHECK(guest.join("room:private-team").reason() == "passcode required");
+  CHECK(guest.join("room:private-team", {{"passcode", "guess"}}).reason() == "wrong passcode");
+  REQUIRE(member.join("room:private-team", {{"username", "m"}, {"passcode", "pulse"}}).is_ok());
+  member.push("room:private-team", "message", json::object{{"text", "members only"}});
+  CHECK(member.next_event("new_message").payload.at("text") == "members only");
+  CHECK(guest.request("room:private-team", "message", json::object{{"text", "x"}}).reason()
+        == "unmatched topic");
+}
+
 TEST_CASE_METHOD(chat_fixture, "empty and oversized chat messages are refused with a reason") {
   test_client client{srv};
   REQUIRE(client.join("room:lobby").is_ok());

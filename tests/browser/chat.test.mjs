@@ -123,6 +123,20 @@ test("a page whose connection drops gets what was said meanwhile when it comes b
   await context.close();
 });
 
+test("a private room refuses a page without its passcode, and lets it in with it", async () => {
+  const page = await openPage(browser, chatUrl("private-team"));
+  await page.getByRole("alert").getByText("Could not join: passcode required").waitFor();
+  await page.getByLabel("Passcode").fill("nope");
+  await page.getByRole("button", { name: "Enter" }).click();
+  await page.getByRole("alert").getByText("Could not join: wrong passcode").waitFor();
+  await page.getByLabel("Passcode").fill("pulse");
+  await page.getByRole("button", { name: "Enter" }).click();
+  await joined(page);
+  await say(page, "ann", "members only");
+  await line(page, "ann: members only").waitFor();
+  await screenshot(page, "chat-private-room");
+});
+
 test("a page reconnects by itself after the server restarts, and keeps working", async () => {
   const ada = await openPage(browser, chatUrl("restart"));
   const bob = await openPage(browser, chatUrl("restart"));

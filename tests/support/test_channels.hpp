@@ -67,7 +67,7 @@ class test_room : public channel {
       {"whoami", &test_room::on_whoami},   {"shout", &test_room::on_shout},
       {"whisper", &test_room::on_whisper}, {"boom", &test_room::on_boom},
       {"refuse", &test_room::on_refuse},   {"ask", &test_room::on_ask},
-      {"crash", &test_room::on_crash},
+      {"crash", &test_room::on_crash},     {"identity", &test_room::on_identity},
     };
   }
 
@@ -95,6 +95,10 @@ class test_room : public channel {
   void on_refuse(context&, const json::value&) { throw reply_error("text too long"); }
 
   void on_crash(context&, const json::value&) { fail("asked to crash"); }
+
+  json::value on_identity(context& ctx, const json::value&) {
+    return json::object{{"identity", ctx.identity()}, {"connect_params", ctx.connect_params()}};
+  }
 
   /// Asks the client `question`, then reports the outcome to it as an "answered" push (to
   /// everyone, when it is gone).

@@ -44,14 +44,16 @@ struct ws_test_client::impl {
 ws_test_client::ws_test_client(std::uint16_t port, options opts) : impl_(std::make_unique<impl>()) {
   auto& ws = impl_->ws;
   beast::get_lowest_layer(ws).connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port});
-  if (!opts.subprotocols.empty()) {
-    std::string offered;
-    for (auto& p : opts.subprotocols)
-      offered += (offered.empty() ? "" : ", ") + p;
-    ws.set_option(websocket::stream_base::decorator([offered](websocket::request_type& request) {
-      request.set(http::field::sec_websocket_protocol, offered);
+  std::string offered;
+  for (auto& p : opts.subprotocols)
+    offered += (offered.empty() ? "" : ", ") + p;
+  ws.set_option(websocket::stream_base::decorator(
+    [offered, headers = opts.headers](websocket::request_type& request) {
+      if (!offered.empty())
+        request.set(http::field::sec_websocket_protocol, offered);
+      for (auto& [name, value] : headers)
+        request.set(name, value);
     }));
-  }
   ws.control_callback([this](websocket::frame_type kind, beast::string_view) {
     if (kind == websocket::frame_type::pong)
       ++impl_->pongs;

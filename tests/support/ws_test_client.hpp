@@ -25,6 +25,7 @@ class ws_test_client {
   struct options {
     std::string target = "/socket/websocket?vsn=2.0.0";
     std::vector<std::string> subprotocols;
+    std::map<std::string, std::string> headers; ///< extra request headers (Origin, ...)
   };
 
   /// Connects to 127.0.0.1:`port` and completes the WebSocket handshake; throws on failure.

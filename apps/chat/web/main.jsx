@@ -15,6 +15,9 @@ function Chat() {
   const [room, setRoom] = useState(initialRoom);
   const [name, setName] = useState(() => localStorage.getItem("pulse.username") ?? "");
   const [joinedName, setJoinedName] = useState(name.trim());
+  const [passcode, setPasscode] = useState("");
+  const [joinedPasscode, setJoinedPasscode] = useState("");
+  const isPrivate = room.startsWith("private-");
   const [messages, setMessages] = useState([]);
   const [text, setText] = useState("");
   const [error, setError] = useState(null);
@@ -25,7 +28,7 @@ function Chat() {
     if (event === "new_message") setMessages((all) => [...all, payload]);
   }, []);
   const { channel, status, joinError, presence } = usePulseChannel(`room:${room}`, {
-    params: { username: joinedName },
+    params: isPrivate ? { username: joinedName, passcode: joinedPasscode } : { username: joinedName },
     onMessage,
     presence: true,
   });
@@ -94,7 +97,14 @@ function Chat() {
       <p className="online" data-testid="online">
         {online.length ? `Online: ${online.join(", ")}` : "Nobody online yet"}
       </p>
-      {joinError && <p className="error">Could not join: {joinError.reason}</p>}
+      {isPrivate && (
+        <form className="passcode" onSubmit={(e) => { e.preventDefault(); setJoinedPasscode(passcode); }}>
+          <input type="password" value={passcode} onChange={(e) => setPasscode(e.target.value)}
+                 placeholder="Passcode" aria-label="Passcode" />
+          <button type="submit">Enter</button>
+        </form>
+      )}
+      {joinError && <p className="error" role="alert">Could not join: {joinError.reason}</p>}
       <ul className="messages" ref={list} data-testid="messages">
         {messages.map((m, i) => (
           <li key={`${m.at}-${i}`} title={m.at}>

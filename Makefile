@@ -4,11 +4,14 @@ JOBS ?= $(shell nproc)
 DEV := build/dev
 RELEASE := build/release
 TSAN := build/tsan
+FUZZ := build/fuzz
+FUZZ_TARGETS := fuzz_frames fuzz_codec fuzz_inbound
+FUZZ_SECONDS ?= 300
 CMAKE_COMMON := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 PORT ?= 8080
 BIND ?= 127.0.0.1
 
-.PHONY: all deps web demo demo-build dev test test-cpp test-js test-browser check-format check-layers format tsan clean
+.PHONY: all deps web demo demo-build dev test test-cpp test-js test-browser test-fuzz check-format check-layers format tsan fuzz fuzz-build clean
 
 all: dev
 
@@ -34,7 +37,7 @@ dev: web
 	@cmake --build $(DEV) -j $(JOBS)
 
 ## test: every check and every test, as CI runs them
-test: dev check-format check-layers test-cpp test-js test-browser
+test: dev check-format check-layers test-cpp test-js test-browser test-fuzz
 
 test-cpp:
 	cd $(DEV) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -65,6 +68,41 @@ tsan: deps
 	@cmake --build $(TSAN) -j $(JOBS) --target actor_tests integration_tests
 	cd $(TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure --no-tests=error -j $(JOBS) -L concurrent
+
+## fuzz: each libFuzzer target for FUZZ_SECONDS (300 by default), from the seed corpus in the repo
+fuzz: fuzz-build
+	@$(MAKE) --no-print-directory run-fuzz SECONDS_EACH=$(FUZZ_SECONDS)
+
+# In `make test`: 20 s each, 60 s in all.
+test-fuzz: fuzz-build
+	@$(MAKE) --no-print-directory run-fuzz SECONDS_EACH=20
+
+fuzz-build: deps
+	@cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPULSE_FUZZ=ON $(CMAKE_COMMON) >/dev/null
+	@cmake --build $(FUZZ) -j $(JOBS) --target $(FUZZ_TARGETS)
+
+run-fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+	  corpus=tests/fuzz/corpus/$${target#fuzz_}; found=$(FUZZ)/corpus/$${target#fuzz_}; \
+	  mkdir -p $$found $(FUZZ)/crashes; \
+	  echo "fuzzing $$target for $(SECONDS_EACH) s"; \
+	  ASAN_OPTIONS=detect_leaks=1 $(FUZZ)/bin/$$target $$found $$corpus -max_total_time=$(SECONDS_EACH) \
+	    -max_len=16384 -timeout=10 -artifact_prefix=$(FUZZ)/crashes/$$target- -print_final_stats=1 \
+	    2>$(FUZZ)/$$target.log || { tail -50 $(FUZZ)/$$target.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|stat::peak_rss" $(FUZZ)/$$target.log | tr '\n' ' '; echo; \
+	done
+
+## bench: the quick benchmark matrix (under 5 minutes), Pulse against a Node `ws` baseline on the
+## same scenarios; bench-full: every scenario at every size. See benchmarks/README.md; results go to
+## benchmarks/results/ (run-DATE.json, latest.md, latest.png).
+.PHONY: bench bench-full
+bench bench-full:
+	@scripts/install-deps util-linux python3 python3-matplotlib
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DPULSE_TESTS=OFF \
+	  -DCMAKE_RUNTIME_OUTPUT_DIRECTORY=$(CURDIR)/build/bin $(CMAKE_COMMON) >/dev/null
+	@cmake --build $(RELEASE) -j $(JOBS) --target pulse-demo pulse-loadgen
+	/usr/bin/python3 benchmarks/run.py $(if $(filter bench-full,$@),--full)
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -24,8 +24,8 @@ namespace pulse {
 
 /// What a client presents when it connects.
 struct connect_info {
-  boost::json::object params;            ///< the connect params (the query string, without vsn)
-  std::string token;                     ///< authToken, else the "token" param, else ""
+  boost::json::object params;             ///< the connect params (the query string, without vsn)
+  std::string token;                      ///< authToken, else the "token" param, else ""
   const transport::http_request& request; ///< headers, path, remote address
 };
 

@@ -76,10 +76,19 @@ class memory_connection final : public transport::websocket_connection {
   const std::string& remote_address() const noexcept override { return address_; }
 
   transport::outbound_frame take(std::chrono::milliseconds timeout) {
+    if (auto frame = take_unless_closed(timeout))
+      return std::move(*frame);
+    throw std::runtime_error("the server closed the connection");
+  }
+
+  /// The next frame, or nothing once the server closed and every frame was taken.
+  std::optional<transport::outbound_frame> take_unless_closed(std::chrono::milliseconds timeout) {
     std::unique_lock lock{mutex_};
-    if (!changed_.wait_for(lock, timeout, [this] { return !frames_.empty(); }))
+    if (!changed_.wait_for(lock, timeout, [this] { return !frames_.empty() || close_code_; }))
       throw std::runtime_error("no frame from the server within " + std::to_string(timeout.count())
                                + " ms");
+    if (frames_.empty())
+      return std::nullopt;
     auto frame = std::move(frames_.front());
     frames_.pop_front();
     return frame;
@@ -231,6 +240,29 @@ transport::outbound_frame test_client::next_raw(std::chrono::milliseconds timeou
   if (!skipped_.empty())
     throw std::logic_error("next_raw() after frames were skipped: take them with next() first");
   return connection_->take(timeout);
+}
+
+std::optional<frame> test_client::reply_or_close(const std::string& ref,
+                                                 std::chrono::milliseconds timeout) {
+  for (auto it = skipped_.begin(); it != skipped_.end(); ++it) {
+    if (it->is_reply() && it->ref == ref) {
+      auto out = std::move(*it);
+      skipped_.erase(it);
+      return out;
+    }
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto raw = connection_->take_unless_closed(std::max(left, std::chrono::milliseconds{0}));
+    if (!raw)
+      return std::nullopt;
+    auto candidate = frame::parse(raw->payload());
+    if (candidate.is_reply() && candidate.ref == ref)
+      return candidate;
+    skipped_.push_back(std::move(candidate));
+  }
 }
 
 std::size_t test_client::pending() const {

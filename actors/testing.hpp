@@ -91,6 +91,10 @@ class test_client {
   frame next_event(const std::string& event, std::chrono::milliseconds timeout = default_timeout);
   /// The reply to `ref`; frames before it stay queued for next().
   frame reply_to(const std::string& ref, std::chrono::milliseconds timeout = default_timeout);
+  /// The reply to `ref`, or nothing when the server closed the connection first. Throws after
+  /// `timeout`.
+  std::optional<frame> reply_or_close(const std::string& ref,
+                                      std::chrono::milliseconds timeout = default_timeout);
   /// The next frame as the shared bytes the server queued (to check what is shared).
   transport::outbound_frame next_raw(std::chrono::milliseconds timeout = default_timeout);
   /// Frames received and not yet taken.

@@ -16,12 +16,13 @@ namespace pulse::token {
 
 /// `data` and an expiry `max_age` from now, signed with `secret`: "<payload>.<signature>", both
 /// base64url. `now` is for tests.
-std::string sign(std::string_view secret, const boost::json::value& data, std::chrono::seconds max_age,
+std::string sign(std::string_view secret, const boost::json::value& data,
+                 std::chrono::seconds max_age,
                  std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 struct verified {
   std::optional<boost::json::value> data; ///< the signed data, when the token is good
-  std::string error;                      ///< otherwise: "malformed token", "invalid signature", "expired"
+  std::string error; ///< otherwise: "malformed token", "invalid signature", "expired"
 
   explicit operator bool() const noexcept { return data.has_value(); }
 };

@@ -44,8 +44,8 @@ TEST_CASE("an authenticator decides at connect time, and handlers see the identi
   authenticated_server s;
   auto good = token::sign(secret, json::object{{"user", "ada"}}, 1h);
   SECTION("a token as a connect param") {
-    ws_test_client client{s.port, {.target = "/socket/websocket?vsn=2.0.0&token=" + good
-                                             + "&room=blue"}};
+    ws_test_client client{s.port,
+                          {.target = "/socket/websocket?vsn=2.0.0&token=" + good + "&room=blue"}};
     REQUIRE(client.join("room:1").is_ok());
     auto seen = client.request("room:1", "identity").response();
     CHECK(seen.at("identity").at("user") == "ada");
@@ -53,8 +53,8 @@ TEST_CASE("an authenticator decides at connect time, and handlers see the identi
     CHECK_FALSE(seen.at("connect_params").as_object().contains("vsn"));
   }
   SECTION("a token through the official client's authToken (Sec-WebSocket-Protocol)") {
-    ws_test_client client{s.port, {.subprotocols = {"phoenix",
-                                                    "base64url.bearer.phx." + base64url_encode(good)}}};
+    ws_test_client client{
+      s.port, {.subprotocols = {"phoenix", "base64url.bearer.phx." + base64url_encode(good)}}};
     CHECK(client.subprotocol() == "phoenix");
     REQUIRE(client.join("room:1").is_ok());
     CHECK(client.request("room:1", "identity").response().at("identity").at("user") == "ada");

@@ -10,12 +10,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 export const demoBinary = process.env.PULSE_DEMO ?? path.join(root, "build/dev/bin/pulse-demo");
 
 /**
- * Starts pulse-demo with `--port 0` (or the given port) and resolves once it prints the address it
- * listens on. Returns { url, port, process, stop() }.
+ * Starts pulse-demo with `--port 0` (or the given port), extra `args` and `env`, and resolves once
+ * it prints the address it listens on. Returns { url, port, process, stop() }.
  */
-export async function startDemo({ port = 0, args = [] } = {}) {
+export async function startDemo({ port = 0, args = [], env = {} } = {}) {
   const child = spawn(demoBinary, ["--bind", "127.0.0.1", "--port", String(port), ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   let stderr = "";
   child.stderr.on("data", (chunk) => { stderr += chunk; });

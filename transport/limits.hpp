@@ -12,6 +12,9 @@ struct limits {
   /// Outbound bytes a connection may have queued; past it the client is a slow consumer and is
   /// closed with 1008 ("slow consumer"), so one slow phone never grows the server's memory.
   std::size_t max_queued_bytes = 4 << 20;
+  /// The kernel's send buffer per WebSocket (SO_SNDBUF); 0 leaves the system's autotuning. A
+  /// small buffer makes a slow client show up in max_queued_bytes sooner.
+  std::size_t socket_send_buffer_bytes = 0;
   /// No inbound data for this long (clients heartbeat every 30 s) closes with 1008.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds{60};
   /// Time for a new TCP connection to deliver a complete HTTP request (slowloris guard).

@@ -31,6 +31,9 @@ void websocket_session::start(const open_function& open, std::string_view early_
   error_code ec;
   socket_.non_blocking(true, ec);
   socket_.set_option(tcp::no_delay{true}, ec);
+  if (limits_.socket_send_buffer_bytes > 0)
+    socket_.set_option(
+      asio::socket_base::send_buffer_size(static_cast<int>(limits_.socket_send_buffer_bytes)), ec);
   handler_ = open(shared_from_this());
   last_inbound_ = std::chrono::steady_clock::now();
   arm_timer();

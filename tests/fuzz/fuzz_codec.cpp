@@ -25,9 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto* error = std::get_if<pulse::transport::decode_error>(&decoded)) {
     if (error->reason.empty())
       std::abort();
-    require_frame(phoenix::encode_error_reply(error->join_ref, error->ref,
-                                              error->topic.empty() ? "phoenix" : error->topic,
-                                              error->reason));
+    require_frame(phoenix::encode_error_reply(
+      error->join_ref, error->ref, error->topic.empty() ? "phoenix" : error->topic, error->reason));
     return 0;
   }
   auto& msg = std::get<pulse::transport::envelope>(decoded);

@@ -1,7 +1,7 @@
 // libFuzzer: the whole inbound path of a connection, in process and without sockets. Each input
 // is a client's session: lines of text, each one message, through the real connection actor,
-// registry and channels (the demo's, the chat's and the test room's). Nothing may crash, leak or misbehave
-// under the sanitizers, and every session ends with the connection answering or closed.
+// registry and channels (the demo's, the chat's and the test room's). Nothing may crash, leak or
+// misbehave under the sanitizers, and every session ends with the connection answering or closed.
 #include "actors/testing.hpp"
 #include "apps/chat/chat_room.hpp"
 #include "apps/demo/seed_channels.hpp"

@@ -238,6 +238,30 @@ TEST_CASE("a client that does not speak protocol 2 is refused at the upgrade") {
   CHECK_THAT(response.body, Catch::Contains("vsn=2.0.0"));
 }
 
+TEST_CASE("a silent connection is closed after the idle timeout and unsubscribed") {
+  server_options options;
+  options.limits.idle_timeout = std::chrono::milliseconds{300};
+  test_server server{options};
+  auto port = server.start();
+  testing::test_client watcher{server.srv}; // in memory: no idle timeout applies to it
+  REQUIRE(watcher.join("room:idle").is_ok());
+  ws_test_client sleepy{port};
+  REQUIRE(sleepy.join("room:idle", {{"username", "sleepy"}}).is_ok());
+  auto silent_since = std::chrono::steady_clock::now();
+  CHECK(sleepy.wait_close() == 1008);
+  CHECK(sleepy.close_reason() == "heartbeat timeout");
+  CHECK(std::chrono::steady_clock::now() - silent_since >= std::chrono::milliseconds{250});
+  CHECK(watcher.next_event("left").payload.at("username") == "sleepy");
+  SECTION("while one that heartbeats stays") {
+    ws_test_client awake{port};
+    for (int i = 0; i < 6; ++i) { // 6 heartbeats 100 ms apart: well past the timeout
+      CHECK(awake.request("phoenix", "heartbeat").is_ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds{100}); // the pace of a heartbeat
+    }
+    CHECK(awake.request("phoenix", "heartbeat").is_ok());
+  }
+}
+
 TEST_CASE("a graceful stop delivers everything broadcast before it, then closes with 1001") {
   test_server server;
   auto port = server.start();

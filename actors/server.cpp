@@ -397,6 +397,8 @@ std::uint16_t server::start() {
     return core ? core->decide(request)
                 : transport::upgrade_decision::refuse(503, "server is shutting down");
   });
+  if (!options.tls_certificate.empty() || !options.tls_private_key.empty())
+    core_->http.enable_tls(options.tls_certificate, options.tls_private_key);
   core_->http.route("/healthz", [](const transport::http_request&) {
     return transport::http_response{200, "application/json", R"({"status":"ok"})"};
   });

@@ -58,6 +58,10 @@ struct server_options {
   /// Origin header's host is the Host header). "*": any origin. Clients that send no Origin
   /// (not browsers) are not affected.
   std::vector<std::string> allowed_origins;
+  /// TLS (https and wss): PEM files of the certificate chain and its private key. Both empty,
+  /// the default: plain HTTP and ws.
+  std::filesystem::path tls_certificate;
+  std::filesystem::path tls_private_key;
 };
 
 /// What a server carries: connections and channels now, traffic since it started.

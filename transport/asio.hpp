@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
 namespace pulse::transport {
@@ -14,5 +15,6 @@ namespace beast = boost::beast;               // HTTP parsing and the WebSocket 
 namespace http = beast::http;                 // requests and responses
 using tcp = asio::ip::tcp;                    // the only protocol we listen on
 using error_code = boost::system::error_code; // every completion handler's first argument
+using tls_stream = beast::ssl_stream<beast::tcp_stream>; // a connection over TLS (wss://)
 
 } // namespace pulse::transport

@@ -7,7 +7,10 @@
 #include "transport/session_tracker.hpp"
 #include "transport/static_files.hpp"
 
+#include <boost/asio/ssl/context.hpp>
+
 #include <atomic>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -21,6 +24,7 @@ struct http_context {
   std::string websocket_path = "/socket/websocket";
   session_tracker sessions;
   std::atomic<bool> stopping = false;
+  std::unique_ptr<boost::asio::ssl::context> tls; ///< set: every connection is TLS (https, wss)
 };
 
 } // namespace pulse::transport

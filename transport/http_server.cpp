@@ -50,6 +50,18 @@ void http_server::route(std::string path, route_function fn) {
   impl_->context.routes[std::move(path)] = std::move(fn);
 }
 
+void http_server::enable_tls(const std::filesystem::path& certificate_chain,
+                             const std::filesystem::path& private_key) {
+  namespace ssl = asio::ssl;
+  auto tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+  tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2
+                   | ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1
+                   | ssl::context::single_dh_use);
+  tls->use_certificate_chain_file(certificate_chain.string());
+  tls->use_private_key_file(private_key.string(), ssl::context::pem);
+  impl_->context.tls = std::move(tls);
+}
+
 void http_server::on_upgrade(upgrade_function fn) {
   impl_->context.upgrade = std::move(fn);
 }
@@ -85,7 +97,7 @@ void http_server::stop(std::chrono::milliseconds drain_deadline) {
   if (impl_->acceptor)
     impl_->acceptor->stop();
   if (!impl_->threads.empty()) {
-    context.sessions.for_each([](websocket_session& session) {
+    context.sessions.for_each([](websocket_session_base& session) {
       session.close(close_code::going_away, "server shutting down");
     });
     context.sessions.wait_until_empty(std::chrono::steady_clock::now() + drain_deadline);
@@ -96,7 +108,7 @@ void http_server::stop(std::chrono::milliseconds drain_deadline) {
     thread.join();
   impl_->threads.clear();
   // Whatever did not close in time is cut now, so every handler still hears on_closed().
-  context.sessions.for_each([](websocket_session& session) { session.abort(); });
+  context.sessions.for_each([](websocket_session_base& session) { session.abort(); });
   impl_->acceptor.reset();
 }
 

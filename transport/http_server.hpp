@@ -37,6 +37,11 @@ class http_server {
   void mount(std::string url_prefix, std::filesystem::path directory);
   /// Answers `path` (exact) with `fn`. Before start().
   void route(std::string path, route_function fn);
+  /// Serves over TLS only (https, wss), with the PEM files of a certificate chain and its
+  /// private key. Before start(). Throws boost::system::system_error when a file is unusable.
+  void enable_tls(const std::filesystem::path& certificate_chain,
+                  const std::filesystem::path& private_key);
+
   /// Decides on WebSocket upgrades at the WebSocket path. Before start().
   void on_upgrade(upgrade_function fn);
 

@@ -77,34 +77,62 @@ bool offers_subprotocol(std::string_view header, std::string_view wanted) {
   return false;
 }
 
+/// The stream an http_session reads: the socket itself, or TLS over it.
+template<class Stream>
+Stream make_stream(tcp::socket socket, http_context& context) {
+  if constexpr (std::is_same_v<Stream, tls_stream>)
+    return Stream{std::move(socket), *context.tls};
+  else
+    return Stream{std::move(socket)};
+}
+
 } // namespace
 
-http_session::http_session(tcp::socket socket, http_context& context)
-    : stream_(std::move(socket)), context_(context) {
+template<class Stream>
+http_session<Stream>::http_session(tcp::socket socket, http_context& context)
+    : stream_(make_stream<Stream>(std::move(socket), context)), context_(context) {
   error_code ec;
-  auto endpoint = stream_.socket().remote_endpoint(ec);
+  auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
   remote_address_ = ec ? "unknown" : endpoint.address().to_string();
 }
 
-void http_session::run() {
+template<class Stream>
+void http_session<Stream>::run() {
   // Start on the socket's strand, where every later step runs.
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+    if constexpr (is_tls) {
+      beast::get_lowest_layer(self->stream_).expires_after(self->context_.limits.request_timeout);
+      self->stream_.async_handshake(asio::ssl::stream_base::server,
+                                    [self](error_code ec) { self->on_handshake(ec); });
+    } else {
+      self->do_read();
+    }
+  });
 }
 
-void http_session::do_read() {
+template<class Stream>
+void http_session<Stream>::on_handshake(error_code ec) {
+  if (ec)
+    return; // not TLS, or too slow: nothing to answer on
+  do_read();
+}
+
+template<class Stream>
+void http_session<Stream>::do_read() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(context_.limits.max_http_header_bytes));
   parser_->body_limit(context_.limits.max_http_body_bytes);
-  stream_.expires_after(context_.limits.request_timeout);
+  beast::get_lowest_layer(stream_).expires_after(context_.limits.request_timeout);
   http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](error_code ec, std::size_t bytes) {
+                   [self = this->shared_from_this()](error_code ec, std::size_t bytes) {
                      self->on_read(ec, bytes);
                    });
 }
 
-void http_session::on_read(error_code ec, std::size_t) {
+template<class Stream>
+void http_session<Stream>::on_read(error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream) {
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
     return;
   }
   if (ec == beast::error::timeout)
@@ -121,7 +149,8 @@ void http_session::on_read(error_code ec, std::size_t) {
   handle(parser_->get());
 }
 
-void http_session::handle(http::request<http::string_body>& request) {
+template<class Stream>
+void http_session<Stream>::handle(http::request<http::string_body>& request) {
   http_request info;
   parse_target(request.target(), info);
   info.method = std::string{request.method_string()};
@@ -162,7 +191,8 @@ void http_session::handle(http::request<http::string_body>& request) {
   respond(404, "text/plain", "not found\n", keep_alive, head);
 }
 
-void http_session::upgrade(http::request<http::string_body>& request, http_request&& info) {
+template<class Stream>
+void http_session<Stream>::upgrade(http::request<http::string_body>& request, http_request&& info) {
   auto refuse = [this](unsigned status, const std::string& reason) {
     respond(status, "text/plain; charset=utf-8", reason + "\n", false);
   };
@@ -190,7 +220,7 @@ void http_session::upgrade(http::request<http::string_body>& request, http_reque
     return refuse(decision.status, decision.reason);
   }
 
-  auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream_));
+  auto ws = std::make_shared<websocket::stream<Stream>>(std::move(stream_));
   auto protocols = request[http::field::sec_websocket_protocol];
   bool phoenix = offers_subprotocol({protocols.data(), protocols.size()}, "phoenix");
   ws->set_option(websocket::stream_base::decorator([phoenix](websocket::response_type& response) {
@@ -199,8 +229,8 @@ void http_session::upgrade(http::request<http::string_body>& request, http_reque
     if (phoenix)
       response.set(http::field::sec_websocket_protocol, "phoenix");
   }));
-  ws->next_layer().expires_after(context_.limits.request_timeout);
-  ws->async_accept(request, [self = shared_from_this(), ws,
+  beast::get_lowest_layer(*ws).expires_after(context_.limits.request_timeout);
+  ws->async_accept(request, [self = this->shared_from_this(), ws,
                              open = std::move(decision.open)](error_code ec) {
     if (ec) {
       log().info("WebSocket handshake with {} failed: {}", self->remote_address_, ec.message());
@@ -209,24 +239,33 @@ void http_session::upgrade(http::request<http::string_body>& request, http_reque
     }
     auto early = self->buffer_.data();
     std::string early_bytes{static_cast<const char*>(early.data()), early.size()};
-    auto session = std::make_shared<websocket_session>(ws->next_layer().release_socket(),
-                                                       self->context_.limits, self->remote_address_,
-                                                       self->context_.sessions);
-    session->start(open, early_bytes);
+    if constexpr (is_tls) {
+      auto tls = std::make_shared<websocket_session<tls_stream>>(std::move(ws->next_layer()),
+                                                                 self->context_.limits,
+                                                                 self->remote_address_,
+                                                                 self->context_.sessions);
+      tls->start(open, early_bytes);
+    } else {
+      auto plain = std::make_shared<websocket_session<tcp::socket>>(
+        ws->next_layer().release_socket(), self->context_.limits, self->remote_address_,
+        self->context_.sessions);
+      plain->start(open, early_bytes);
+    }
   });
 }
 
+template<class Stream>
 template<class Response>
-void http_session::write(std::shared_ptr<Response> response) {
+void http_session<Stream>::write(std::shared_ptr<Response> response) {
   bool keep_alive = response->keep_alive();
   http::async_write(stream_, *response,
-                    [self = shared_from_this(), response, keep_alive](error_code ec, std::size_t) {
-                      self->on_write(ec, keep_alive);
-                    });
+                    [self = this->shared_from_this(), response,
+                     keep_alive](error_code ec, std::size_t) { self->on_write(ec, keep_alive); });
 }
 
-void http_session::respond(unsigned status, std::string_view content_type, std::string body,
-                           bool keep_alive, bool head_only) {
+template<class Stream>
+void http_session<Stream>::respond(unsigned status, std::string_view content_type, std::string body,
+                                   bool keep_alive, bool head_only) {
   auto response
     = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
   response->set(http::field::server, "Pulse");
@@ -242,7 +281,8 @@ void http_session::respond(unsigned status, std::string_view content_type, std::
   write(std::move(response));
 }
 
-void http_session::redirect(const std::string& location, bool keep_alive) {
+template<class Stream>
+void http_session<Stream>::redirect(const std::string& location, bool keep_alive) {
   auto response
     = std::make_shared<http::response<http::string_body>>(http::status::moved_permanently, 11);
   response->set(http::field::server, "Pulse");
@@ -252,7 +292,9 @@ void http_session::redirect(const std::string& location, bool keep_alive) {
   write(std::move(response));
 }
 
-void http_session::serve_file(const std::filesystem::path& file, bool keep_alive, bool head_only) {
+template<class Stream>
+void http_session<Stream>::serve_file(const std::filesystem::path& file, bool keep_alive,
+                                      bool head_only) {
   http::file_body::value_type body;
   error_code ec;
   body.open(file.c_str(), beast::file_mode::scan, ec);
@@ -277,14 +319,18 @@ void http_session::serve_file(const std::filesystem::path& file, bool keep_alive
   write(std::move(response));
 }
 
-void http_session::on_write(error_code ec, bool keep_alive) {
+template<class Stream>
+void http_session<Stream>::on_write(error_code ec, bool keep_alive) {
   if (ec)
     return;
   if (!keep_alive) {
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
     return;
   }
   do_read();
 }
+
+template class http_session<beast::tcp_stream>;
+template class http_session<tls_stream>;
 
 } // namespace pulse::transport

@@ -1,5 +1,5 @@
-// One HTTP connection: routes, static files, and the WebSocket upgrade that hands the socket to a
-// websocket_session. Internal to the transport (it includes Beast).
+// One HTTP connection, plain or TLS: routes, static files, and the WebSocket upgrade that hands
+// the stream to a websocket_session. Internal to the transport (it includes Beast).
 #pragma once
 
 #include "transport/asio.hpp"
@@ -7,16 +7,22 @@
 
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 namespace pulse::transport {
 
-class http_session : public std::enable_shared_from_this<http_session> {
+/// `Stream` is beast::tcp_stream, or tls_stream for https and wss (a TLS handshake comes first).
+template<class Stream>
+class http_session : public std::enable_shared_from_this<http_session<Stream>> {
  public:
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
   http_session(tcp::socket socket, http_context& context);
 
   void run();
 
  private:
+  void on_handshake(error_code ec);
   void do_read();
   void on_read(error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>& request);
@@ -29,11 +35,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void write(std::shared_ptr<Response> response);
   void on_write(error_code ec, bool keep_alive);
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   http_context& context_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_address_;
 };
+
+extern template class http_session<beast::tcp_stream>;
+extern template class http_session<tls_stream>;
 
 } // namespace pulse::transport

@@ -51,7 +51,10 @@ void listener::on_accept(error_code ec, tcp::socket socket) {
     });
     return;
   }
-  std::make_shared<http_session>(std::move(socket), context_)->run();
+  if (context_.tls)
+    std::make_shared<http_session<tls_stream>>(std::move(socket), context_)->run();
+  else
+    std::make_shared<http_session<beast::tcp_stream>>(std::move(socket), context_)->run();
   do_accept();
 }
 

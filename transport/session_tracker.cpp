@@ -24,12 +24,12 @@ void session_tracker::release(const std::string& address) {
     per_address_.erase(it);
 }
 
-void session_tracker::add(const std::shared_ptr<websocket_session>& session) {
+void session_tracker::add(const std::shared_ptr<websocket_session_base>& session) {
   std::lock_guard guard{mutex_};
   sessions_.emplace(session.get(), session);
 }
 
-void session_tracker::remove(const websocket_session* session, const std::string& address) {
+void session_tracker::remove(const websocket_session_base* session, const std::string& address) {
   release(address);
   std::lock_guard guard{mutex_};
   sessions_.erase(session);
@@ -47,8 +47,8 @@ std::size_t session_tracker::size() const {
   return sessions_.size();
 }
 
-void session_tracker::for_each(const std::function<void(websocket_session&)>& fn) const {
-  std::vector<std::shared_ptr<websocket_session>> live;
+void session_tracker::for_each(const std::function<void(websocket_session_base&)>& fn) const {
+  std::vector<std::shared_ptr<websocket_session_base>> live;
   {
     std::lock_guard guard{mutex_};
     live.reserve(sessions_.size());

@@ -14,7 +14,7 @@
 
 namespace pulse::transport {
 
-class websocket_session;
+class websocket_session_base;
 
 class session_tracker {
  public:
@@ -31,19 +31,20 @@ class session_tracker {
   admission admit(const std::string& address, std::size_t max_total, std::size_t max_per_address);
   void release(const std::string& address);
 
-  void add(const std::shared_ptr<websocket_session>& session);
+  void add(const std::shared_ptr<websocket_session_base>& session);
   /// Forgets a finished session and gives back its place.
-  void remove(const websocket_session* session, const std::string& address);
+  void remove(const websocket_session_base* session, const std::string& address);
   std::size_t size() const;
   /// Waits until no session is left or `deadline` passed; returns true when none is left.
   bool wait_until_empty(std::chrono::steady_clock::time_point deadline) const;
   /// Calls `fn` for every live session (outside the lock).
-  void for_each(const std::function<void(websocket_session&)>& fn) const;
+  void for_each(const std::function<void(websocket_session_base&)>& fn) const;
 
  private:
   mutable std::mutex mutex_;
   mutable std::condition_variable emptied_;
-  std::unordered_map<const websocket_session*, std::weak_ptr<websocket_session>> sessions_;
+  std::unordered_map<const websocket_session_base*, std::weak_ptr<websocket_session_base>>
+    sessions_;
   std::size_t admitted_ = 0;
   std::unordered_map<std::string, std::size_t> per_address_; // only where limited
 };

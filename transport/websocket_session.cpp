@@ -19,56 +19,98 @@ std::array<char, 64 * 1024>& read_buffer() {
 
 } // namespace
 
-websocket_session::websocket_session(tcp::socket socket, const limits& limits,
-                                     std::string remote_address, session_tracker& tracker)
-    : socket_(std::move(socket)), limits_(limits), remote_address_(std::move(remote_address)),
-      tracker_(tracker), reader_(limits.max_message_bytes), timer_(socket_.get_executor()) {}
+template<class Stream>
+websocket_session<Stream>::websocket_session(Stream stream, const limits& limits,
+                                             std::string remote_address, session_tracker& tracker)
+    : stream_(std::move(stream)), limits_(limits), remote_address_(std::move(remote_address)),
+      tracker_(tracker), reader_(limits.max_message_bytes), timer_(stream_.get_executor()) {
+  if constexpr (is_tls) {
+    beast::get_lowest_layer(stream_).expires_never(); // our own timer keeps time from now on
+    tls_read_buffer_ = std::make_unique<std::array<char, 16 * 1024>>();
+  }
+}
 
-websocket_session::~websocket_session() = default;
+template<class Stream>
+tcp::socket& websocket_session<Stream>::socket() {
+  if constexpr (is_tls)
+    return beast::get_lowest_layer(stream_).socket();
+  else
+    return stream_;
+}
 
-void websocket_session::start(const open_function& open, std::string_view early_bytes) {
-  tracker_.add(shared_from_this());
+template<class Stream>
+websocket_session<Stream>::~websocket_session() = default;
+
+template<class Stream>
+void websocket_session<Stream>::start(const open_function& open, std::string_view early_bytes) {
+  tracker_.add(this->shared_from_this());
   error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(tcp::no_delay{true}, ec);
+  if constexpr (!is_tls)
+    socket().non_blocking(true, ec); // read_some after async_wait must not block
+  socket().set_option(tcp::no_delay{true}, ec);
   if (limits_.socket_send_buffer_bytes > 0)
-    socket_.set_option(
+    socket().set_option(
       asio::socket_base::send_buffer_size(static_cast<int>(limits_.socket_send_buffer_bytes)), ec);
-  handler_ = open(shared_from_this());
+  handler_ = open(this->shared_from_this());
   last_inbound_ = std::chrono::steady_clock::now();
   arm_timer();
   if (!early_bytes.empty())
     reader_.consume(early_bytes, *this);
-  do_wait_read();
+  do_read();
 }
 
 // ---- reading -----------------------------------------------------------------------------------
 
-void websocket_session::do_wait_read() {
-  socket_.async_wait(tcp::socket::wait_read,
-                     [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+template<class Stream>
+void websocket_session<Stream>::do_read() {
+  if constexpr (is_tls) {
+    stream_.async_read_some(asio::buffer(*tls_read_buffer_),
+                            [self = this->shared_from_this()](error_code ec, std::size_t bytes) {
+                              self->on_read(ec, bytes);
+                            });
+  } else {
+    socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](error_code ec) {
+      self->on_readable(ec);
+    });
+  }
 }
 
-void websocket_session::on_readable(error_code ec) {
+template<class Stream>
+void websocket_session<Stream>::on_readable(error_code ec) {
   if (finished_)
     return;
   if (ec)
     return finish();
   auto& buffer = read_buffer();
-  auto bytes = socket_.read_some(asio::buffer(buffer), ec);
+  auto bytes = socket().read_some(asio::buffer(buffer), ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again)
-    return do_wait_read();
+    return do_read();
   if (ec)
     return finish(); // EOF or reset: the peer is gone
-  last_inbound_ = std::chrono::steady_clock::now();
-  tracker_.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
-  if (!reader_.is_done())
-    reader_.consume({buffer.data(), bytes}, *this);
-  if (!finished_)
-    do_wait_read(); // after a close, keep reading until the peer's EOF
+  take({buffer.data(), bytes});
 }
 
-void websocket_session::on_text(std::string&& message) {
+template<class Stream>
+void websocket_session<Stream>::on_read(error_code ec, std::size_t bytes) {
+  if (finished_)
+    return;
+  if (ec)
+    return finish();
+  take({tls_read_buffer_->data(), bytes});
+}
+
+template<class Stream>
+void websocket_session<Stream>::take(std::string_view bytes) {
+  last_inbound_ = std::chrono::steady_clock::now();
+  tracker_.bytes_in.fetch_add(bytes.size(), std::memory_order_relaxed);
+  if (!reader_.is_done())
+    reader_.consume(bytes, *this);
+  if (!finished_)
+    do_read(); // after a close, keep reading until the peer's EOF
+}
+
+template<class Stream>
+void websocket_session<Stream>::on_text(std::string&& message) {
   tracker_.messages_in.fetch_add(1, std::memory_order_relaxed);
   if (handler_ && !finished_) {
     std::unique_lock lock{mutex_};
@@ -79,7 +121,8 @@ void websocket_session::on_text(std::string&& message) {
   }
 }
 
-void websocket_session::on_ping(std::string_view payload) {
+template<class Stream>
+void websocket_session<Stream>::on_ping(std::string_view payload) {
   std::unique_lock lock{mutex_};
   if (state_ != state::open)
     return;
@@ -89,7 +132,8 @@ void websocket_session::on_ping(std::string_view payload) {
   }
 }
 
-void websocket_session::on_close(std::uint16_t code, std::string_view) {
+template<class Stream>
+void websocket_session<Stream>::on_close(std::uint16_t code, std::string_view) {
   peer_closed_ = true;
   std::unique_lock lock{mutex_};
   bool we_closed_first = state_ != state::open;
@@ -103,14 +147,16 @@ void websocket_session::on_close(std::uint16_t code, std::string_view) {
   begin_close(code == close_code::no_status ? close_code::normal : code, {}, false);
 }
 
-void websocket_session::on_failure(std::uint16_t code, std::string_view why) {
+template<class Stream>
+void websocket_session<Stream>::on_failure(std::uint16_t code, std::string_view why) {
   log().info("closing connection from {} with {}: {}", remote_address_, code, why);
   begin_close(code, why, false);
 }
 
 // ---- writing -----------------------------------------------------------------------------------
 
-bool websocket_session::send(outbound_frame frame) {
+template<class Stream>
+bool websocket_session<Stream>::send(outbound_frame frame) {
   std::unique_lock lock{mutex_};
   if (state_ != state::open)
     return false;
@@ -128,7 +174,8 @@ bool websocket_session::send(outbound_frame frame) {
   return true;
 }
 
-bool websocket_session::enqueue_locked(outbound_frame frame) {
+template<class Stream>
+bool websocket_session<Stream>::enqueue_locked(outbound_frame frame) {
   queued_bytes_ += frame.size_bytes();
   queued_.push_back(std::move(frame));
   if (write_active_)
@@ -137,11 +184,14 @@ bool websocket_session::enqueue_locked(outbound_frame frame) {
   return true;
 }
 
-void websocket_session::close(std::uint16_t code, std::string_view reason) {
+template<class Stream>
+void websocket_session<Stream>::close(std::uint16_t code, std::string_view reason) {
   begin_close(code, reason, false);
 }
 
-void websocket_session::begin_close(std::uint16_t code, std::string_view reason, bool drop_queued) {
+template<class Stream>
+void websocket_session<Stream>::begin_close(std::uint16_t code, std::string_view reason,
+                                            bool drop_queued) {
   std::unique_lock lock{mutex_};
   if (state_ != state::open)
     return;
@@ -155,18 +205,20 @@ void websocket_session::begin_close(std::uint16_t code, std::string_view reason,
   bool must_flush = enqueue_locked(outbound_frame::close(code, reason));
   lock.unlock();
   // The close deadline replaces the idle timeout; it is armed on the strand.
-  asio::post(socket_.get_executor(), [self = shared_from_this(), must_flush] {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this(), must_flush] {
     self->arm_timer();
     if (must_flush)
       self->do_write();
   });
 }
 
-void websocket_session::post_flush() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+template<class Stream>
+void websocket_session<Stream>::post_flush() {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
 }
 
-void websocket_session::do_write() {
+template<class Stream>
+void websocket_session<Stream>::do_write() {
   if (finished_)
     return;
   {
@@ -183,12 +235,14 @@ void websocket_session::do_write() {
     auto bytes = frame.wire_bytes();
     buffers_.emplace_back(bytes.data(), bytes.size());
   }
-  asio::async_write(socket_, buffers_, [self = shared_from_this()](error_code ec, std::size_t n) {
-    self->on_write(ec, n);
-  });
+  asio::async_write(stream_, buffers_,
+                    [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                      self->on_write(ec, n);
+                    });
 }
 
-void websocket_session::on_write(error_code ec, std::size_t bytes) {
+template<class Stream>
+void websocket_session<Stream>::on_write(error_code ec, std::size_t bytes) {
   if (finished_)
     return;
   if (ec)
@@ -215,13 +269,14 @@ void websocket_session::on_write(error_code ec, std::size_t bytes) {
     if (peer_closed_)
       return finish();
     // Wait for the peer's close frame (or EOF) until the close deadline.
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 }
 
 // ---- time --------------------------------------------------------------------------------------
 
-void websocket_session::arm_timer() {
+template<class Stream>
+void websocket_session<Stream>::arm_timer() {
   if (finished_)
     return;
   bool closing;
@@ -233,10 +288,11 @@ void websocket_session::arm_timer() {
     timer_.expires_after(limits_.close_timeout);
   else
     timer_.expires_at(last_inbound_ + limits_.idle_timeout);
-  timer_.async_wait([self = shared_from_this()](error_code ec) { self->on_timer(ec); });
+  timer_.async_wait([self = this->shared_from_this()](error_code ec) { self->on_timer(ec); });
 }
 
-void websocket_session::on_timer(error_code ec) {
+template<class Stream>
+void websocket_session<Stream>::on_timer(error_code ec) {
   if (finished_ || ec == asio::error::operation_aborted)
     return;
   std::unique_lock lock{mutex_};
@@ -252,13 +308,14 @@ void websocket_session::on_timer(error_code ec) {
   arm_timer();
 }
 
-void websocket_session::finish() {
+template<class Stream>
+void websocket_session<Stream>::finish() {
   if (finished_)
     return;
   finished_ = true;
   error_code ec;
   timer_.cancel();
-  socket_.close(ec);
+  socket().close(ec);
   {
     std::lock_guard guard{mutex_};
     state_ = state::closed;
@@ -269,9 +326,13 @@ void websocket_session::finish() {
     handler->on_closed();
 }
 
-std::size_t websocket_session::queued_bytes() const {
+template<class Stream>
+std::size_t websocket_session<Stream>::queued_bytes() const {
   std::lock_guard guard{mutex_};
   return queued_bytes_;
 }
+
+template class websocket_session<tcp::socket>;
+template class websocket_session<tls_stream>;
 
 } // namespace pulse::transport

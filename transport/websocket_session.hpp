@@ -7,24 +7,37 @@
 #include "transport/limits.hpp"
 #include "transport/websocket_reader.hpp"
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace pulse::transport {
 
 class session_tracker;
 
-/// Owns the socket. Everything but send() and close() runs on the socket's strand; those two
-/// take a short lock to queue, and post one flush to the strand per batch, so a burst of frames
-/// from the actors costs one wake-up and as few writev() calls as the frames need.
-class websocket_session final : public websocket_connection,
-                                public std::enable_shared_from_this<websocket_session>,
+/// What the server keeps of every session, plain or TLS.
+class websocket_session_base : public websocket_connection {
+ public:
+  /// Ends the session at once. Only for a server whose I/O threads have stopped.
+  virtual void abort() = 0;
+};
+
+/// Owns the stream: a plain tcp::socket, or a tls_stream. Everything but send() and close() runs
+/// on the connection's strand; those two take a short lock to queue, and post one flush to the
+/// strand per batch, so a burst of frames from the actors costs one wake-up and as few writev()
+/// calls as the frames need (over TLS, Beast's ssl_stream flattens them into few records).
+template<class Stream>
+class websocket_session final : public websocket_session_base,
+                                public std::enable_shared_from_this<websocket_session<Stream>>,
                                 private websocket_reader::listener {
  public:
-  websocket_session(tcp::socket socket, const limits& limits, std::string remote_address,
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+  websocket_session(Stream stream, const limits& limits, std::string remote_address,
                     session_tracker& tracker);
   ~websocket_session() override;
 
@@ -35,8 +48,7 @@ class websocket_session final : public websocket_connection,
   void close(std::uint16_t code, std::string_view reason) override;
   const std::string& remote_address() const noexcept override { return remote_address_; }
 
-  /// Ends the session at once. Only for a server whose I/O threads have stopped.
-  void abort() { finish(); }
+  void abort() override { finish(); }
 
   /// Bytes queued for this connection and not yet written.
   std::size_t queued_bytes() const;
@@ -50,8 +62,11 @@ class websocket_session final : public websocket_connection,
   void on_close(std::uint16_t code, std::string_view reason) override;
   void on_failure(std::uint16_t code, std::string_view why) override;
 
-  void do_wait_read();
-  void on_readable(error_code ec);
+  tcp::socket& socket();
+  void do_read();
+  void on_readable(error_code ec);                // plain: the socket has bytes, read them in place
+  void on_read(error_code ec, std::size_t bytes); // TLS: decrypted bytes arrived
+  void take(std::string_view bytes);
   /// Queues `frame` with the lock held; returns true when the caller must post a flush.
   bool enqueue_locked(outbound_frame frame);
   /// Moves to closing with `code`: drops nothing already queued unless `drop_queued`.
@@ -63,7 +78,7 @@ class websocket_session final : public websocket_connection,
   void on_timer(error_code ec);
   void finish();
 
-  tcp::socket socket_;
+  Stream stream_;
   const limits& limits_;
   std::string remote_address_;
   session_tracker& tracker_;
@@ -80,10 +95,14 @@ class websocket_session final : public websocket_connection,
 
   std::vector<outbound_frame> writing_; // strand only: the batch being written
   std::vector<asio::const_buffer> buffers_;
+  std::unique_ptr<std::array<char, 16 * 1024>> tls_read_buffer_; // TLS only: one record
   std::chrono::steady_clock::time_point last_inbound_;
   bool peer_closed_ = false; // the peer sent its close frame
   bool close_written_ = false;
   bool finished_ = false;
 };
+
+extern template class websocket_session<tcp::socket>;
+extern template class websocket_session<tls_stream>;
 
 } // namespace pulse::transport

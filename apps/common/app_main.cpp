@@ -19,6 +19,9 @@ int run_app(int argc, char** argv, std::string_view description,
                 "threads for actors and for I/O, each (0: the CPUs this process may use)")
     ->capture_default_str();
   app.add_option("--web-root", web_root, "directory of the built web pages")->capture_default_str();
+  app.add_option("--tls-cert", options.tls_certificate,
+                 "PEM certificate chain: serve https and wss (with --tls-key)");
+  app.add_option("--tls-key", options.tls_private_key, "PEM private key of --tls-cert");
   auto& limits = options.limits;
   auto* group = app.add_option_group("Limits",
                                      "bounds on what clients may do (docs/operations.md)");
@@ -72,7 +75,8 @@ int run_app(int argc, char** argv, std::string_view description,
     server srv{options};
     install(srv, web_root);
     auto port = srv.start();
-    std::printf("listening on http://%s:%u\n", options.bind.c_str(), unsigned{port});
+    auto scheme = options.tls_certificate.empty() ? "http" : "https";
+    std::printf("listening on %s://%s:%u\n", scheme, options.bind.c_str(), unsigned{port});
     std::fflush(stdout);
     srv.run();
   } catch (const std::exception& e) {

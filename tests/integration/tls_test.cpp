@@ -25,8 +25,8 @@ using tcp = asio::ip::tcp;
 namespace {
 
 struct tls_server {
-  std::filesystem::path dir =
-    std::filesystem::temp_directory_path() / ("pulse-tls-" + std::to_string(::getpid()));
+  std::filesystem::path dir = std::filesystem::temp_directory_path()
+                              / ("pulse-tls-" + std::to_string(::getpid()));
   certificate_files files = make_self_signed(dir);
   test_server server{with_tls(files)};
   std::uint16_t port = server.start();
@@ -73,8 +73,9 @@ TEST_CASE("over TLS, clients join and get broadcasts on wss://") {
   client.send(json::array{"1", "1", "chat", "phx_join", json::object{}});
   CHECK(client.receive().is_ok());
   for (int i = 0; i < 50; ++i)
-    client.send(json::array{"1", std::to_string(i + 2), "chat", "message",
-                            json::object{{"username", "tls"}, {"text", std::string(i * 100, 'x')}}});
+    client.send(
+      json::array{"1", std::to_string(i + 2), "chat", "message",
+                  json::object{{"username", "tls"}, {"text", std::string(i * 100, 'x')}}});
   for (int i = 0; i < 50; ++i) {
     auto f = client.receive();
     REQUIRE(f.event == "new_message");
@@ -89,7 +90,8 @@ TEST_CASE("over TLS, plain HTTP is served as https") {
   tls.load_verify_file(s.files.certificate.string());
   tls.set_verify_mode(ssl::verify_peer);
   beast::ssl_stream<beast::tcp_stream> stream{io, tls};
-  beast::get_lowest_layer(stream).connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), s.port});
+  beast::get_lowest_layer(stream).connect(
+    tcp::endpoint{asio::ip::make_address("127.0.0.1"), s.port});
   stream.handshake(ssl::stream_base::client);
   http::request<http::empty_body> request{http::verb::get, "/healthz", 11};
   request.set(http::field::host, "localhost");
@@ -101,6 +103,7 @@ TEST_CASE("over TLS, plain HTTP is served as https") {
   CHECK(response.body() == R"({"status":"ok"})");
   SECTION("and a client that does not speak TLS gets nothing") {
     CHECK(raw_exchange(s.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds{3})
-            .find("HTTP/1.1 200") == std::string::npos);
+            .find("HTTP/1.1 200")
+          == std::string::npos);
   }
 }

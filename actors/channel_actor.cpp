@@ -51,6 +51,13 @@ std::optional<std::uint64_t> offset_param(const json::object& params, std::strin
   return std::nullopt;
 }
 
+/// "o17", "s3": a letter that says what the number is (see the protocol).
+std::string prefixed(char letter, std::uint64_t number) {
+  std::string out(1, letter);
+  out += std::to_string(number);
+  return out;
+}
+
 std::optional<std::uint64_t> parse_request_ref(std::string_view ref) {
   if (ref.size() < 2 || ref.front() != 's')
     return std::nullopt;
@@ -352,7 +359,7 @@ void channel_actor::broadcast(std::string_view event, const json::value& payload
   if (keep || anyone) {
     std::optional<std::string> offset;
     if (keep)
-      offset = "o" + std::to_string(history_->next_offset());
+      offset = prefixed('o', history_->next_offset());
     auto frame = phoenix::encode_broadcast(topic_, event, payload, offset);
     if (keep)
       history_->append(frame);
@@ -389,7 +396,7 @@ void channel_actor::request(pulse::subscriber& to, std::string_view event,
   auto id = ++next_request_;
   requests_.emplace(id, pending_request{to.connection.id(), std::move(on_answer)});
   deliver(to,
-          phoenix::encode_request(to.join_ref, "s" + std::to_string(id), topic_, event, payload));
+          phoenix::encode_request(to.join_ref, prefixed('s', id), topic_, event, payload));
   delayed_send(this, timeout, messages::request_expired{id});
 }
 

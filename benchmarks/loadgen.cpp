@@ -1,0 +1,1409 @@
+// pulse-loadgen: a lean Phoenix Channels V2 load generator for Pulse's benchmarks.
+//
+// One thread, one level-triggered epoll loop, its own minimal WebSocket client: the HTTP upgrade
+// request is written by hand, server frames (unmasked) are parsed straight out of one large shared
+// read buffer, client frames are masked. Only what the scenarios need is parsed: the event of each
+// frame, and the sequence number and send time the generator itself put into the payload.
+//
+// Scenarios (see benchmarks/README.md): fanout, latency, rooms, idle. Progress goes to stderr once
+// a second; the result is one JSON line on stdout.
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <fstream>
+#include <map>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using ns_t = std::int64_t;
+
+ns_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts); // what std::chrono::steady_clock reads
+  return ns_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+double seconds(ns_t ns) {
+  return static_cast<double>(ns) / 1e9;
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "pulse-loadgen: %s\n", what.c_str());
+  std::exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+struct options {
+  std::string scenario;         // fanout | latency | rooms | idle
+  std::string label = "server"; // the server's name, copied into the result
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string path = "/socket/websocket?vsn=2.0.0";
+  long subscribers = 1000; // -1: as many as the fd limits allow
+  long window = 0;         // fanout: publishes not yet received by everyone; 0: auto
+  double duration = 5;     // measured seconds
+  double warmup = 1;       // seconds run before measuring
+  double rate = 0;         // latency: publishes per second (0: 50,000 deliveries/s)
+  long rooms = 100;        // rooms: rooms, members each, own messages in flight each
+  long members = 10;
+  long room_window = 0;           // 0: auto, about 100k deliveries in flight
+  int server_pid = 0;             // for RSS, CPU and the server's fd limit
+  long connect_concurrency = 256; // handshakes in progress at once
+  double setup_timeout = 120;
+  double drain_timeout = 10;
+  double stall_timeout = 10;
+  double settle = 1;   // idle: seconds to wait before reading the server's RSS
+  long pad = 0;        // extra payload bytes
+  long per_source = 0; // connections per source address (0: a quarter of the ports)
+};
+
+void usage() {
+  std::fputs(
+    "usage: pulse-loadgen --scenario fanout|latency|rooms|idle --port PORT [options]\n"
+    "  --host H (127.0.0.1)  --path P (/socket/websocket?vsn=2.0.0)  --label NAME\n"
+    "  --subscribers S|max   --window W (fanout; 0 = auto)  --duration SEC  --warmup SEC\n"
+    "  --rate PUBLISHES_PER_S (latency; default 50,000 deliveries/s)  --pad BYTES\n"
+    "  --rooms R --members K --room-window W (rooms; 0 = auto)\n"
+    "  --server-pid PID (server RSS, CPU, fd limit)  --connect-concurrency N\n"
+    "  --per-source N (connections per source address 127.0.0.x; 0 = a quarter of the ports)\n"
+    "  --setup-timeout SEC --drain-timeout SEC --stall-timeout SEC --settle SEC\n",
+    stderr);
+}
+
+options parse_options(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string key = argv[i];
+    if (key == "-h" || key == "--help") {
+      usage();
+      std::exit(0);
+    }
+    if (i + 1 >= argc) {
+      usage();
+      die("missing value for " + key);
+    }
+    std::string v = argv[++i];
+    auto num = [&] {
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end)
+        die("not a number for " + key + ": " + v);
+      return d;
+    };
+    if (key == "--scenario")
+      o.scenario = v;
+    else if (key == "--label")
+      o.label = v;
+    else if (key == "--host")
+      o.host = v;
+    else if (key == "--port")
+      o.port = static_cast<int>(num());
+    else if (key == "--path")
+      o.path = v;
+    else if (key == "--subscribers")
+      o.subscribers = v == "max" ? -1 : static_cast<long>(num());
+    else if (key == "--window")
+      o.window = static_cast<long>(num());
+    else if (key == "--duration")
+      o.duration = num();
+    else if (key == "--warmup")
+      o.warmup = num();
+    else if (key == "--rate")
+      o.rate = num();
+    else if (key == "--rooms")
+      o.rooms = static_cast<long>(num());
+    else if (key == "--members")
+      o.members = static_cast<long>(num());
+    else if (key == "--room-window")
+      o.room_window = static_cast<long>(num());
+    else if (key == "--server-pid")
+      o.server_pid = static_cast<int>(num());
+    else if (key == "--connect-concurrency")
+      o.connect_concurrency = static_cast<long>(num());
+    else if (key == "--setup-timeout")
+      o.setup_timeout = num();
+    else if (key == "--drain-timeout")
+      o.drain_timeout = num();
+    else if (key == "--stall-timeout")
+      o.stall_timeout = num();
+    else if (key == "--settle")
+      o.settle = num();
+    else if (key == "--per-source")
+      o.per_source = static_cast<long>(num());
+    else if (key == "--pad")
+      o.pad = static_cast<long>(num());
+    else {
+      usage();
+      die("unknown option " + key);
+    }
+  }
+  if (o.scenario != "fanout" && o.scenario != "latency" && o.scenario != "rooms"
+      && o.scenario != "idle")
+    die("--scenario must be fanout, latency, rooms or idle");
+  if (o.port <= 0)
+    die("--port is required");
+  if (o.members < 1 || o.rooms < 1 || o.room_window < 0)
+    die("rooms and members >= 1, room-window >= 0");
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server process, through /proc
+
+long proc_status_kib(int pid, const char* field) { // VmRSS and the like, in KiB
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  std::size_t n = std::strlen(field);
+  while (std::getline(in, line))
+    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':')
+      return std::strtol(line.c_str() + n + 1, nullptr, 10);
+  return -1;
+}
+
+double proc_cpu_seconds(int pid) { // utime + stime of every thread
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = all.rfind(')'); // the command name may hold spaces
+  if (close == std::string::npos)
+    return -1;
+  std::istringstream fields(all.substr(close + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) { // field 3 is the state
+    if (i == 14)
+      utime = std::strtod(f.c_str(), nullptr);
+    if (i == 15)
+      stime = std::strtod(f.c_str(), nullptr);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+long proc_fd_limit(int pid) { // the soft "Max open files" of a process
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("Max open files", 0) == 0)
+      return std::strtol(line.c_str() + std::strlen("Max open files"), nullptr, 10);
+  return -1;
+}
+
+// The one CPU a process is pinned to, or -1.
+int pinned_cpu(int pid) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(pid, sizeof set, &set) != 0 || CPU_COUNT(&set) != 1)
+    return -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set))
+      return cpu;
+  return -1;
+}
+
+// Busy and total time of one CPU (in ticks), whoever used it: processes, interrupts, softirqs.
+// Loopback TCP work the server's writes cause runs in softirqs, on its core but outside its
+// own utime/stime.
+std::pair<double, double> cpu_busy_total(int cpu) {
+  std::ifstream in("/proc/stat");
+  std::string line, want = "cpu" + std::to_string(cpu) + " ";
+  while (std::getline(in, line)) {
+    if (line.rfind(want, 0) != 0)
+      continue;
+    std::istringstream fields(line.substr(want.size()));
+    double v = 0, total = 0, idle = 0;
+    for (int i = 0; fields >> v && i < 8; ++i) { // user nice system idle iowait irq softirq steal
+      total += v;
+      if (i == 3 || i == 4)
+        idle += v;
+    }
+    return {total - idle, total};
+  }
+  return {0, 0};
+}
+
+double self_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+         + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Latency histogram: exact below 128 ns, then 128 sub-buckets per power of two (< 0.8% error).
+
+class histogram {
+ public:
+  histogram() : counts_(128 + 57 * 128, 0) {}
+  void record(std::int64_t value) {
+    auto v = static_cast<std::uint64_t>(value < 0 ? 0 : value);
+    ++counts_[index(v)];
+    ++total_;
+    max_ = std::max(max_, v);
+  }
+  std::uint64_t total() const { return total_; }
+  double percentile_us(double q) const {
+    if (!total_)
+      return 0;
+    auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total_)));
+    rank = std::clamp<std::uint64_t>(rank, 1, total_);
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < counts_.size(); ++i) {
+      seen += counts_[i];
+      if (seen >= rank)
+        return static_cast<double>(std::min(value_of(i), max_)) / 1e3;
+    }
+    return static_cast<double>(max_) / 1e3;
+  }
+  double max_us() const { return static_cast<double>(max_) / 1e3; }
+  void reset() {
+    std::fill(counts_.begin(), counts_.end(), 0);
+    total_ = max_ = 0;
+  }
+
+ private:
+  static std::size_t index(std::uint64_t v) {
+    if (v < 128)
+      return v;
+    int msb = 63 - __builtin_clzll(v);
+    int shift = msb - 7;
+    return 128 + static_cast<std::size_t>(shift) * 128 + ((v >> shift) - 128);
+  }
+  static std::uint64_t value_of(std::size_t i) { // the middle of bucket i
+    if (i < 128)
+      return i;
+    std::size_t shift = (i - 128) / 128;
+    std::uint64_t top = 128 + (i - 128) % 128;
+    return (top << shift) + ((std::uint64_t{1} << shift) >> 1);
+  }
+  std::vector<std::uint64_t> counts_;
+  std::uint64_t total_ = 0, max_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Minimal Phoenix V2 frame reading: [join_ref, ref, topic, event, payload], no full JSON parse.
+
+struct phx_frame {
+  std::string_view join_ref, ref, topic, event, payload; // strings without their quotes
+  bool ref_null = true;
+};
+
+// One JSON string (raw, escapes left as they are) or null, then a comma.
+bool take_string_or_null(std::string_view& s, std::string_view& out, bool& is_null) {
+  std::size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r'))
+    ++i;
+  if (s.substr(i, 4) == "null") {
+    is_null = true;
+    out = {};
+    i += 4;
+  } else if (i < s.size() && s[i] == '"') {
+    std::size_t start = ++i;
+    while (i < s.size() && s[i] != '"')
+      i += s[i] == '\\' ? 2 : 1;
+    if (i >= s.size())
+      return false;
+    is_null = false;
+    out = s.substr(start, i - start);
+    ++i;
+  } else {
+    return false;
+  }
+  while (i < s.size() && s[i] == ' ')
+    ++i;
+  if (i >= s.size() || s[i] != ',')
+    return false;
+  s.remove_prefix(i + 1);
+  return true;
+}
+
+bool parse_phx(std::string_view m, phx_frame& f) {
+  auto open = m.find('[');
+  auto close = m.rfind(']');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+    return false;
+  std::string_view s = m.substr(open + 1, close - open - 1);
+  bool null_join = false, null_topic = false, null_event = false;
+  if (!take_string_or_null(s, f.join_ref, null_join) || !take_string_or_null(s, f.ref, f.ref_null)
+      || !take_string_or_null(s, f.topic, null_topic)
+      || !take_string_or_null(s, f.event, null_event))
+    return false;
+  f.payload = s;
+  return !null_topic && !null_event;
+}
+
+// The integer after `"key":` (the key given with its quotes and colon), or false.
+bool find_int(std::string_view s, std::string_view key, std::int64_t& out) {
+  auto at = s.find(key);
+  if (at == std::string_view::npos)
+    return false;
+  const char* p = s.data() + at + key.size();
+  const char* end = s.data() + s.size();
+  while (p < end && *p == ' ')
+    ++p;
+  auto [ptr, ec] = std::from_chars(p, end, out);
+  return ec == std::errc{} && ptr != p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+enum class state : std::uint8_t { idle, connecting, upgrading, joining, joined, closed };
+
+struct conn {
+  int fd = -1;
+  state st = state::idle;
+  bool want_out = false; // EPOLLOUT armed
+  std::int32_t room = 0; // rooms: which room, which member of it
+  std::int32_t member = 0;
+  std::uint64_t expected = 0;     // fanout/latency: next sequence number due
+  std::uint32_t own_inflight = 0; // rooms: own messages not yet echoed back
+  std::uint64_t own_sent = 0;
+  std::string in;   // bytes of an incomplete frame (or HTTP response)
+  std::string frag; // a fragmented message being assembled
+  std::string out;  // bytes the socket did not take yet
+};
+
+struct close_info {
+  std::map<std::string, long> reasons; // "1008 slow consumer" -> count
+  void add(const std::string& why) { ++reasons[why]; }
+  long total() const {
+    long n = 0;
+    for (auto& [k, v] : reasons)
+      n += v;
+    return n;
+  }
+};
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+class loadgen {
+ public:
+  explicit loadgen(options o) : o_(std::move(o)) {}
+  int run();
+
+ private:
+  // --- setup
+  void plan_connections();
+  void open_one(std::size_t i);
+  void on_connected(std::size_t i);
+  void on_readable(std::size_t i);
+  void on_writable(std::size_t i);
+  void close_conn(std::size_t i, const std::string& why);
+  void send_text(conn& c, std::string_view text); // masked text frame into c.out
+  void flush(std::size_t i);
+  void arm(std::size_t i, bool want_out);
+  std::size_t parse_frames(std::size_t i, char* data, std::size_t len);
+  void on_message(std::size_t i, std::string_view m, ns_t now);
+  void on_reply(std::size_t i, const phx_frame& f);
+  void on_bench_message(std::size_t i, std::string_view payload, ns_t now);
+  void on_room_message(std::size_t i, std::string_view payload, ns_t now);
+  void poll(int timeout_ms);
+  void heartbeat_tick(ns_t now);
+  void progress(ns_t now, const char* phase);
+
+  // --- scenarios
+  bool setup();
+  void run_fanout();
+  void run_latency();
+  void run_rooms();
+  void run_idle();
+  void publish(std::int64_t count); // fanout/latency: from connection 0
+  void room_send(std::size_t i);
+  void finish_counts();
+  std::string common_json();
+
+  options o_;
+  long requested_ = 0;
+  std::string cut_note_;
+  long fd_limit_ = 0, server_fd_limit_ = -1;
+  int ep_ = -1;
+  std::vector<conn> conns_;
+  std::vector<char> rbuf_ = std::vector<char>(1 << 20);
+  std::uint64_t rng_ = 0x9e3779b97f4a7c15ull;
+  std::string upgrade_request_;
+  std::size_t next_to_open_ = 0;
+  long in_handshake_ = 0, joined_ = 0, failed_ = 0;
+  long alive_ = 0;
+  close_info closes_;
+  std::size_t per_source_ = 28000;
+  ns_t t_first_connect_ = 0, t_all_joined_ = 0;
+  double setup_cpu_ = 0, setup_server_cpu_ = 0; // CPU seconds spent while connecting
+  ns_t last_progress_ = 0, last_heartbeat_tick_ = 0;
+  std::uint64_t hb_round_ = 0;
+  std::uint64_t refs_ = 10;
+
+  // counters
+  bool measuring_ = false;
+  std::uint64_t deliveries_ = 0, measured_deliveries_ = 0, lost_ = 0, duplicated_ = 0;
+  std::uint64_t reads_ = 0, frames_ = 0, polls_ = 0, measured_reads_ = 0, measured_frames_ = 0;
+  std::uint64_t other_frames_ = 0, replies_ok_ = 0, replies_error_ = 0, join_errors_ = 0;
+  std::string first_error_;
+  histogram latency_;
+
+  // fanout/latency: the publisher is connection 0 (it subscribes too)
+  std::uint64_t published_ = 0;     // next sequence number
+  std::uint64_t low_ = 0;           // every sequence number below it reached every subscriber
+  std::vector<std::uint32_t> ring_; // deliveries of each in-flight sequence number
+  std::uint64_t ring_mask_ = 0;
+  std::string pad_;
+
+  // rooms
+  std::vector<std::uint32_t> room_expected_; // [receiver * members + sender]
+  bool room_sending_ = false;
+  std::uint64_t room_inflight_ = 0, room_sent_ = 0, measured_sent_ = 0;
+  std::uint64_t room_due_ = 0; // deliveries owed: every message sent, once to each member
+
+  // measurement window
+  ns_t m_start_ = 0, m_end_ = 0;
+  double cpu_start_ = 0, cpu_end_ = 0, srv_cpu_start_ = 0, srv_cpu_end_ = 0;
+  int server_core_ = -1;
+  std::pair<double, double> core_start_{}, core_end_{};
+  void start_measure() {
+    measuring_ = true;
+    m_start_ = now_ns();
+    cpu_start_ = self_cpu_seconds();
+    srv_cpu_start_ = o_.server_pid ? proc_cpu_seconds(o_.server_pid) : 0;
+    server_core_ = o_.server_pid ? pinned_cpu(o_.server_pid) : -1;
+    if (server_core_ >= 0)
+      core_start_ = cpu_busy_total(server_core_);
+  }
+  void end_measure() {
+    measuring_ = false;
+    m_end_ = now_ns();
+    cpu_end_ = self_cpu_seconds();
+    srv_cpu_end_ = o_.server_pid ? proc_cpu_seconds(o_.server_pid) : 0;
+    if (server_core_ >= 0)
+      core_end_ = cpu_busy_total(server_core_);
+  }
+  double server_core_busy_pct() const {
+    double total = core_end_.second - core_start_.second;
+    return server_core_ >= 0 && total > 0 ? 100 * (core_end_.first - core_start_.first) / total
+                                          : -1;
+  }
+};
+
+void loadgen::plan_connections() {
+  // As many descriptors as the hard limit allows.
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  getrlimit(RLIMIT_NOFILE, &rl);
+  fd_limit_ = static_cast<long>(rl.rlim_cur);
+  long own_max = fd_limit_ - 32; // stdio, epoll, timerfd, /proc reads
+  long max = own_max;
+  std::string who = "the load generator's fd limit (" + std::to_string(fd_limit_) + ")";
+  if (o_.server_pid) {
+    server_fd_limit_ = proc_fd_limit(o_.server_pid);
+    // The server needs descriptors of its own: listener, epoll, event fds, files, libraries.
+    if (server_fd_limit_ > 0 && server_fd_limit_ - 100 < max) {
+      max = server_fd_limit_ - 100;
+      who = "the server's fd limit (" + std::to_string(server_fd_limit_) + ")";
+    }
+  }
+  long wanted = o_.scenario == "rooms" ? o_.rooms * o_.members : o_.subscribers;
+  requested_ = wanted;
+  if (wanted < 0) {
+    wanted = max;
+    cut_note_ = "S = " + std::to_string(max) + ", the most " + who + " allows";
+  } else if (wanted > max) {
+    cut_note_ = "S cut from " + std::to_string(wanted) + " to " + std::to_string(max) + " by "
+                + who;
+    wanted = max;
+  }
+  if (o_.scenario == "rooms" && wanted < o_.rooms * o_.members) {
+    o_.rooms = std::max(1L, wanted / o_.members);
+    wanted = o_.rooms * o_.members;
+    cut_note_ += "; rooms cut to " + std::to_string(o_.rooms);
+  }
+  if (!cut_note_.empty())
+    std::fprintf(stderr, "pulse-loadgen: %s\n", cut_note_.c_str());
+  conns_.resize(static_cast<std::size_t>(wanted));
+  // Spread connections over source addresses 127.0.0.1, .2, ...: one address has only the
+  // ephemeral port range (about 28k ports), and connect() already slows down (its search for a
+  // free port) once a good part of it is taken. Default: a quarter of the range per address.
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  long lo = 32768, hi = 60999;
+  range >> lo >> hi;
+  long ports = std::max(1000L, hi - lo + 1 - 1000);
+  per_source_ = static_cast<std::size_t>(o_.per_source > 0 ? std::min(o_.per_source, ports)
+                                                           : std::max(1000L, ports / 4));
+  if (conns_.size() > per_source_ && o_.host.rfind("127.", 0) != 0)
+    std::fprintf(stderr, "pulse-loadgen: more connections than one source address has ports; "
+                         "extra source addresses are only used towards 127.0.0.0/8\n");
+  upgrade_request_ = "GET " + o_.path + " HTTP/1.1\r\nHost: " + o_.host + ":"
+                     + std::to_string(o_.port)
+                     + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                       "Sec-WebSocket-Version: 13\r\n\r\n";
+}
+
+void loadgen::open_one(std::size_t i) {
+  conn& c = conns_[i];
+  c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c.fd < 0) {
+    ++failed_;
+    c.st = state::closed;
+    if (first_error_.empty())
+      first_error_ = std::string("socket: ") + std::strerror(errno);
+    return;
+  }
+  int one = 1;
+  setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(o_.port));
+  inet_pton(AF_INET, o_.host.c_str(), &to.sin_addr);
+  if (std::size_t source = i / per_source_; source > 0 && o_.host.rfind("127.", 0) == 0) {
+    setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(0x7f000001u + static_cast<std::uint32_t>(source));
+    bind(c.fd, reinterpret_cast<sockaddr*>(&from), sizeof from);
+  }
+  c.st = state::connecting;
+  ++in_handshake_;
+  if (!t_first_connect_)
+    t_first_connect_ = now_ns();
+  int rc = connect(c.fd, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  if (rc < 0 && errno != EINPROGRESS) {
+    close_conn(i, std::string("connect: ") + std::strerror(errno));
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT;
+  ev.data.u64 = i;
+  c.want_out = true;
+  epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+}
+
+void loadgen::arm(std::size_t i, bool want_out) {
+  conn& c = conns_[i];
+  if (c.want_out == want_out || c.fd < 0)
+    return;
+  c.want_out = want_out;
+  epoll_event ev{};
+  ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0u);
+  ev.data.u64 = i;
+  epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void loadgen::close_conn(std::size_t i, const std::string& why) {
+  conn& c = conns_[i];
+  if (c.st == state::closed)
+    return;
+  if (c.st == state::joined)
+    --alive_;
+  else if (c.st != state::idle) {
+    --in_handshake_;
+    ++failed_;
+  }
+  if (first_error_.empty())
+    first_error_ = why;
+  closes_.add(why);
+  if (c.fd >= 0) {
+    linger lg{1, 0}; // reset: no TIME_WAIT left behind for the next run
+    setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(c.fd);
+  }
+  c.fd = -1;
+  c.st = state::closed;
+  std::string().swap(c.in);
+  std::string().swap(c.out);
+}
+
+void loadgen::send_text(conn& c, std::string_view text) {
+  char header[14];
+  std::size_t h = 0;
+  header[h++] = static_cast<char>(0x81); // FIN, text
+  std::size_t n = text.size();
+  if (n < 126) {
+    header[h++] = static_cast<char>(0x80 | n);
+  } else if (n < 65536) {
+    header[h++] = static_cast<char>(0x80 | 126);
+    header[h++] = static_cast<char>(n >> 8);
+    header[h++] = static_cast<char>(n);
+  } else {
+    header[h++] = static_cast<char>(0x80 | 127);
+    for (int s = 56; s >= 0; s -= 8)
+      header[h++] = static_cast<char>(n >> s);
+  }
+  rng_ ^= rng_ << 13; // xorshift64: a fresh masking key per frame
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  unsigned char key[4];
+  std::memcpy(key, &rng_, 4);
+  std::memcpy(header + h, key, 4);
+  h += 4;
+  std::size_t at = c.out.size();
+  c.out.append(header, h);
+  c.out.append(text);
+  char* p = c.out.data() + at + h;
+  for (std::size_t k = 0; k < n; ++k)
+    p[k] = static_cast<char>(p[k] ^ key[k & 3]);
+}
+
+void loadgen::flush(std::size_t i) {
+  conn& c = conns_[i];
+  if (c.fd < 0 || c.out.empty() || c.st == state::connecting)
+    return;
+  ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+  if (w < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return arm(i, true);
+    return close_conn(i, std::string("send: ") + std::strerror(errno));
+  }
+  c.out.erase(0, static_cast<std::size_t>(w));
+  arm(i, !c.out.empty());
+}
+
+void loadgen::on_connected(std::size_t i) {
+  conn& c = conns_[i];
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err)
+    return close_conn(i, std::string("connect: ") + std::strerror(err));
+  c.st = state::upgrading;
+  c.out = upgrade_request_;
+  flush(i);
+}
+
+void loadgen::on_writable(std::size_t i) {
+  if (conns_[i].st == state::connecting)
+    return on_connected(i);
+  flush(i);
+}
+
+void loadgen::on_readable(std::size_t i) {
+  conn& c = conns_[i];
+  std::size_t carry = c.in.size();
+  if (carry >= rbuf_.size() / 2)
+    rbuf_.resize(carry * 2 + (1 << 16)); // a huge frame: grow
+  std::memcpy(rbuf_.data(), c.in.data(), carry);
+  ssize_t n = ::recv(c.fd, rbuf_.data() + carry, rbuf_.size() - carry, 0);
+  if (n == 0)
+    return close_conn(i, "closed by the server (EOF)");
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+      return;
+    return close_conn(i, std::string("recv: ") + std::strerror(errno));
+  }
+  std::size_t len = carry + static_cast<std::size_t>(n);
+  char* data = rbuf_.data();
+  ++reads_;
+  if (measuring_)
+    ++measured_reads_;
+  std::size_t used = 0;
+  if (c.st == state::upgrading) {
+    std::string_view all(data, len);
+    auto end = all.find("\r\n\r\n");
+    if (end == std::string_view::npos) {
+      if (len > 16384)
+        return close_conn(i, "HTTP response too long");
+      c.in.assign(data, len);
+      return;
+    }
+    if (all.substr(0, 12) != "HTTP/1.1 101")
+      return close_conn(i, "upgrade refused: " + std::string(all.substr(0, all.find("\r\n"))));
+    used = end + 4;
+    c.st = state::joining;
+    std::string join;
+    if (o_.scenario == "rooms")
+      join = "[\"1\",\"1\",\"room:bench" + std::to_string(c.room)
+             + "\",\"phx_join\",{\"username\":\"u" + std::to_string(c.member) + "\"}]";
+    else
+      join = R"(["1","1","bench","phx_join",{}])";
+    send_text(c, join);
+    flush(i);
+    if (c.st == state::closed)
+      return;
+  }
+  used += parse_frames(i, data + used, len - used);
+  if (conns_[i].st == state::closed)
+    return;
+  conns_[i].in.assign(data + used, len - used);
+}
+
+std::size_t loadgen::parse_frames(std::size_t i, char* data, std::size_t len) {
+  ns_t now = now_ns(); // one clock read per read(): every frame in it arrived together
+  std::size_t pos = 0;
+  while (len - pos >= 2) {
+    auto b0 = static_cast<unsigned char>(data[pos]);
+    auto b1 = static_cast<unsigned char>(data[pos + 1]);
+    if (b1 & 0x80) {
+      close_conn(i, "protocol error: masked server frame");
+      return pos;
+    }
+    std::uint64_t plen = b1 & 0x7f;
+    std::size_t hdr = 2;
+    if (plen == 126) {
+      if (len - pos < 4)
+        break;
+      plen = (std::uint64_t{static_cast<unsigned char>(data[pos + 2])} << 8)
+             | static_cast<unsigned char>(data[pos + 3]);
+      hdr = 4;
+    } else if (plen == 127) {
+      if (len - pos < 10)
+        break;
+      plen = 0;
+      for (int k = 0; k < 8; ++k)
+        plen = (plen << 8) | static_cast<unsigned char>(data[pos + 2 + k]);
+      hdr = 10;
+    }
+    if (len - pos - hdr < plen)
+      break;
+    std::string_view body(data + pos + hdr, plen);
+    pos += hdr + plen;
+    ++frames_;
+    if (measuring_)
+      ++measured_frames_;
+    bool fin = b0 & 0x80;
+    switch (b0 & 0x0f) {
+      case 1: // text
+        if (fin)
+          on_message(i, body, now);
+        else
+          conns_[i].frag.assign(body);
+        break;
+      case 0: // continuation
+        conns_[i].frag.append(body);
+        if (fin) {
+          std::string whole;
+          whole.swap(conns_[i].frag);
+          on_message(i, whole, now);
+        }
+        break;
+      case 8: { // close
+        std::string why = "close frame";
+        if (plen >= 2)
+          why = "close "
+                + std::to_string((static_cast<unsigned char>(body[0]) << 8)
+                                 | static_cast<unsigned char>(body[1]))
+                + " " + std::string(body.substr(2));
+        close_conn(i, why);
+        return pos;
+      }
+      case 9: { // ping: answer with a pong carrying the same data
+        conn& c = conns_[i];
+        send_text(c, body);
+        c.out[c.out.size() - body.size() - (body.size() < 126 ? 6 : 8)] = static_cast<char>(0x8A);
+        flush(i);
+        break;
+      }
+      case 10: break; // pong
+      default: close_conn(i, "unexpected opcode " + std::to_string(b0 & 0x0f)); return pos;
+    }
+    if (conns_[i].st == state::closed)
+      return pos;
+  }
+  return pos;
+}
+
+void loadgen::on_message(std::size_t i, std::string_view m, ns_t now) {
+  // The fan-out broadcast, the hot path: compare the fixed prefix, skip the general parse.
+  static constexpr std::string_view bench_prefix = R"([null,null,"bench","message",)";
+  if (m.size() > bench_prefix.size()
+      && std::memcmp(m.data(), bench_prefix.data(), bench_prefix.size()) == 0)
+    return on_bench_message(i, m.substr(bench_prefix.size()), now);
+  phx_frame f;
+  if (!parse_phx(m, f)) {
+    ++other_frames_;
+    if (first_error_.empty())
+      first_error_ = "unparsable frame: " + std::string(m.substr(0, 200));
+    return;
+  }
+  if (f.event == "message" && f.topic == "bench")
+    return on_bench_message(i, f.payload, now);
+  if (f.event == "new_message")
+    return on_room_message(i, f.payload, now);
+  if (f.event == "phx_reply")
+    return on_reply(i, f);
+  if (f.event == "phx_error" || f.event == "phx_close") {
+    ++replies_error_;
+    if (first_error_.empty())
+      first_error_ = "got " + std::string(m.substr(0, 200));
+  }
+  ++other_frames_; // presence_state, presence_diff, ...
+}
+
+void loadgen::on_reply(std::size_t i, const phx_frame& f) {
+  conn& c = conns_[i];
+  bool ok = f.payload.find(R"("status":"ok")") != std::string_view::npos;
+  if (f.ref == "1" && c.st == state::joining) {
+    --in_handshake_;
+    if (!ok) {
+      ++join_errors_;
+      ++failed_;
+      c.st = state::idle; // so that close_conn does not count it twice
+      close_conn(i, "join refused: " + std::string(f.payload.substr(0, 200)));
+      return;
+    }
+    c.st = state::joined;
+    ++joined_;
+    ++alive_;
+    return;
+  }
+  if (!f.ref.empty() && f.ref[0] == 'h')
+    return; // heartbeat
+  if (ok)
+    ++replies_ok_;
+  else {
+    ++replies_error_;
+    if (first_error_.empty())
+      first_error_ = "error reply: " + std::string(f.payload.substr(0, 200));
+  }
+}
+
+void loadgen::on_bench_message(std::size_t i, std::string_view payload, ns_t now) {
+  std::int64_t seq = -1, t = 0;
+  if (!find_int(payload, R"("seq":)", seq) || !find_int(payload, R"("t":)", t) || seq < 0) {
+    ++other_frames_;
+    if (first_error_.empty())
+      first_error_ = "bench message without seq/t: " + std::string(payload.substr(0, 200));
+    return;
+  }
+  conn& c = conns_[i];
+  auto s = static_cast<std::uint64_t>(seq);
+  if (s < c.expected) { // seen already (or reordered): never counted twice
+    ++duplicated_;
+    return;
+  }
+  if (s >= published_) {
+    ++other_frames_;
+    if (first_error_.empty())
+      first_error_ = "sequence number never published";
+    return;
+  }
+  if (s > c.expected) { // a gap: what was skipped is lost; account for it so the window moves
+    lost_ += s - c.expected;
+    for (auto k = c.expected; k < s; ++k)
+      if (k >= low_)
+        ++ring_[k & ring_mask_];
+  }
+  c.expected = s + 1;
+  ++ring_[s & ring_mask_];
+  ++deliveries_;
+  if (measuring_) {
+    ++measured_deliveries_;
+    latency_.record(now - t);
+  }
+}
+
+void loadgen::on_room_message(std::size_t i, std::string_view payload, ns_t now) {
+  std::int64_t member = -1, seq = -1, t = 0;
+  auto text_at = payload.find(R"("text":")");
+  auto user_at = payload.find(R"("username":"u)");
+  if (text_at == std::string_view::npos || user_at == std::string_view::npos) {
+    ++other_frames_;
+    return;
+  }
+  std::string_view user = payload.substr(user_at + 13);
+  std::string_view text = payload.substr(text_at + 8);
+  auto r1 = std::from_chars(user.data(), user.data() + user.size(), member);
+  auto r2 = std::from_chars(text.data(), text.data() + text.size(), seq);
+  if (r1.ec != std::errc{} || r2.ec != std::errc{} || *r2.ptr != ' ' || member < 0
+      || member >= o_.members) {
+    ++other_frames_;
+    return;
+  }
+  const char* tp = r2.ptr + 1;
+  std::from_chars(tp, text.data() + text.size(), t);
+  conn& c = conns_[i];
+  auto& expected
+    = room_expected_[i * static_cast<std::size_t>(o_.members) + static_cast<std::size_t>(member)];
+  auto s = static_cast<std::uint64_t>(seq);
+  if (s < expected) {
+    ++duplicated_;
+    return;
+  }
+  if (s > expected)
+    lost_ += s - expected;
+  expected = static_cast<std::uint32_t>(s + 1);
+  ++deliveries_;
+  if (measuring_) {
+    ++measured_deliveries_;
+    latency_.record(now - t);
+  }
+  if (member == c.member) { // our own message came back: send the next one
+    --c.own_inflight;
+    --room_inflight_;
+    if (room_sending_) {
+      room_send(i);
+      flush(i);
+    }
+  }
+}
+
+void loadgen::poll(int timeout_ms) {
+  static epoll_event events[4096];
+  int n = epoll_wait(ep_, events, 4096, timeout_ms);
+  ++polls_;
+  for (int k = 0; k < n; ++k) {
+    std::size_t i = events[k].data.u64;
+    if (i >= conns_.size())
+      continue; // the timer: handled by the caller
+    if (conns_[i].st == state::closed)
+      continue;
+    if (events[k].events & (EPOLLOUT | EPOLLERR))
+      on_writable(i);
+    if (conns_[i].st == state::closed)
+      continue;
+    if (events[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+      on_readable(i);
+  }
+  ns_t now = now_ns();
+  heartbeat_tick(now);
+}
+
+// Every joined connection sends a heartbeat every 25 s (the server closes after 60 s of silence),
+// spread over the seconds: one in 25 connections per tick.
+void loadgen::heartbeat_tick(ns_t now) {
+  if (now - last_heartbeat_tick_ < 1'000'000'000)
+    return;
+  last_heartbeat_tick_ = now;
+  std::uint64_t slot = hb_round_++ % 25;
+  for (std::size_t i = slot; i < conns_.size(); i += 25) {
+    conn& c = conns_[i];
+    if (c.st != state::joined)
+      continue;
+    send_text(c, "[null,\"h" + std::to_string(refs_++) + "\",\"phoenix\",\"heartbeat\",{}]");
+    flush(i);
+  }
+}
+
+void loadgen::progress(ns_t now, const char* phase) {
+  if (now - last_progress_ < 1'000'000'000)
+    return;
+  static std::uint64_t last_deliveries = 0;
+  static ns_t last_t = 0;
+  double rate = last_t ? static_cast<double>(deliveries_ - last_deliveries) / seconds(now - last_t)
+                       : 0;
+  last_deliveries = deliveries_;
+  last_t = now;
+  last_progress_ = now;
+  std::fprintf(stderr,
+               "  [%s %s %s] joined %ld/%zu, failed %ld, closed %ld, deliveries %.0f/s, "
+               "lost %llu, dup %llu\n",
+               o_.label.c_str(), o_.scenario.c_str(), phase, joined_, conns_.size(), failed_,
+               closes_.total(), rate, static_cast<unsigned long long>(lost_),
+               static_cast<unsigned long long>(duplicated_));
+}
+
+// Opens every connection, at most connect_concurrency handshakes at a time, and joins it.
+bool loadgen::setup() {
+  ep_ = epoll_create1(EPOLL_CLOEXEC);
+  if (o_.scenario == "rooms") {
+    for (std::size_t i = 0; i < conns_.size(); ++i) {
+      conns_[i].room = static_cast<std::int32_t>(i / static_cast<std::size_t>(o_.members));
+      conns_[i].member = static_cast<std::int32_t>(i % static_cast<std::size_t>(o_.members));
+    }
+    room_expected_.assign(conns_.size() * static_cast<std::size_t>(o_.members), 0);
+  }
+  ns_t deadline = now_ns() + static_cast<ns_t>(o_.setup_timeout * 1e9);
+  double cpu0 = self_cpu_seconds();
+  double srv0 = o_.server_pid ? proc_cpu_seconds(o_.server_pid) : 0;
+  while (true) {
+    while (next_to_open_ < conns_.size() && in_handshake_ < o_.connect_concurrency)
+      open_one(next_to_open_++);
+    if (next_to_open_ == conns_.size() && in_handshake_ == 0)
+      break;
+    poll(100);
+    ns_t now = now_ns();
+    progress(now, "connect");
+    if (now > deadline) {
+      std::fprintf(stderr, "pulse-loadgen: setup timed out\n");
+      break;
+    }
+  }
+  t_all_joined_ = now_ns();
+  setup_cpu_ = self_cpu_seconds() - cpu0;
+  setup_server_cpu_ = o_.server_pid ? proc_cpu_seconds(o_.server_pid) - srv0 : -1;
+  std::fprintf(stderr, "  [%s %s] %ld connections joined in %.2f s (%ld failed)%s%s\n",
+               o_.label.c_str(), o_.scenario.c_str(), joined_,
+               seconds(t_all_joined_ - t_first_connect_), failed_,
+               first_error_.empty() ? "" : "; first error: ", first_error_.c_str());
+  return joined_ == static_cast<long>(conns_.size());
+}
+
+void loadgen::publish(std::int64_t count) {
+  conn& c = conns_[0];
+  if (c.st != state::joined)
+    return;
+  char buf[160];
+  for (std::int64_t k = 0; k < count; ++k) {
+    int n = std::snprintf(buf, sizeof buf,
+                          R"(["1","%llu","bench","publish",{"seq":%llu,"t":%lld%s}])",
+                          static_cast<unsigned long long>(refs_++),
+                          static_cast<unsigned long long>(published_),
+                          static_cast<long long>(now_ns()), pad_.c_str());
+    if (pad_.empty()) {
+      send_text(c, std::string_view(buf, static_cast<std::size_t>(n)));
+    } else {
+      std::string frame = R"(["1",")" + std::to_string(refs_++) + R"(","bench","publish",{"seq":)"
+                          + std::to_string(published_) + R"(,"t":)" + std::to_string(now_ns())
+                          + pad_ + "}]";
+      send_text(c, frame);
+    }
+    ring_[published_ & ring_mask_] = 0;
+    ++published_;
+  }
+  flush(0);
+}
+
+// Moves the watermark past every sequence number that reached every live subscriber.
+void loadgen::finish_counts() {
+  while (low_ < published_ && static_cast<long>(ring_[low_ & ring_mask_]) >= alive_)
+    ++low_;
+}
+
+std::string loadgen::common_json() {
+  double wall = seconds(m_end_ - m_start_);
+  std::string reasons = "{";
+  for (auto& [k, v] : closes_.reasons)
+    reasons += (reasons.size() > 1 ? "," : "")
+               + ("\"" + json_escape(k) + "\":" + std::to_string(v));
+  reasons += "}";
+  char buf[1024];
+  std::snprintf(
+    buf, sizeof buf,
+    "\"scenario\":\"%s\",\"server\":\"%s\",\"subscribers\":%zu,\"requested\":%ld,"
+    "\"fd_limit\":%ld,\"server_fd_limit\":%ld,\"note\":\"%s\",\"joined\":%ld,"
+    "\"failed_connections\":%ld,\"closes\":%s,\"setup_s\":%.3f,\"connect_join_per_s\":%.0f,"
+    "\"setup_loadgen_cpu_pct\":%.1f,\"setup_server_cpu_pct\":%.1f,"
+    "\"measured_s\":%.3f,\"loadgen_cpu_s\":%.3f,\"loadgen_cpu_pct\":%.1f,\"server_cpu_pct\":%.1f,"
+    "\"server_core\":%d,\"server_core_busy_pct\":%.1f,\"loadgen_bound\":%s,"
+    "\"frames_per_read\":%.2f,\"lost\":%llu,\"duplicated\":%llu,\"error_replies\":%llu,"
+    "\"first_error\":\"%s\"",
+    o_.scenario.c_str(), json_escape(o_.label).c_str(), conns_.size(), requested_, fd_limit_,
+    server_fd_limit_, json_escape(cut_note_).c_str(), joined_, failed_, reasons.c_str(),
+    seconds(t_all_joined_ - t_first_connect_),
+    static_cast<double>(joined_) / std::max(1e-9, seconds(t_all_joined_ - t_first_connect_)),
+    100 * setup_cpu_ / std::max(1e-9, seconds(t_all_joined_ - t_first_connect_)),
+    o_.server_pid
+      ? 100 * setup_server_cpu_ / std::max(1e-9, seconds(t_all_joined_ - t_first_connect_))
+      : -1,
+    wall, cpu_end_ - cpu_start_, wall > 0 ? 100 * (cpu_end_ - cpu_start_) / wall : 0,
+    wall > 0 && o_.server_pid ? 100 * (srv_cpu_end_ - srv_cpu_start_) / wall : -1, server_core_,
+    server_core_busy_pct(),
+    wall > 0 && 100 * (cpu_end_ - cpu_start_) / wall > 90 ? "true" : "false",
+    measured_reads_ ? static_cast<double>(measured_frames_) / static_cast<double>(measured_reads_)
+                    : 0,
+    static_cast<unsigned long long>(lost_), static_cast<unsigned long long>(duplicated_),
+    static_cast<unsigned long long>(replies_error_),
+    json_escape(first_error_.substr(0, 300)).c_str());
+  return buf;
+}
+
+std::string latency_json(const histogram& h) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "\"latency_samples\":%llu,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,"
+                "\"p999_us\":%.1f,\"max_us\":%.1f",
+                static_cast<unsigned long long>(h.total()), h.percentile_us(0.5),
+                h.percentile_us(0.9), h.percentile_us(0.99), h.percentile_us(0.999), h.max_us());
+  return buf;
+}
+
+// Fan-out throughput: one publisher (connection 0, subscribed too), as fast as a window allows.
+void loadgen::run_fanout() {
+  auto s = static_cast<long>(conns_.size());
+  long w = o_.window > 0 ? o_.window : std::clamp(200'000L / std::max(1L, s), 4L, 1024L);
+  std::size_t ring = 1;
+  while (ring < static_cast<std::size_t>(w) * 2)
+    ring <<= 1;
+  ring_.assign(ring, 0);
+  ring_mask_ = ring - 1;
+  ns_t t0 = now_ns();
+  ns_t m_begin = t0 + static_cast<ns_t>(o_.warmup * 1e9);
+  ns_t m_stop = m_begin + static_cast<ns_t>(o_.duration * 1e9);
+  ns_t last_move = t0;
+  std::uint64_t last_low = 0;
+  bool stalled = false;
+  while (true) {
+    ns_t now = now_ns();
+    if (!measuring_ && m_start_ == 0 && now >= m_begin)
+      start_measure();
+    if (measuring_ && now >= m_stop)
+      end_measure();
+    bool publishing = m_end_ == 0;
+    if (publishing && conns_[0].st == state::joined && conns_[0].out.size() < (1 << 20)) {
+      auto inflight = static_cast<long>(published_ - low_);
+      if (inflight < w)
+        publish(w - inflight);
+    }
+    if (!publishing && low_ == published_)
+      break;
+    if (!publishing && now - m_end_ > static_cast<ns_t>(o_.drain_timeout * 1e9))
+      break;
+    if (alive_ == 0)
+      break;
+    poll(publishing ? 10 : 50);
+    finish_counts();
+    now = now_ns();
+    if (low_ != last_low) {
+      last_low = low_;
+      last_move = now;
+    } else if (now - last_move > static_cast<ns_t>(o_.stall_timeout * 1e9)) {
+      stalled = true;
+      std::fprintf(stderr, "pulse-loadgen: no progress for %.0f s: stopping\n", o_.stall_timeout);
+      break;
+    }
+    progress(now, m_end_ ? "drain" : (measuring_ ? "measure" : "warmup"));
+  }
+  if (measuring_)
+    end_measure();
+  // Whatever a live subscriber has not received by now is lost.
+  for (auto& c : conns_)
+    if (c.st == state::joined && c.expected < published_)
+      lost_ += published_ - c.expected;
+  double wall = seconds(m_end_ - m_start_);
+  std::printf("{%s,\"window\":%ld,\"published\":%llu,\"deliveries\":%llu,"
+              "\"deliveries_per_s\":%.0f,\"publishes_per_s\":%.0f,\"stalled\":%s,"
+              "\"saturated_latency\":{%s}}\n",
+              common_json().c_str(), w, static_cast<unsigned long long>(published_),
+              static_cast<unsigned long long>(deliveries_),
+              static_cast<double>(measured_deliveries_) / wall,
+              static_cast<double>(measured_deliveries_) / wall / static_cast<double>(s),
+              stalled ? "true" : "false", latency_json(latency_).c_str());
+}
+
+// Latency at a fixed publish rate, paced by a timerfd.
+void loadgen::run_latency() {
+  auto s = static_cast<double>(conns_.size());
+  double rate = o_.rate > 0 ? o_.rate : 50'000.0 / s;
+  ring_.assign(1 << 20, 0);
+  ring_mask_ = (1 << 20) - 1;
+  int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = conns_.size();
+  epoll_ctl(ep_, EPOLL_CTL_ADD, tfd, &ev);
+  auto interval = static_cast<ns_t>(1e9 / rate);
+  itimerspec spec{};
+  spec.it_value.tv_nsec = 1;
+  spec.it_interval.tv_sec = interval / 1'000'000'000;
+  spec.it_interval.tv_nsec = interval % 1'000'000'000;
+  timerfd_settime(tfd, 0, &spec, nullptr);
+  ns_t t0 = now_ns();
+  ns_t m_begin = t0 + static_cast<ns_t>(o_.warmup * 1e9);
+  ns_t m_stop = m_begin + static_cast<ns_t>(o_.duration * 1e9);
+  std::uint64_t late_ticks = 0;
+  while (true) {
+    ns_t now = now_ns();
+    if (!measuring_ && m_start_ == 0 && now >= m_begin)
+      start_measure();
+    if (measuring_ && now >= m_stop) {
+      end_measure();
+      itimerspec off{};
+      timerfd_settime(tfd, 0, &off, nullptr);
+    }
+    if (m_end_ && low_ == published_)
+      break;
+    if (m_end_ && now - m_end_ > static_cast<ns_t>(o_.drain_timeout * 1e9))
+      break;
+    if (alive_ == 0)
+      break;
+    poll(20);
+    std::uint64_t ticks = 0;
+    if (read(tfd, &ticks, sizeof ticks) == sizeof ticks && ticks > 0 && !m_end_) {
+      late_ticks += ticks - 1;
+      publish(static_cast<std::int64_t>(ticks));
+    }
+    finish_counts();
+    progress(now_ns(), m_end_ ? "drain" : (measuring_ ? "measure" : "warmup"));
+  }
+  close(tfd);
+  for (auto& c : conns_)
+    if (c.st == state::joined && c.expected < published_)
+      lost_ += published_ - c.expected;
+  double wall = seconds(m_end_ - m_start_);
+  std::printf("{%s,\"rate_publishes_per_s\":%.1f,\"target_deliveries_per_s\":%.0f,"
+              "\"deliveries_per_s\":%.0f,\"published\":%llu,\"deliveries\":%llu,"
+              "\"late_timer_ticks\":%llu,%s}\n",
+              common_json().c_str(), rate, rate * s,
+              static_cast<double>(measured_deliveries_) / wall,
+              static_cast<unsigned long long>(published_),
+              static_cast<unsigned long long>(deliveries_),
+              static_cast<unsigned long long>(late_ticks), latency_json(latency_).c_str());
+}
+
+void loadgen::room_send(std::size_t i) {
+  conn& c = conns_[i];
+  char buf[160];
+  while (c.st == state::joined && c.own_inflight < o_.room_window) {
+    int n = std::snprintf(buf, sizeof buf,
+                          R"(["1","m%llu","room:bench%d","message",{"text":"%llu %lld"}])",
+                          static_cast<unsigned long long>(refs_++), c.room,
+                          static_cast<unsigned long long>(c.own_sent),
+                          static_cast<long long>(now_ns()));
+    send_text(c, std::string_view(buf, static_cast<std::size_t>(n)));
+    ++c.own_sent;
+    ++c.own_inflight;
+    ++room_inflight_;
+    ++room_sent_;
+    room_due_ += static_cast<std::uint64_t>(o_.members);
+    if (measuring_)
+      ++measured_sent_;
+  }
+}
+
+// Many rooms: every member keeps room_window messages of its own in flight (sends the next one
+// when its own message comes back to it). Auto: 100,000 deliveries in flight in all (each message
+// is delivered to k members), at least 1 and at most 4 per member.
+void loadgen::run_rooms() {
+  if (o_.room_window == 0) {
+    auto n = static_cast<long>(conns_.size());
+    o_.room_window = std::clamp(100'000L / std::max(1L, o_.members * n), 1L, 4L);
+  }
+  ns_t t0 = now_ns();
+  ns_t m_begin = t0 + static_cast<ns_t>(o_.warmup * 1e9);
+  ns_t m_stop = m_begin + static_cast<ns_t>(o_.duration * 1e9);
+  room_sending_ = true;
+  for (std::size_t i = 0; i < conns_.size(); ++i) {
+    room_send(i);
+    flush(i);
+  }
+  ns_t last_move = t0;
+  std::uint64_t last_deliveries = 0;
+  bool stalled = false;
+  while (true) {
+    ns_t now = now_ns();
+    if (!measuring_ && m_start_ == 0 && now >= m_begin)
+      start_measure();
+    if (measuring_ && now >= m_stop) {
+      end_measure();
+      room_sending_ = false;
+    }
+    // Done once every member received every message (not only its own back), or lost some.
+    if (m_end_ && room_inflight_ == 0 && deliveries_ + lost_ >= room_due_)
+      break;
+    if (m_end_ && now - m_end_ > static_cast<ns_t>(o_.drain_timeout * 1e9))
+      break;
+    if (alive_ == 0)
+      break;
+    poll(50);
+    now = now_ns();
+    if (deliveries_ != last_deliveries) {
+      last_deliveries = deliveries_;
+      last_move = now;
+    } else if (now - last_move > static_cast<ns_t>(o_.stall_timeout * 1e9)) {
+      stalled = true;
+      std::fprintf(stderr, "pulse-loadgen: no progress for %.0f s: stopping\n", o_.stall_timeout);
+      break;
+    }
+    progress(now, m_end_ ? "drain" : (measuring_ ? "measure" : "warmup"));
+  }
+  if (measuring_)
+    end_measure();
+  // What a live member has not received of what its room's members sent is lost.
+  auto k = static_cast<std::size_t>(o_.members);
+  for (std::size_t i = 0; i < conns_.size(); ++i) {
+    if (conns_[i].st != state::joined)
+      continue;
+    std::size_t first = i / k * k;
+    for (std::size_t m = 0; m < k; ++m)
+      if (conns_[first + m].own_sent > room_expected_[i * k + m])
+        lost_ += conns_[first + m].own_sent - room_expected_[i * k + m];
+  }
+  double wall = seconds(m_end_ - m_start_);
+  std::printf("{%s,\"rooms\":%ld,\"members\":%ld,\"room_window\":%ld,\"sent\":%llu,"
+              "\"deliveries\":%llu,\"deliveries_per_s\":%.0f,\"messages_per_s\":%.0f,"
+              "\"replies_ok\":%llu,\"stalled\":%s,%s}\n",
+              common_json().c_str(), o_.rooms, o_.members, o_.room_window,
+              static_cast<unsigned long long>(room_sent_),
+              static_cast<unsigned long long>(deliveries_),
+              static_cast<double>(measured_deliveries_) / wall,
+              static_cast<double>(measured_sent_) / wall,
+              static_cast<unsigned long long>(replies_ok_), stalled ? "true" : "false",
+              latency_json(latency_).c_str());
+}
+
+int loadgen::run() {
+  plan_connections();
+  if (o_.pad > 0)
+    pad_ = ",\"pad\":\"" + std::string(static_cast<std::size_t>(o_.pad), 'x') + "\"";
+  long rss_before = o_.server_pid ? proc_status_kib(o_.server_pid, "VmRSS") : -1;
+  bool all = setup();
+  if (o_.scenario == "idle") {
+    // Let the server settle (allocator, queues), then read its RSS.
+    start_measure();
+    ns_t until = now_ns() + static_cast<ns_t>(o_.settle * 1e9);
+    while (now_ns() < until)
+      poll(50);
+    end_measure();
+    long rss_after = o_.server_pid ? proc_status_kib(o_.server_pid, "VmRSS") : -1;
+    double per = joined_ > 0 && rss_after >= 0 ? static_cast<double>(rss_after - rss_before)
+                                                   * 1024.0 / static_cast<double>(joined_)
+                                               : -1;
+    std::printf(
+      "{%s,\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,\"rss_per_connection_bytes\":%.0f}\n",
+      common_json().c_str(), rss_before, rss_after, per);
+  } else if (!all && joined_ == 0) {
+    std::printf("{%s,\"error\":\"no connection joined\"}\n", common_json().c_str());
+  } else if (o_.scenario == "fanout") {
+    if (conns_[0].st != state::joined)
+      die("the publisher's connection did not join");
+    run_fanout();
+  } else if (o_.scenario == "latency") {
+    if (conns_[0].st != state::joined)
+      die("the publisher's connection did not join");
+    run_latency();
+  } else {
+    run_rooms();
+  }
+  std::fflush(stdout);
+  for (std::size_t i = 0; i < conns_.size(); ++i) {
+    conn& c = conns_[i];
+    if (c.fd < 0)
+      continue;
+    linger lg{1, 0};
+    setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(c.fd);
+  }
+  bool clean = all && closes_.total() == 0 && lost_ == 0 && duplicated_ == 0;
+  return clean ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  loadgen gen(parse_options(argc, argv));
+  return gen.run();
+}

@@ -1,0 +1,434 @@
+#!/usr/bin/python3
+"""Pulse's benchmark driver: Pulse against the Node `ws` baseline, same scenarios, same run.
+
+For every point of the matrix it starts a fresh server (pinned to one core), waits for its
+"listening on" line, runs pulse-loadgen (pinned to another core), stops the server by its PID,
+then writes benchmarks/results/run-<date>.json, latest.md and latest.png.
+See benchmarks/README.md.
+
+usage: benchmarks/run.py [--full] [--only NAME]... [--out DIR]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import selectors
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The matrices. S = "max": as many connections as the fd limits allow (the load generator cuts it).
+QUICK = {
+    "fanout": [dict(subscribers=s, duration=4, warmup=1) for s in (1000, 10000, "max")],
+    "latency": [dict(subscribers=s, duration=5, warmup=1) for s in (1000, 10000)],
+    "rooms": [dict(rooms=100, members=10, duration=4, warmup=1)],
+    "idle": [dict(subscribers=10000, settle=1)],
+}
+FULL = {
+    "fanout": [dict(subscribers=s, duration=10, warmup=2) for s in (1000, 5000, 10000, "max")],
+    "latency": [dict(subscribers=s, duration=15, warmup=2) for s in (1000, 5000, 10000, "max")],
+    "rooms": [dict(rooms=r, members=k, duration=10, warmup=2)
+              for r, k in ((100, 10), (1000, 10), (50, 100))],
+    "idle": [dict(subscribers=s, settle=2) for s in (1000, 10000, "max")],
+}
+
+# What the issue asks of Pulse, as ratios against the baseline measured in the same run.
+TARGETS = [
+    # (scenario, S, figure, comparison, bound, text)
+    ("fanout", 1000, "deliveries_per_s", "ratio>=", 25, ">= 25x baseline"),
+    ("fanout", 10000, "deliveries_per_s", "ratio>=", 25, ">= 25x baseline"),
+    ("latency", 1000, "p99_us", "ratio<=", 0.5, "<= 0.5x baseline"),
+    ("idle", 10000, "rss_per_connection_bytes", "pulse<=", 4096, "<= 4096 B"),
+    ("idle", 10000, "connect_join_per_s", "ratio>=", 3, ">= 3x baseline"),
+]
+
+# The figures of each scenario shown in the table: (key, label, higher is better).
+FIGURES = {
+    "fanout": [("deliveries_per_s", "deliveries/s", True)],
+    "latency": [("p50_us", "p50 µs", False), ("p90_us", "p90 µs", False),
+                ("p99_us", "p99 µs", False), ("p999_us", "p99.9 µs", False),
+                ("max_us", "max µs", False)],
+    "rooms": [("deliveries_per_s", "deliveries/s", True), ("p99_us", "p99 µs", False)],
+    "idle": [("rss_per_connection_bytes", "RSS B/conn", False),
+             ("connect_join_per_s", "connect+join/s", True)],
+}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def newest(*paths):
+    found = [p for p in paths if os.path.exists(p)]
+    return max(found, key=os.path.getmtime) if found else None
+
+
+def machine():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu_model": model,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "os": platform.platform(),
+        "fd_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[1],
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
+
+
+def git_revision():
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class Server:
+    """A server process, pinned, started and awaited by its "listening on" line, stopped by PID."""
+
+    def __init__(self, argv, cpu, name):
+        self.name = name
+        self.argv = ["taskset", "-c", cpu] + argv  # taskset execs: the PID is the server's
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     cwd=ROOT, start_new_session=True)
+        self.pid = self.proc.pid
+        self.port = None
+        self.stderr_tail = []
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 30
+        buf = b""
+        while self.port is None:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"{name} did not print 'listening on' (exit {self.proc.returncode}): "
+                                   + " | ".join(self.stderr_tail[-5:]))
+            if not sel.select(timeout=left):
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                continue
+            buf += chunk
+            m = re.search(rb"listening on http://[^:\s]+:(\d+)", buf)
+            if m:
+                self.port = int(m.group(1))
+        sel.close()
+        threading.Thread(target=self._drain_stdout, daemon=True).start()
+
+    def _drain_stdout(self):
+        for _ in self.proc.stdout:
+            pass
+
+    def _drain_stderr(self):
+        for line in self.proc.stderr:
+            self.stderr_tail = (self.stderr_tail + [line.decode(errors="replace").rstrip()])[-20:]
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                log(f"  {self.name} (pid {self.pid}) ignored SIGTERM for 15 s: SIGKILL")
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait(timeout=15)
+        return self.proc.returncode
+
+
+def loadgen_args(scenario, point, port, pid, label):
+    args = ["--scenario", scenario, "--port", str(port), "--server-pid", str(pid), "--label", label]
+    for key, value in point.items():
+        args += ["--" + key.replace("_", "-"), str(value)]
+    return args
+
+
+def run_point(servers, loadgen, scenario, point, cpus):
+    """Runs one point of the matrix against every server; returns their results."""
+    results = []
+    for name, argv in servers:
+        server = Server(argv, cpus["server"], name)
+        cmd = ["taskset", "-c", cpus["loadgen"], loadgen] + loadgen_args(
+            scenario, point, server.port, server.pid, name)
+        log(f"- {name} {scenario} {point}: server pid {server.pid}, port {server.port}")
+        budget = 60 + sum(float(point.get(k, 0)) for k in ("duration", "warmup", "settle")) + 180
+        started = time.monotonic()
+        try:
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, cwd=ROOT, timeout=budget)
+            lines = [l for l in out.stdout.decode().splitlines() if l.startswith("{")]
+            result = json.loads(lines[-1]) if lines else {"error": "no result line",
+                                                           "scenario": scenario, "server": name}
+            result["loadgen_exit"] = out.returncode
+        except subprocess.TimeoutExpired:
+            result = {"error": f"load generator timed out after {budget:.0f} s", "scenario": scenario,
+                      "server": name}
+        result["wall_s"] = round(time.monotonic() - started, 2)
+        result["server_alive_at_end"] = server.alive()
+        if not result["server_alive_at_end"]:
+            result["server_stderr"] = server.stderr_tail[-5:]
+        result["server_command"] = " ".join(shlex.quote(a) for a in server.argv)
+        result["loadgen_command"] = " ".join(shlex.quote(a) for a in cmd)
+        result["point"] = point
+        server.stop()
+        results.append(result)
+        summary = {k: result.get(k) for k in ("subscribers", "deliveries_per_s", "p99_us",
+                                               "rss_per_connection_bytes", "connect_join_per_s",
+                                               "lost", "duplicated", "loadgen_cpu_pct",
+                                               "server_cpu_pct", "server_core_busy_pct", "error")
+                   if k in result}
+        log(f"  {name}: {json.dumps(summary)}")
+    return results
+
+
+def key_of(r):
+    if r.get("scenario") == "rooms":
+        return ("rooms", f"{r.get('rooms')}x{r.get('members')}")
+    return (r.get("scenario"), r.get("subscribers"))
+
+
+def pair_up(results):
+    """{(scenario, S): {server: result}} over the point's own results (S as the generator used)."""
+    table = {}
+    for r in results:
+        table.setdefault(key_of(r), {})[r.get("server")] = r
+    return table
+
+
+def ratio(a, b):
+    if a is None or b is None or not b:
+        return None
+    return a / b
+
+
+def clean(r):
+    return (not r.get("error") and r.get("lost", 1) == 0 and r.get("duplicated", 1) == 0
+            and not r.get("closes") and r.get("failed_connections", 1) == 0
+            and r.get("server_alive_at_end", False) and not r.get("stalled", False))
+
+
+def evaluate(results):
+    """The ratios per figure, and the targets' verdicts."""
+    pairs = pair_up(results)
+    ratios = []
+    for (scenario, s), by in pairs.items():
+        p, b = by.get("pulse"), by.get("baseline")
+        for key, label, higher in FIGURES.get(scenario, []):
+            pv = p.get(key) if p else None
+            bv = b.get(key) if b else None
+            ratios.append({"scenario": scenario, "subscribers": s, "figure": key, "label": label,
+                           "pulse": pv, "baseline": bv, "ratio": ratio(pv, bv),
+                           "higher_is_better": higher})
+    verdicts = []
+    for scenario, s, key, how, bound, text in TARGETS:
+        by = pairs.get((scenario, s), {})
+        p, b = by.get("pulse"), by.get("baseline")
+        if not p:
+            continue
+        pv, bv = p.get(key), (b or {}).get(key)
+        if how == "pulse<=":
+            value, ok = pv, pv is not None and pv <= bound
+        else:
+            value = ratio(pv, bv)
+            ok = value is not None and (value >= bound if how == "ratio>=" else value <= bound)
+        verdicts.append({"scenario": scenario, "subscribers": s, "figure": key, "target": text,
+                         "value": value, "met": ok})
+    verdicts.append({"scenario": "all", "subscribers": None, "figure": "lost, duplicated, disconnects",
+                     "target": "0 in every run", "value": sum(not clean(r) for r in results),
+                     "met": all(clean(r) for r in results if r.get("server") == "pulse")})
+    return ratios, verdicts
+
+
+def fmt(v, key=""):
+    if v is None:
+        return "–"
+    if isinstance(v, float) and key.endswith("_us"):
+        return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2f}"
+    return str(v)
+
+
+def markdown(run):
+    lines = [f"# Benchmark results ({'full' if run['full'] else 'quick'} matrix)", "",
+             f"{run['date']}, `{run['command']}`, revision {run['revision']}. "
+             f"Machine: {run['machine']['cpu_model']}, {run['machine']['cores']} cores, "
+             f"Linux {run['machine']['kernel']}, fd limit {run['machine']['fd_limit']}. "
+             f"Servers pinned to CPU {run['cpus']['server']} (Pulse with `--threads 1`), the load "
+             f"generator to CPU {run['cpus']['loadgen']}. Raw results: `{run['file']}`.", "",
+             "Absolute numbers move with whatever else runs on the machine; the ratios, measured "
+             "back to back in the same run, are the figures to compare.", "",
+             "| scenario | S | figure | Pulse | baseline | Pulse / baseline |",
+             "|---|---:|---|---:|---:|---:|"]
+    for r in run["ratios"]:
+        rt = r["ratio"]
+        lines.append(f"| {r['scenario']} | {fmt(r['subscribers'])} | {r['label']} | "
+                     f"{fmt(r['pulse'], r['figure'])} | {fmt(r['baseline'], r['figure'])} | "
+                     f"{'–' if rt is None else f'{rt:.2f}x'} |")
+    lines += ["", "## Targets", "", "| scenario | S | figure | target | measured | met |",
+              "|---|---:|---|---|---:|:---:|"]
+    for v in run["verdicts"]:
+        value = v["value"]
+        shown = (f"{value:.2f}x" if isinstance(value, float) and "x" in v["target"]
+                 else fmt(value, v["figure"]))
+        if v["scenario"] == "all":
+            shown = f"{value} run(s) not clean"
+        lines.append(f"| {v['scenario']} | {fmt(v['subscribers'])} | {v['figure']} | {v['target']} | "
+                     f"{shown} | {'yes' if v['met'] else '**no**'} |")
+    lines += ["", "## Every run", "",
+              "| server | scenario | S | joined | lost | dup | closes | generator CPU | server CPU "
+              "| server's core busy | notes |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in run["results"]:
+        closes = sum((r.get("closes") or {}).values())
+        notes = "; ".join(x for x in (r.get("note"), r.get("error"), r.get("first_error"),
+                                      "stalled" if r.get("stalled") else "",
+                                      "" if r.get("server_alive_at_end", True) else "server died")
+                          if x)
+        s = f"{r.get('rooms')}x{r.get('members')}" if r.get("scenario") == "rooms" else fmt(r.get("subscribers"))
+        pct = lambda v: "–" if v is None or v < 0 else f"{v:.0f}%"
+        lines.append(f"| {r.get('server')} | {r.get('scenario')} | {s} | {fmt(r.get('joined'))} | "
+                     f"{fmt(r.get('lost'))} | {fmt(r.get('duplicated'))} | {closes} | "
+                     f"{pct(r.get('loadgen_cpu_pct'))} | {pct(r.get('server_cpu_pct'))} | "
+                     f"{pct(r.get('server_core_busy_pct'))} | "
+                     f"{notes.replace('|', '/')} |")
+    lines += ["", "Generator CPU is the load generator's own CPU time over the measured seconds "
+              "(100% = its whole core): below about 90% it was not the bottleneck. Server CPU is "
+              "the server process's own time; its core's busy time adds the loopback TCP work "
+              "done in softirqs on that core, and anything else that ran there.", ""]
+    if run.get("plot"):
+        lines += [f"![throughput and p99 against S]({os.path.basename(run['plot'])})", ""]
+    return "\n".join(lines)
+
+
+def plot(run, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib is missing (apt-get install python3-matplotlib): no plot")
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for scenario, key, axis, title, unit in (
+            ("fanout", "deliveries_per_s", left, "fan-out throughput", "deliveries/s"),
+            ("latency", "p99_us", right, "p99 latency at 50k deliveries/s", "µs")):
+        for server, style in (("pulse", "o-"), ("baseline", "s--")):
+            points = sorted((r["subscribers"], r[key]) for r in run["results"]
+                            if r.get("scenario") == scenario and r.get("server") == server
+                            and r.get(key) is not None and r.get("subscribers"))
+            if points:
+                axis.plot([p[0] for p in points], [p[1] for p in points], style,
+                          label="Pulse" if server == "pulse" else "Node ws baseline")
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("subscribers S")
+        axis.set_ylabel(unit)
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+        if axis.lines:
+            axis.legend()
+    fig.suptitle(f"Pulse vs Node ws, {run['machine']['cpu_model']}, server on 1 core ({run['date'][:10]})",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="every scenario at every size")
+    parser.add_argument("--only", action="append", choices=["fanout", "latency", "rooms", "idle"],
+                        help="run only these scenarios (repeatable)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
+    opts = parser.parse_args()
+
+    bins = [os.path.join(ROOT, "build", "bin"), os.path.join(ROOT, "build", "release", "bin")]
+    pulse = newest(*(os.path.join(b, "pulse-demo") for b in bins))
+    loadgen = newest(*(os.path.join(b, "pulse-loadgen") for b in bins))
+    if not pulse or not loadgen:
+        sys.exit("build pulse-demo and pulse-loadgen first (make bench does)")
+    node = subprocess.run(["which", "node"], capture_output=True, text=True).stdout.strip() or "node"
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        log("warning: one CPU only: server and load generator share it")
+        cpus = {"server": str(cores[0]), "loadgen": str(cores[0])}
+    else:
+        cpus = {"server": str(cores[0]), "loadgen": str(cores[1])}
+    servers = [
+        ("pulse", [pulse, "--bind", "127.0.0.1", "--port", "0", "--threads", "1"]),
+        ("baseline", [node, os.path.join(ROOT, "benchmarks", "baseline", "server.mjs"),
+                      "--bind", "127.0.0.1", "--port", "0"]),
+    ]
+    matrix = FULL if opts.full else QUICK
+    started = time.monotonic()
+    date = datetime.datetime.now().astimezone()
+    results = []
+    for scenario, points in matrix.items():
+        if opts.only and scenario not in opts.only:
+            continue
+        for point in points:
+            results += run_point(servers, loadgen, scenario, point, cpus)
+    os.makedirs(opts.out, exist_ok=True)
+    stamp = date.strftime("%Y%m%d-%H%M%S")
+    path = os.path.join(opts.out, f"run-{stamp}.json")
+    ratios, verdicts = evaluate(results)
+    run = {
+        "date": date.isoformat(timespec="seconds"),
+        "command": " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
+        "full": opts.full,
+        "revision": git_revision(),
+        "machine": machine(),
+        "cpus": cpus,
+        "binaries": {"pulse": os.path.relpath(pulse, ROOT), "loadgen": os.path.relpath(loadgen, ROOT),
+                     "node": subprocess.run([node, "--version"], capture_output=True,
+                                            text=True).stdout.strip()},
+        "duration_s": round(time.monotonic() - started, 1),
+        "file": os.path.relpath(path, ROOT),
+        "ratios": ratios,
+        "verdicts": verdicts,
+        "results": results,
+    }
+    run["plot"] = plot(run, os.path.join(opts.out, "latest.png"))
+    if run["plot"]:
+        run["plot"] = os.path.relpath(run["plot"], ROOT)
+    with open(path, "w") as f:
+        json.dump(run, f, indent=1)
+        f.write("\n")
+    table = markdown(run)
+    with open(os.path.join(opts.out, "latest.md"), "w") as f:
+        f.write(table)
+    print(table)
+    log(f"\nwrote {run['file']}, {os.path.relpath(os.path.join(opts.out, 'latest.md'), ROOT)}"
+        + (f", {run['plot']}" if run["plot"] else "") + f" in {run['duration_s']} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -150,7 +150,8 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
                               std::move(msg.params),
                               {},
                               msg.identity ? std::move(msg.identity)
-                                           : std::make_shared<const connection_identity>()};
+                                           : std::make_shared<const connection_identity>(),
+                              std::move(msg.socket)};
   pulse::context ctx{*this, &candidate, {}, &msg.ref, true};
   joining_ = &candidate;
   try {
@@ -174,9 +175,9 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   join_held_.clear();
 
   if (ctx.is_rejected()) {
-    auto reply = phoenix::encode_reply(msg.join_ref, msg.ref, topic_, false,
-                                       ctx.join_response_.value_or(json::object{}));
-    send(msg.connection, messages::subscribe_refused{topic_, msg.join_ref, std::move(reply)});
+    candidate.socket->send(phoenix::encode_reply(msg.join_ref, msg.ref, topic_, false,
+                                                 ctx.join_response_.value_or(json::object{})));
+    send(msg.connection, messages::subscribe_refused{topic_, msg.join_ref});
     std::vector<std::uint64_t> orphans;
     for (auto& [id, pending] : requests_)
       if (pending.connection == connection_id)
@@ -190,17 +191,18 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   }
   auto response = ctx.join_response_.value_or(json::object{});
   auto missed = recover(candidate.params, response);
-  auto reply = phoenix::encode_reply(msg.join_ref, msg.ref, topic_, true, response);
-  send(msg.connection, messages::subscribed{topic_, msg.join_ref, caf::actor_cast<caf::actor>(this),
-                                            std::move(reply)});
-  // In this order, before anything live: what it missed, who is here, what the join sent it.
+  // In this order, before anything live: the reply, what it missed, who is here, what the join
+  // sent it. The connection actor learns of the subscription alongside.
+  auto& socket = *candidate.socket;
+  socket.send(phoenix::encode_reply(msg.join_ref, msg.ref, topic_, true, response));
   for (auto& frame : missed)
-    send(msg.connection, messages::deliver{std::move(frame)});
+    socket.send(std::move(frame));
   if (uses_presence_)
-    send(msg.connection, messages::deliver{phoenix::encode_push(
-                           msg.join_ref, topic_, "presence_state", presence_.list())});
+    socket.send(phoenix::encode_push(msg.join_ref, topic_, "presence_state", presence_.list()));
   for (auto& frame : held)
-    send(msg.connection, messages::deliver{std::move(frame)});
+    socket.send(std::move(frame));
+  send(msg.connection,
+       messages::subscribed{topic_, msg.join_ref, caf::actor_cast<caf::actor>(this)});
   monitor(msg.connection);
   index_[connection_id] = subscribers_.size();
   subscribers_.push_back(std::move(candidate));
@@ -363,12 +365,10 @@ void channel_actor::broadcast(std::string_view event, const json::value& payload
     auto frame = phoenix::encode_broadcast(topic_, event, payload, offset);
     if (keep)
       history_->append(frame);
-    if (anyone) {
-      auto msg = caf::make_message(messages::deliver{std::move(frame)});
+    if (anyone) // the fan-out: one shared frame onto each subscriber's socket queue
       for (auto& sub : subscribers_)
         if (&sub != except)
-          enqueue_shared(sub.connection, msg, context());
-    }
+          sub.socket->send(frame);
   }
   if (!listeners_.empty()) {
     auto msg = caf::make_message(pulse::event{topic_, std::string{event}, payload});
@@ -382,7 +382,7 @@ void channel_actor::deliver(const pulse::subscriber& to, transport::outbound_fra
     join_held_.push_back(std::move(frame));
     return;
   }
-  send(to.connection, messages::deliver{std::move(frame)});
+  to.socket->send(std::move(frame));
 }
 
 void channel_actor::reply(const pulse::subscriber& to, const std::optional<std::string>& ref,
@@ -395,8 +395,7 @@ void channel_actor::request(pulse::subscriber& to, std::string_view event,
                             answer_handler on_answer) {
   auto id = ++next_request_;
   requests_.emplace(id, pending_request{to.connection.id(), std::move(on_answer)});
-  deliver(to,
-          phoenix::encode_request(to.join_ref, prefixed('s', id), topic_, event, payload));
+  deliver(to, phoenix::encode_request(to.join_ref, prefixed('s', id), topic_, event, payload));
   delayed_send(this, timeout, messages::request_expired{id});
 }
 

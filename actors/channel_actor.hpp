@@ -27,7 +27,8 @@ struct subscriber {
   std::string join_ref;
   boost::json::object params;
   boost::json::object assigns;
-  std::shared_ptr<const connection_identity> identity; ///< never null
+  std::shared_ptr<const connection_identity> identity;     ///< never null
+  std::shared_ptr<transport::websocket_connection> socket; ///< where its frames go
 };
 
 /// Runs one topic's handlers, one message at a time; fans broadcasts out to the connection

@@ -177,7 +177,7 @@ void connection_actor::handle_subscribe(transport::envelope&& msg) {
   auto* params = msg.payload.if_object();
   send(registry_,
        messages::subscribe{msg.topic, *msg.join_ref, msg.ref,
-                           params ? std::move(*params) : json::object{}, this, identity_});
+                           params ? std::move(*params) : json::object{}, this, identity_, socket_});
 }
 
 void connection_actor::handle_unsubscribe(transport::envelope&& msg) {
@@ -222,7 +222,7 @@ void connection_actor::handle_subscribed(messages::subscribed& msg) {
   auto& state = it->second;
   state.channel = msg.channel;
   monitor(state.channel);
-  write(std::move(msg.reply));
+
   auto held = std::move(state.held);
   state.held.clear();
   for (auto& pending : held)
@@ -235,7 +235,7 @@ void connection_actor::handle_refused(messages::subscribe_refused& msg) {
     return;
   auto held = std::move(it->second.held);
   topics_.erase(it);
-  write(std::move(msg.reply));
+
   for (auto& pending : held)
     reply_error(pending, "unmatched topic", false);
 }

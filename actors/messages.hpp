@@ -2,12 +2,18 @@
 //
 //   transport ──inbound_text/disconnect_atom──▶ connection actor
 //   connection ──subscribe──▶ registry ──subscribe──▶ channel      (spawned on demand)
-//   channel ──subscribed | subscribe_refused──▶ connection
+//   channel ──subscribed | subscribe_refused──▶ connection         (the reply goes to the socket)
 //   connection ──push / answer / unsubscribe──▶ channel            (direct, once subscribed)
-//   channel ──deliver──▶ connection ──▶ socket                     (one shared frame per broadcast)
+//   channel ══frames══▶ the subscriber's socket queue              (one shared frame per broadcast)
 //   server code ──publish / dispatch / listen──▶ registry ──▶ channel ──event──▶ listener
 //   channel ──channel_idle──▶ registry ──stop_atom──▶ channel       (last subscriber gone)
 //   server ──drain──▶ registry ──drain──▶ channels, then ──drain──▶ connections (graceful stop)
+//
+// A channel queues its frames straight onto its subscribers' sockets (transport's thread-safe,
+// bounded queue), not through their connection actors: a broadcast to N subscribers is then N
+// queue appends of one shared frame, with no message, allocation or actor wake-up per subscriber,
+// and a socket that was idle is written at once. The connection actor stays the owner of the
+// connection's state (its topics, its inbound traffic); see actors/channel_actor.cpp.
 //
 // Every message is local to one process: none is ever serialized, so they are declared as
 // unsafe message types instead of being given an inspect() overload.
@@ -15,6 +21,7 @@
 
 #include "actors/auth.hpp"
 #include "actors/event.hpp"
+#include "transport/connection.hpp"
 #include "transport/outbound_frame.hpp"
 
 #include <boost/json/object.hpp>
@@ -45,22 +52,21 @@ struct subscribe {
   std::optional<std::string> ref; ///< the join message's ref, echoed by the reply
   boost::json::object params;
   caf::actor connection;
-  std::shared_ptr<const connection_identity> identity; ///< who the connection is (shared)
+  std::shared_ptr<const connection_identity> identity;     ///< who the connection is (shared)
+  std::shared_ptr<transport::websocket_connection> socket; ///< where frames for it go
 };
 
-/// Channel -> connection: the join succeeded; `reply` is its phx_reply.
+/// Channel -> connection: the join succeeded (its reply is on the socket already).
 struct subscribed {
   std::string topic;
   std::string join_ref;
   caf::actor channel;
-  transport::outbound_frame reply;
 };
 
-/// Channel or registry -> connection: the join was refused; `reply` says why.
+/// Channel or registry -> connection: the join was refused (the reply said why).
 struct subscribe_refused {
   std::string topic;
   std::string join_ref;
-  transport::outbound_frame reply;
 };
 
 /// Connection -> channel: an event for the topic's handlers.
@@ -86,8 +92,8 @@ struct unsubscribe {
   std::string join_ref;
 };
 
-/// Channel -> connection: a frame for the socket. The hot path: one message, built once per
-/// broadcast and shared by every subscriber's mailbox.
+/// Channel -> connection: a frame for the socket, from a channel that has no subscription of this
+/// connection to write through (an answer to a push that crossed a leave).
 struct deliver {
   transport::outbound_frame frame;
 };

@@ -50,9 +50,10 @@ caf::behavior registry_actor::make_behavior() {
         send(target->channel, std::move(msg));
         return;
       }
-      auto reply = transport::phoenix::encode_error_reply(std::nullopt, msg.ref, msg.topic,
-                                                          "unmatched topic");
-      send(msg.connection, messages::subscribe_refused{msg.topic, msg.join_ref, std::move(reply)});
+      if (msg.socket)
+        msg.socket->send(transport::phoenix::encode_error_reply(std::nullopt, msg.ref, msg.topic,
+                                                                "unmatched topic"));
+      send(msg.connection, messages::subscribe_refused{msg.topic, msg.join_ref});
     },
     [this](messages::listen& msg) {
       if (auto* target = route(msg.topic)) {

@@ -5,6 +5,9 @@
 #include "transport/session_tracker.hpp"
 
 #include <array>
+#include <cerrno>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace pulse::transport {
 
@@ -128,7 +131,7 @@ void websocket_session<Stream>::on_ping(std::string_view payload) {
     return;
   if (enqueue_locked(outbound_frame::pong(payload))) {
     lock.unlock();
-    post_flush();
+    flush();
   }
 }
 
@@ -154,6 +157,13 @@ void websocket_session<Stream>::on_failure(std::uint16_t code, std::string_view 
 }
 
 // ---- writing -----------------------------------------------------------------------------------
+//
+// One writer at a time holds the token (write_active_). Whoever queues a frame onto an idle
+// session takes it: over plain TCP it writes at once, from its own thread, with a non-blocking
+// sendmsg() of every queued frame (no hand-off to the I/O thread, no wait: a broadcast reaches an
+// idle socket within the fan-out loop); when the socket is full, the rest is left to the strand,
+// which waits until it is writable. Frames queued meanwhile go out together in the next call. Over
+// TLS the strand writes, through Beast's ssl_stream.
 
 template<class Stream>
 bool websocket_session<Stream>::send(outbound_frame frame) {
@@ -170,7 +180,7 @@ bool websocket_session<Stream>::send(outbound_frame frame) {
   bool must_flush = enqueue_locked(std::move(frame));
   lock.unlock();
   if (must_flush)
-    post_flush();
+    flush();
   return true;
 }
 
@@ -208,13 +218,104 @@ void websocket_session<Stream>::begin_close(std::uint16_t code, std::string_view
   asio::post(stream_.get_executor(), [self = this->shared_from_this(), must_flush] {
     self->arm_timer();
     if (must_flush)
-      self->do_write();
+      self->flush();
   });
 }
 
 template<class Stream>
-void websocket_session<Stream>::post_flush() {
-  asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
+void websocket_session<Stream>::flush() {
+  if constexpr (is_tls)
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
+  else
+    write_now();
+}
+
+template<class Stream>
+void websocket_session<Stream>::write_now() {
+  constexpr std::size_t max_iov = 512;
+  std::array<iovec, max_iov> iov;
+  auto fd = socket().native_handle();
+  for (;;) {
+    if (write_index_ == writing_.size()) {
+      writing_.clear();
+      write_index_ = 0;
+      write_offset_ = 0;
+      std::unique_lock lock{mutex_};
+      writing_.swap(queued_);
+      if (writing_.empty())
+        return release_writer(lock);
+    }
+    std::size_t count = 0;
+    for (auto i = write_index_; i < writing_.size() && count < max_iov; ++i, ++count) {
+      auto bytes = writing_[i].wire_bytes();
+      if (i == write_index_)
+        bytes.remove_prefix(write_offset_);
+      iov[count] = {const_cast<char*>(bytes.data()), bytes.size()};
+    }
+    msghdr message{};
+    message.msg_iov = iov.data();
+    message.msg_iovlen = count;
+    auto sent = ::sendmsg(fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        // The socket is full: the strand takes over once it drains.
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+          self->socket().async_wait(tcp::socket::wait_write, [self](error_code ec) {
+            if (ec)
+              return self->finish();
+            self->write_now();
+          });
+        });
+        return;
+      }
+      // The peer is gone: end on the strand (the token stays taken: nothing more is written).
+      asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->finish(); });
+      return;
+    }
+    // Step over what went out: whole frames, and maybe part of the next.
+    auto left = static_cast<std::size_t>(sent);
+    std::size_t frames = 0;
+    while (left > 0) {
+      auto remaining = writing_[write_index_].size_bytes() - write_offset_;
+      if (left < remaining) {
+        write_offset_ += left;
+        break;
+      }
+      left -= remaining;
+      write_offset_ = 0;
+      ++write_index_;
+      ++frames;
+    }
+    // Counted per write, not per frame: one atomic add per syscall, off the fan-out path.
+    tracker_.messages_out.fetch_add(frames, std::memory_order_relaxed);
+    tracker_.bytes_out.fetch_add(static_cast<std::size_t>(sent), std::memory_order_relaxed);
+    std::lock_guard guard{mutex_};
+    queued_bytes_ -= static_cast<std::size_t>(sent);
+  }
+}
+
+template<class Stream>
+void websocket_session<Stream>::release_writer(std::unique_lock<std::mutex>& lock) {
+  write_active_ = false;
+  bool close_sent = state_ == state::closing && close_queued_;
+  lock.unlock();
+  if (close_sent) // the close frame is out: the rest of the close handshake is the strand's
+    asio::post(stream_.get_executor(),
+               [self = this->shared_from_this()] { self->after_close_sent(); });
+}
+
+template<class Stream>
+void websocket_session<Stream>::after_close_sent() {
+  if (finished_)
+    return;
+  close_written_ = true;
+  if (peer_closed_)
+    return finish();
+  // Wait for the peer's close frame (or EOF) until the close deadline.
+  error_code ec;
+  socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 template<class Stream>
@@ -247,30 +348,16 @@ void websocket_session<Stream>::on_write(error_code ec, std::size_t bytes) {
     return;
   if (ec)
     return finish();
-  bool closing;
-  bool more;
-  // Counted per batch, not per frame: one atomic add per write, off the fan-out path.
   tracker_.messages_out.fetch_add(writing_.size(), std::memory_order_relaxed);
   tracker_.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
-  {
-    std::lock_guard guard{mutex_};
-    queued_bytes_ -= bytes;
-    writing_.clear();
-    closing = state_ == state::closing;
-    more = !queued_.empty();
-    if (!more) {
-      write_active_ = false;
-      close_written_ = closing && close_queued_;
-    }
-  }
-  if (more)
+  std::unique_lock lock{mutex_};
+  queued_bytes_ -= bytes;
+  writing_.clear();
+  if (!queued_.empty()) {
+    lock.unlock();
     return do_write();
-  if (close_written_) {
-    if (peer_closed_)
-      return finish();
-    // Wait for the peer's close frame (or EOF) until the close deadline.
-    socket().shutdown(tcp::socket::shutdown_send, ec);
   }
+  release_writer(lock);
 }
 
 // ---- time --------------------------------------------------------------------------------------
@@ -315,7 +402,10 @@ void websocket_session<Stream>::finish() {
   finished_ = true;
   error_code ec;
   timer_.cancel();
-  socket().close(ec);
+  // Shut down, not closed: a writer on another thread may be inside sendmsg() on this descriptor,
+  // which must not be reused by another connection before the session is gone.
+  socket().shutdown(tcp::socket::shutdown_both, ec);
+  socket().cancel(ec);
   {
     std::lock_guard guard{mutex_};
     state_ = state::closed;

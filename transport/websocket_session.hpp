@@ -71,9 +71,16 @@ class websocket_session final : public websocket_session_base,
   bool enqueue_locked(outbound_frame frame);
   /// Moves to closing with `code`: drops nothing already queued unless `drop_queued`.
   void begin_close(std::uint16_t code, std::string_view reason, bool drop_queued);
-  void post_flush();
+  /// Writes what is queued; called by the writer (who holds write_active_).
+  void flush();
+  /// Plain TCP: non-blocking sendmsg() from the calling thread until done or the socket is full.
+  void write_now();
+  /// TLS: an async_write on the strand.
   void do_write();
   void on_write(error_code ec, std::size_t bytes);
+  /// Gives up the writer's token; the strand finishes the close handshake if the close went out.
+  void release_writer(std::unique_lock<std::mutex>& lock);
+  void after_close_sent();
   void arm_timer();
   void on_timer(error_code ec);
   void finish();
@@ -93,7 +100,9 @@ class websocket_session final : public websocket_session_base,
   bool write_active_ = false; // a flush is posted or a write is in flight
   bool close_queued_ = false; // the close frame is in queued_ or writing_
 
-  std::vector<outbound_frame> writing_; // strand only: the batch being written
+  std::vector<outbound_frame> writing_; // the writer's: the batch being written
+  std::size_t write_index_ = 0;         // plain: the first frame of writing_ not fully sent
+  std::size_t write_offset_ = 0;        // plain: bytes of that frame already sent
   std::vector<asio::const_buffer> buffers_;
   std::unique_ptr<std::array<char, 16 * 1024>> tls_read_buffer_; // TLS only: one record
   std::chrono::steady_clock::time_point last_inbound_;

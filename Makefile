@@ -88,7 +88,7 @@ test-fuzz: fuzz-build
 
 fuzz-build: deps
 	@cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPULSE_FUZZ=ON $(CMAKE_COMMON) >/dev/null
+	  -DCMAKE_BUILD_TYPE= -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" -DPULSE_FUZZ=ON $(CMAKE_COMMON) >/dev/null
 	@cmake --build $(FUZZ) -j $(JOBS) --target $(FUZZ_TARGETS)
 
 run-fuzz:

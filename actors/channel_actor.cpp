@@ -93,30 +93,56 @@ caf::behavior channel_actor::make_behavior() {
       handle_unsubscribe(id, nullptr); // the connection vanished: unsubscribe it
     else
       remove_listener(id);
+    after_message();
   });
+  // Every handler ends with after_message(): what it broadcast is written once the mailbox is
+  // empty (or enough piled up), so a burst of broadcasts reaches each socket in one write.
   return {
-    [this](messages::subscribe& msg) { handle_subscribe(msg); },
-    [this](messages::push& msg) { handle_push(msg); },
-    [this](messages::unsubscribe& msg) { handle_unsubscribe(msg.connection, &msg.join_ref); },
-    [this](messages::answer& msg) { handle_answer(msg); },
+    [this](messages::subscribe& msg) {
+      handle_subscribe(msg);
+      after_message();
+    },
+    [this](messages::push& msg) {
+      handle_push(msg);
+      after_message();
+    },
+    [this](messages::unsubscribe& msg) {
+      handle_unsubscribe(msg.connection, &msg.join_ref);
+      after_message();
+    },
+    [this](messages::answer& msg) {
+      handle_answer(msg);
+      after_message();
+    },
     [this](messages::request_expired& msg) {
       finish_request(msg.request_id, {answer::outcome::timeout, {}});
+      after_message();
     },
-    [this](messages::publish& msg) { broadcast(msg.event, msg.payload, nullptr); },
-    [this](messages::dispatch& msg) { handle_dispatch(msg); },
+    [this](messages::publish& msg) {
+      broadcast(msg.event, msg.payload, nullptr);
+      after_message();
+    },
+    [this](messages::dispatch& msg) {
+      handle_dispatch(msg);
+      after_message();
+    },
     [this](messages::listen& msg) {
       ++routed_;
       idle_reported_ = false;
       monitor(msg.listener);
       listeners_.push_back(std::move(msg.listener));
     },
-    [this](messages::unlisten& msg) { remove_listener(msg.listener); },
+    [this](messages::unlisten& msg) {
+      remove_listener(msg.listener);
+      after_message();
+    },
     [this](messages::linger_expired& msg) {
       if (msg.generation == idle_generation_ && subscribers_.empty() && listeners_.empty())
         report_idle();
     },
-    [](messages::drain_atom) {
+    [this](messages::drain_atom) {
       // Processed in order: everything sent to this channel before is fanned out by now.
+      uncork();
     },
     [this](messages::stop_atom) {
       if (subscribers_.empty() && listeners_.empty())
@@ -125,7 +151,22 @@ caf::behavior channel_actor::make_behavior() {
   };
 }
 
+void channel_actor::after_message() {
+  // Bounded: a mailbox that never empties still gets its broadcasts out every so often.
+  constexpr std::size_t max_corked_broadcasts = 64;
+  if (!corked_.empty() && (corked_broadcasts_ >= max_corked_broadcasts || mailbox().empty()))
+    uncork();
+}
+
+void channel_actor::uncork() {
+  for (auto& socket : corked_)
+    socket->flush();
+  corked_.clear();
+  corked_broadcasts_ = 0;
+}
+
 void channel_actor::on_exit() {
+  uncork();
   // Break reference cycles with the registry and the connections.
   subscribers_.clear();
   listeners_.clear();
@@ -365,10 +406,12 @@ void channel_actor::broadcast(std::string_view event, const json::value& payload
     auto frame = phoenix::encode_broadcast(topic_, event, payload, offset);
     if (keep)
       history_->append(frame);
-    if (anyone) // the fan-out: one shared frame onto each subscriber's socket queue
+    if (anyone) { // the fan-out: one shared frame onto each subscriber's socket queue
       for (auto& sub : subscribers_)
-        if (&sub != except)
-          sub.socket->send(frame);
+        if (&sub != except && sub.socket->queue(frame))
+          corked_.push_back(sub.socket);
+      ++corked_broadcasts_;
+    }
   }
   if (!listeners_.empty()) {
     auto msg = caf::make_message(pulse::event{topic_, std::string{event}, payload});

@@ -82,6 +82,9 @@ class channel_actor : public caf::event_based_actor {
   pulse::subscriber* find(caf::actor_id connection);
   void check_idle();
   void report_idle();
+  /// After each message: writes the broadcasts queued so far, once the mailbox is empty.
+  void after_message();
+  void uncork();
   /// The join reply's response with the history's position, and what the client missed.
   std::vector<transport::outbound_frame> recover(const boost::json::object& params,
                                                  boost::json::value& response);
@@ -108,6 +111,10 @@ class channel_actor : public caf::event_based_actor {
   presence_table presence_;
   bool uses_presence_ = false; // once it tracked anyone, joiners get presence_state
   std::optional<message_history> history_;
+
+  /// Sockets with broadcasts queued and not yet written (see after_message()).
+  std::vector<std::shared_ptr<transport::websocket_connection>> corked_;
+  std::size_t corked_broadcasts_ = 0;
 
   std::uint64_t routed_ = 0;
   std::uint64_t idle_generation_ = 0;

@@ -66,6 +66,14 @@ class memory_connection final : public transport::websocket_connection {
     return true;
   }
 
+  // Nothing to batch in memory: queued frames are there at once, and no flush is owed.
+  bool queue(transport::outbound_frame frame) override {
+    send(std::move(frame));
+    return false;
+  }
+
+  void flush() override {}
+
   void close(std::uint16_t code, std::string_view) override {
     std::lock_guard guard{mutex_};
     if (!close_code_)

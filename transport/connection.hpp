@@ -24,6 +24,14 @@ class websocket_connection {
   /// closed with 1008).
   virtual bool send(outbound_frame frame) = 0;
 
+  /// Queues a frame like send(), but leaves the writing for a later flush(), so that several
+  /// frames (a burst of broadcasts) go out in one write. Returns true when this call left the
+  /// connection waiting for that flush: the caller must then call flush() once.
+  virtual bool queue(outbound_frame frame) = 0;
+
+  /// Writes what queue() left, unless a write is under way already (it takes them along).
+  virtual void flush() = 0;
+
   /// Sends what is queued, then a close frame with `code` and `reason`, then ends the connection.
   virtual void close(std::uint16_t code, std::string_view reason) = 0;
 

@@ -131,7 +131,7 @@ void websocket_session<Stream>::on_ping(std::string_view payload) {
     return;
   if (enqueue_locked(outbound_frame::pong(payload))) {
     lock.unlock();
-    flush();
+    write_queued();
   }
 }
 
@@ -166,8 +166,8 @@ void websocket_session<Stream>::on_failure(std::uint16_t code, std::string_view 
 // TLS the strand writes, through Beast's ssl_stream.
 
 template<class Stream>
-bool websocket_session<Stream>::send(outbound_frame frame) {
-  std::unique_lock lock{mutex_};
+bool websocket_session<Stream>::admit_locked(std::unique_lock<std::mutex>& lock,
+                                             outbound_frame& frame) {
   if (state_ != state::open)
     return false;
   if (queued_bytes_ + frame.size_bytes() > limits_.max_queued_bytes) {
@@ -177,11 +177,43 @@ bool websocket_session<Stream>::send(outbound_frame frame) {
     begin_close(close_code::policy_violation, "slow consumer", true);
     return false;
   }
-  bool must_flush = enqueue_locked(std::move(frame));
-  lock.unlock();
-  if (must_flush)
-    flush();
   return true;
+}
+
+template<class Stream>
+bool websocket_session<Stream>::send(outbound_frame frame) {
+  std::unique_lock lock{mutex_};
+  if (!admit_locked(lock, frame))
+    return false;
+  bool must_write = enqueue_locked(std::move(frame));
+  lock.unlock();
+  if (must_write)
+    write_queued();
+  return true;
+}
+
+template<class Stream>
+bool websocket_session<Stream>::queue(outbound_frame frame) {
+  std::unique_lock lock{mutex_};
+  if (!admit_locked(lock, frame))
+    return false;
+  queued_bytes_ += frame.size_bytes();
+  queued_.push_back(std::move(frame));
+  if (write_active_ || corked_)
+    return false; // a write under way, or a flush to come, takes it along
+  corked_ = true;
+  return true;
+}
+
+template<class Stream>
+void websocket_session<Stream>::flush() {
+  std::unique_lock lock{mutex_};
+  corked_ = false;
+  if (write_active_ || queued_.empty())
+    return;
+  write_active_ = true;
+  lock.unlock();
+  write_queued();
 }
 
 template<class Stream>
@@ -218,12 +250,12 @@ void websocket_session<Stream>::begin_close(std::uint16_t code, std::string_view
   asio::post(stream_.get_executor(), [self = this->shared_from_this(), must_flush] {
     self->arm_timer();
     if (must_flush)
-      self->flush();
+      self->write_queued();
   });
 }
 
 template<class Stream>
-void websocket_session<Stream>::flush() {
+void websocket_session<Stream>::write_queued() {
   if constexpr (is_tls)
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
   else

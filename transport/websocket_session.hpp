@@ -45,6 +45,8 @@ class websocket_session final : public websocket_session_base,
   void start(const open_function& open, std::string_view early_bytes);
 
   bool send(outbound_frame frame) override;
+  bool queue(outbound_frame frame) override;
+  void flush() override;
   void close(std::uint16_t code, std::string_view reason) override;
   const std::string& remote_address() const noexcept override { return remote_address_; }
 
@@ -72,7 +74,10 @@ class websocket_session final : public websocket_session_base,
   /// Moves to closing with `code`: drops nothing already queued unless `drop_queued`.
   void begin_close(std::uint16_t code, std::string_view reason, bool drop_queued);
   /// Writes what is queued; called by the writer (who holds write_active_).
-  void flush();
+  void write_queued();
+  /// Queues with the lock held; false when the frame cannot be queued (closing, or over the bound:
+  /// the slow consumer is then being closed).
+  bool admit_locked(std::unique_lock<std::mutex>& lock, outbound_frame& frame);
   /// Plain TCP: non-blocking sendmsg() from the calling thread until done or the socket is full.
   void write_now();
   /// TLS: an async_write on the strand.
@@ -99,6 +104,7 @@ class websocket_session final : public websocket_session_base,
   state state_ = state::open;
   bool write_active_ = false; // a flush is posted or a write is in flight
   bool close_queued_ = false; // the close frame is in queued_ or writing_
+  bool corked_ = false;       // frames were queued for a flush() to come
 
   std::vector<outbound_frame> writing_; // the writer's: the batch being written
   std::size_t write_index_ = 0;         // plain: the first frame of writing_ not fully sent

@@ -51,6 +51,13 @@ std::optional<std::uint64_t> offset_param(const json::object& params, std::strin
   return std::nullopt;
 }
 
+/// Asks for an object's first two cache lines, ahead of its use.
+void prefetch(const void* object) {
+  auto* bytes = static_cast<const char*>(object);
+  __builtin_prefetch(bytes);
+  __builtin_prefetch(bytes + 64);
+}
+
 /// "o17", "s3": a letter that says what the number is (see the protocol).
 std::string prefixed(char letter, std::uint64_t number) {
   std::string out(1, letter);
@@ -159,8 +166,12 @@ void channel_actor::after_message() {
 }
 
 void channel_actor::uncork() {
-  for (auto& socket : corked_)
-    socket->flush();
+  constexpr std::size_t ahead = 4;
+  for (std::size_t i = 0; i < corked_.size(); ++i) {
+    if (i + ahead < corked_.size())
+      prefetch(corked_[i + ahead]);
+    corked_[i]->flush();
+  }
   corked_.clear();
   corked_broadcasts_ = 0;
 }
@@ -253,6 +264,7 @@ void channel_actor::handle_unsubscribe(caf::actor_id connection, const std::stri
   auto it = index_.find(connection);
   if (it == index_.end())
     return;
+  uncork(); // corked_ may point at the leaver's socket
   auto position = it->second;
   if (join_ref && subscribers_[position].join_ref != *join_ref)
     return; // an older subscription of this connection, already replaced
@@ -407,9 +419,17 @@ void channel_actor::broadcast(std::string_view event, const json::value& payload
     if (keep)
       history_->append(frame);
     if (anyone) { // the fan-out: one shared frame onto each subscriber's socket queue
-      for (auto& sub : subscribers_)
+      // Each socket lives apart on the heap: fetching the ones a few steps ahead hides the
+      // memory latency that otherwise dominates the loop past a few thousand subscribers.
+      constexpr std::size_t ahead = 8;
+      auto count = subscribers_.size();
+      for (std::size_t i = 0; i < count; ++i) {
+        if (i + ahead < count)
+          prefetch(subscribers_[i + ahead].socket.get());
+        auto& sub = subscribers_[i];
         if (&sub != except && sub.socket->queue(frame))
-          corked_.push_back(sub.socket);
+          corked_.push_back(sub.socket.get());
+      }
       ++corked_broadcasts_;
     }
   }

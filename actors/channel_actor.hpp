@@ -112,8 +112,9 @@ class channel_actor : public caf::event_based_actor {
   bool uses_presence_ = false; // once it tracked anyone, joiners get presence_state
   std::optional<message_history> history_;
 
-  /// Sockets with broadcasts queued and not yet written (see after_message()).
-  std::vector<std::shared_ptr<transport::websocket_connection>> corked_;
+  /// Sockets with broadcasts queued and not yet written (see after_message()). Plain pointers,
+  /// no reference counting in the fan-out loop: a subscriber is only ever removed after uncork().
+  std::vector<transport::websocket_connection*> corked_;
   std::size_t corked_broadcasts_ = 0;
 
   std::uint64_t routed_ = 0;

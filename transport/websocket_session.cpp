@@ -25,7 +25,7 @@ std::array<char, 64 * 1024>& read_buffer() {
 template<class Stream>
 websocket_session<Stream>::websocket_session(Stream stream, const limits& limits,
                                              std::string remote_address, session_tracker& tracker)
-    : stream_(std::move(stream)), limits_(limits), remote_address_(std::move(remote_address)),
+    : limits_(limits), stream_(std::move(stream)), remote_address_(std::move(remote_address)),
       tracker_(tracker), reader_(limits.max_message_bytes), timer_(stream_.get_executor()) {
   if constexpr (is_tls) {
     beast::get_lowest_layer(stream_).expires_never(); // our own timer keeps time from now on

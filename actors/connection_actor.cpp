@@ -54,7 +54,6 @@ connection_actor::connection_actor(caf::actor_config& config,
       tokens_(limits.max_messages_per_second) {}
 
 caf::behavior connection_actor::make_behavior() {
-  send(registry_, messages::connection_opened{caf::actor_cast<caf::actor>(this)});
   set_down_handler([this](caf::down_msg& down) { handle_channel_down(down); });
   return {
     [this](messages::inbound_text& msg) { handle_text(msg.text); },
@@ -62,11 +61,6 @@ caf::behavior connection_actor::make_behavior() {
     [this](messages::subscribed& msg) { handle_subscribed(msg); },
     [this](messages::subscribe_refused& msg) { handle_refused(msg); },
     [this](messages::disconnect_atom) { quit(); },
-    [this](messages::drain_atom) {
-      // The server is stopping: what was queued ahead of this goes out, then the close.
-      if (socket_)
-        socket_->close(transport::close_code::going_away, "server shutting down");
-    },
   };
 }
 

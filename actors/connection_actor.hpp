@@ -9,13 +9,40 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pulse {
+
+/// A connection's topics: a handful, so a vector searched in order beats a hash map, in time
+/// and in the memory each idle connection costs.
+template<class Value>
+class topic_table {
+ public:
+  using entry = std::pair<std::string, Value>;
+  using iterator = typename std::vector<entry>::iterator;
+
+  iterator begin() noexcept { return entries_.begin(); }
+  iterator end() noexcept { return entries_.end(); }
+  iterator find(std::string_view topic) {
+    return std::find_if(entries_.begin(), entries_.end(),
+                        [topic](const entry& e) { return e.first == topic; });
+  }
+  iterator erase(iterator it) { return entries_.erase(it); }
+  void emplace(std::string topic, Value value) {
+    entries_.emplace_back(std::move(topic), std::move(value));
+  }
+  std::size_t size() const noexcept { return entries_.size(); }
+  void clear() noexcept { entries_.clear(); }
+
+ private:
+  std::vector<entry> entries_;
+};
 
 struct connection_limits {
   std::size_t max_subscriptions = 100;
@@ -63,7 +90,7 @@ class connection_actor : public caf::event_based_actor {
   caf::actor registry_;
   connection_limits limits_;
   std::shared_ptr<const connection_identity> identity_;
-  std::unordered_map<std::string, topic_state> topics_;
+  topic_table<topic_state> topics_;
   double tokens_;
   std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
   bool closing_ = false;

@@ -7,7 +7,7 @@
 //   channel ══frames══▶ the subscriber's socket queue              (one shared frame per broadcast)
 //   server code ──publish / dispatch / listen──▶ registry ──▶ channel ──event──▶ listener
 //   channel ──channel_idle──▶ registry ──stop_atom──▶ channel       (last subscriber gone)
-//   server ──drain──▶ registry ──drain──▶ channels, then ──drain──▶ connections (graceful stop)
+//   server ──drain──▶ registry ──drain──▶ channels                  (graceful stop, a barrier)
 //
 // A channel queues its frames straight onto its subscribers' sockets (transport's thread-safe,
 // bounded queue), not through their connection actors: a broadcast to N subscribers is then N
@@ -134,15 +134,10 @@ struct channel_idle {
 /// Registry -> channel: stop now (the registry forgot the topic).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
-/// Connection -> registry, once: count me in a graceful stop.
-struct connection_opened {
-  caf::actor connection;
-};
-
 /// A graceful stop, as a barrier. Server -> registry (a request): the registry asks every channel
-/// (a request each: answered once the channel has fanned out everything sent to it before), then
-/// tells every connection, whose mailbox now holds every frame due to it ahead of the drain: it
-/// closes its socket behind them with 1001.
+/// (a request each: answered once the channel has fanned out everything sent to it before onto
+/// its subscribers' sockets) and answers once all did; then the transport closes every socket
+/// with 1001, behind what it has queued.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 /// Channel -> itself: the linger after its last subscriber left is over (if `generation` is
@@ -173,5 +168,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::unlisten)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_idle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::request_expired)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::linger_expired)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::connection_opened)
+
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::event)

@@ -23,8 +23,6 @@ void registry_actor::forget(std::unordered_map<std::string, entry>::iterator it)
 
 caf::behavior registry_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& down) {
-    if (connections_.erase(down.source.id()) > 0)
-      return;
     for (auto it = channels_.begin(); it != channels_.end(); ++it) {
       if (it->second.channel.address() != down.source)
         continue;
@@ -76,18 +74,12 @@ caf::behavior registry_actor::make_behavior() {
       if (auto it = channels_.find(msg.topic); it != channels_.end())
         send(it->second.channel, std::move(msg));
     },
-    [this](messages::connection_opened& msg) {
-      monitor(msg.connection);
-      connections_.emplace(msg.connection.id(), std::move(msg.connection));
-    },
+
     [this](messages::drain_atom) {
-      // Every channel first: once each answered, everything it fanned out before is in the
-      // connections' mailboxes, ahead of the drain they get next.
+      // Once every channel answered, everything it fanned out before is on the sockets' queues.
       auto promise = make_response_promise();
       auto waiting = std::make_shared<std::size_t>(channels_.size());
-      auto finish = [this, promise]() mutable {
-        for (auto& [_, connection] : connections_)
-          send(connection, messages::drain_atom::value);
+      auto finish = [promise]() mutable {
         promise.deliver(messages::drain_atom::value);
       };
       if (*waiting == 0)
@@ -133,7 +125,7 @@ void registry_actor::on_exit() {
   for (auto& [_, known] : channels_)
     send_exit(known.channel, caf::exit_reason::user_shutdown);
   channels_.clear();
-  connections_.clear();
+
   live_channels_->store(0, std::memory_order_relaxed);
 }
 

@@ -38,7 +38,7 @@ class registry_actor : public caf::event_based_actor {
   void forget(std::unordered_map<std::string, entry>::iterator it);
 
   std::unordered_map<std::string, entry> channels_;
-  std::unordered_map<caf::actor_id, caf::actor> connections_; // for a graceful stop
+
   std::atomic<std::size_t>* live_channels_;
 };
 

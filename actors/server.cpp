@@ -104,6 +104,12 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
       return upgrade_decision::refuse(403, "origin not allowed");
     }
   }
+  // Anonymous connections without params share one identity: nothing per connection to keep.
+  static const auto anonymous = std::make_shared<const connection_identity>();
+  bool has_params = std::any_of(request.query.begin(), request.query.end(),
+                                [](auto& param) { return param.first != "vsn"; });
+  if (!authenticator && !has_params)
+    return accept_connection(anonymous);
   auto identity = std::make_shared<connection_identity>();
   for (auto& [key, value] : request.query)
     if (key != "vsn")
@@ -121,13 +127,17 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
     }
     identity->identity = std::move(result.identity);
   }
+  return accept_connection(std::move(identity));
+}
+
+transport::upgrade_decision
+server_core::accept_connection(std::shared_ptr<const connection_identity> identity) {
   std::weak_ptr<server_core> weak = weak_from_this();
-  return upgrade_decision::accept(
-    [weak, shared = std::shared_ptr<const connection_identity>(std::move(identity))](
-      std::shared_ptr<transport::websocket_connection> socket)
+  return transport::upgrade_decision::accept(
+    [weak, identity = std::move(identity)](std::shared_ptr<transport::websocket_connection> socket)
       -> std::shared_ptr<transport::connection_handler> {
       auto core = weak.lock();
-      return core ? core->open(std::move(socket), shared) : nullptr;
+      return core ? core->open(std::move(socket), identity) : nullptr;
     });
 }
 
@@ -145,9 +155,10 @@ void server_core::stop() {
     stopped = true;
     serving = started;
   }
-  // A graceful stop: no new connections; every channel fans out what it was asked before now;
-  // then every connection closes with 1001 behind what it has queued (messages::drain_atom).
-  auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
+  // A graceful stop: no new connections; every channel fans out what it was asked before now
+  // onto its subscribers' sockets (messages::drain_atom); then every connection sends what it
+  // has queued and closes with 1001, within the drain timeout.
+  auto started_stopping = std::chrono::steady_clock::now();
   http.stop_accepting();
   if (serving) {
     caf::scoped_actor self{*system};
@@ -156,10 +167,10 @@ void server_core::stop() {
                [](caf::error& error) {
                  log().warn("graceful stop: channels did not drain: {}", to_string(error));
                });
-    http.wait_for_connections(deadline);
   }
-  // Whatever is left (a client that does not read, say) is closed now and cut soon after.
-  http.stop(std::chrono::milliseconds{100});
+  auto left = options.drain_timeout - (std::chrono::steady_clock::now() - started_stopping);
+  http.stop(std::max(std::chrono::duration_cast<std::chrono::milliseconds>(left),
+                     std::chrono::milliseconds{100}));
   std::vector<caf::actor> to_stop;
   {
     std::lock_guard guard{mutex};

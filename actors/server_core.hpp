@@ -32,6 +32,8 @@ struct server_core : std::enable_shared_from_this<server_core> {
 
   /// Decides on a WebSocket upgrade: protocol version, origin, authentication.
   transport::upgrade_decision decide(const transport::http_request& request);
+  transport::upgrade_decision
+  accept_connection(std::shared_ptr<const connection_identity> identity);
 
   /// Throws std::invalid_argument when no definition matches `topic`.
   void require_definition(const std::string& topic) const;

@@ -39,8 +39,9 @@ std::shared_ptr<transport::connection_handler>
 open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
                 const caf::actor& registry, const connection_limits& limits,
                 std::shared_ptr<const connection_identity> identity) {
-  auto actor = system.spawn<connection_actor>(std::move(socket), registry, limits,
-                                              std::move(identity));
+  // Lazily: it starts with its first message, on an actor thread, instead of waking one now.
+  auto actor = system.spawn<connection_actor, caf::lazy_init>(std::move(socket), registry, limits,
+                                                              std::move(identity));
   return std::make_shared<connection_bridge>(std::move(actor));
 }
 

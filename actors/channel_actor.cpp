@@ -78,9 +78,10 @@ std::optional<std::uint64_t> parse_request_ref(std::string_view ref) {
 } // namespace
 
 channel_actor::channel_actor(caf::actor_config& config, std::string topic,
-                             std::shared_ptr<channel_definition> definition, caf::actor registry)
+                             std::shared_ptr<channel_definition> definition, actor_metrics* metrics,
+                             caf::actor registry)
     : caf::event_based_actor(config), topic_(std::move(topic)), definition_(std::move(definition)),
-      settings_(definition_->settings()), channel_(definition_->make()),
+      settings_(definition_->settings()), channel_(definition_->make()), metrics_(metrics),
       registry_(std::move(registry)), presence_(random_name() + ":") {
   if (settings_->history.enabled())
     history_.emplace(settings_->history, random_name());
@@ -229,6 +230,7 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   if (ctx.is_rejected()) {
     candidate.socket->send(phoenix::encode_reply(msg.join_ref, msg.ref, topic_, false,
                                                  ctx.join_response_.value_or(json::object{})));
+    actor_metrics::add(metrics_->join_refusals);
     send(msg.connection, messages::subscribe_refused{topic_, msg.join_ref});
     std::vector<std::uint64_t> orphans;
     for (auto& [id, pending] : requests_)
@@ -253,6 +255,7 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
     socket.send(phoenix::encode_push(msg.join_ref, topic_, "presence_state", presence_.list()));
   for (auto& frame : held)
     socket.send(std::move(frame));
+  actor_metrics::add(metrics_->joins);
   send(msg.connection,
        messages::subscribed{topic_, msg.join_ref, caf::actor_cast<caf::actor>(this)});
   monitor(msg.connection);
@@ -409,6 +412,7 @@ void channel_actor::run_handler(pulse::context& ctx, const json::value& payload)
 
 void channel_actor::broadcast(std::string_view event, const json::value& payload,
                               const pulse::subscriber* except, bool record) {
+  actor_metrics::add(metrics_->broadcasts);
   bool keep = record && history_;
   bool anyone = subscribers_.size() > (except ? 1u : 0u);
   if (keep || anyone) {
@@ -431,6 +435,7 @@ void channel_actor::broadcast(std::string_view event, const json::value& payload
           corked_.push_back(sub.socket.get());
       }
       ++corked_broadcasts_;
+      actor_metrics::add(metrics_->deliveries, subscribers_.size() - (except ? 1 : 0));
     }
   }
   if (!listeners_.empty()) {

@@ -6,6 +6,7 @@
 #include "actors/context.hpp"
 #include "actors/history.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 #include "actors/presence.hpp"
 
 #include <boost/json/object.hpp>
@@ -36,7 +37,8 @@ struct subscriber {
 class channel_actor : public caf::event_based_actor {
  public:
   channel_actor(caf::actor_config& config, std::string topic,
-                std::shared_ptr<channel_definition> definition, caf::actor registry);
+                std::shared_ptr<channel_definition> definition, actor_metrics* metrics,
+                caf::actor registry);
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.channel"; }
@@ -95,6 +97,7 @@ class channel_actor : public caf::event_based_actor {
   std::unique_ptr<channel> channel_;
   std::unordered_map<std::string, handler> handlers_;
   std::string handled_events_; // for errors that name what was expected
+  actor_metrics* metrics_;
   caf::actor registry_;
 
   std::vector<pulse::subscriber> subscribers_; // contiguous: the fan-out loop walks it

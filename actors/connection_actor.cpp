@@ -38,21 +38,22 @@ class connection_bridge final : public transport::connection_handler {
 std::shared_ptr<transport::connection_handler>
 open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
                 const caf::actor& registry, const connection_limits& limits,
-                std::shared_ptr<const connection_identity> identity) {
+                std::shared_ptr<const connection_identity> identity, actor_metrics* metrics) {
   // Lazily: it starts with its first message, on an actor thread, instead of waking one now.
   auto actor = system.spawn<connection_actor, caf::lazy_init>(std::move(socket), registry, limits,
-                                                              std::move(identity));
+                                                              std::move(identity), metrics);
   return std::make_shared<connection_bridge>(std::move(actor));
 }
 
 connection_actor::connection_actor(caf::actor_config& config,
                                    std::shared_ptr<transport::websocket_connection> socket,
                                    caf::actor registry, connection_limits limits,
-                                   std::shared_ptr<const connection_identity> identity)
+                                   std::shared_ptr<const connection_identity> identity,
+                                   actor_metrics* metrics)
     : caf::event_based_actor(config), socket_(std::move(socket)), registry_(std::move(registry)),
       limits_(limits),
       identity_(identity ? std::move(identity) : std::make_shared<const connection_identity>()),
-      tokens_(limits.max_messages_per_second) {}
+      metrics_(metrics), tokens_(limits.max_messages_per_second) {}
 
 caf::behavior connection_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& down) { handle_channel_down(down); });
@@ -97,6 +98,8 @@ void connection_actor::handle_text(std::string& text) {
   if (closing_)
     return;
   auto admitted = admit_message();
+  if (admitted != admission::admitted)
+    actor_metrics::add(metrics_->rejected_messages);
   if (admitted == admission::closed) {
     log().warn("closing {}: over {} messages per second for too long", socket_->remote_address(),
                limits_.max_messages_per_second);
@@ -115,6 +118,7 @@ void connection_actor::handle_text(std::string& text) {
   if (auto* msg = std::get_if<transport::envelope>(&decoded))
     return handle(std::move(*msg));
   auto& error = std::get<transport::decode_error>(decoded);
+  actor_metrics::add(metrics_->rejected_messages);
   log().info("rejected message from {} (topic \"{}\", ref {}): {}", socket_->remote_address(),
              error.topic, error.ref.value_or("none"), error.reason);
   if (error.ref || error.join_ref) {
@@ -254,6 +258,7 @@ void connection_actor::reply_ok(const transport::envelope& msg) {
 
 void connection_actor::reply_error(const transport::envelope& msg, std::string_view reason,
                                    bool with_join_ref) {
+  actor_metrics::add(metrics_->rejected_messages);
   if (msg.ref || msg.join_ref)
     write(phoenix::encode_error_reply(with_join_ref ? msg.join_ref : std::nullopt, msg.ref,
                                       msg.topic, reason));

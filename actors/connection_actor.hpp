@@ -4,6 +4,7 @@
 
 #include "actors/auth.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 #include "transport/connection.hpp"
 #include "transport/envelope.hpp"
 
@@ -57,7 +58,8 @@ class connection_actor : public caf::event_based_actor {
  public:
   connection_actor(caf::actor_config& config,
                    std::shared_ptr<transport::websocket_connection> socket, caf::actor registry,
-                   connection_limits limits, std::shared_ptr<const connection_identity> identity);
+                   connection_limits limits, std::shared_ptr<const connection_identity> identity,
+                   actor_metrics* metrics);
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.connection"; }
@@ -90,6 +92,7 @@ class connection_actor : public caf::event_based_actor {
   caf::actor registry_;
   connection_limits limits_;
   std::shared_ptr<const connection_identity> identity_;
+  actor_metrics* metrics_;
   topic_table<topic_state> topics_;
   double tokens_;
   std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
@@ -101,6 +104,6 @@ class connection_actor : public caf::event_based_actor {
 std::shared_ptr<transport::connection_handler>
 open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
                 const caf::actor& registry, const connection_limits& limits,
-                std::shared_ptr<const connection_identity> identity);
+                std::shared_ptr<const connection_identity> identity, actor_metrics* metrics);
 
 } // namespace pulse

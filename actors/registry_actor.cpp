@@ -12,9 +12,9 @@ namespace pulse {
 
 registry_actor::registry_actor(caf::actor_config& config,
                                std::shared_ptr<definition_table> definitions,
-                               std::atomic<std::size_t>* live_channels)
+                               std::atomic<std::size_t>* live_channels, actor_metrics* metrics)
     : caf::event_based_actor(config), definitions_(std::move(definitions)),
-      live_channels_(live_channels) {}
+      live_channels_(live_channels), metrics_(metrics) {}
 
 void registry_actor::forget(std::unordered_map<std::string, entry>::iterator it) {
   channels_.erase(it);
@@ -30,6 +30,7 @@ caf::behavior registry_actor::make_behavior() {
       forget(it);
       if (!down.reason)
         return;
+      actor_metrics::add(metrics_->channel_failures);
       // A failed channel: its subscribers hear phx_error and rejoin a fresh one. A persistent
       // channel has nobody to rejoin it, so it starts again at once.
       auto definition = definitions_->find(topic);
@@ -51,6 +52,7 @@ caf::behavior registry_actor::make_behavior() {
       if (msg.socket)
         msg.socket->send(transport::phoenix::encode_error_reply(std::nullopt, msg.ref, msg.topic,
                                                                 "unmatched topic"));
+      actor_metrics::add(metrics_->join_refusals);
       send(msg.connection, messages::subscribe_refused{msg.topic, msg.join_ref});
     },
     [this](messages::listen& msg) {
@@ -113,7 +115,7 @@ registry_actor::entry* registry_actor::route(const std::string& topic) {
   auto definition = definitions_->find(topic);
   if (!definition)
     return nullptr;
-  auto channel = spawn<channel_actor>(topic, std::move(definition),
+  auto channel = spawn<channel_actor>(topic, std::move(definition), metrics_,
                                       caf::actor_cast<caf::actor>(this));
   monitor(channel);
   auto& added = channels_.emplace(topic, entry{std::move(channel), 0}).first->second;

@@ -4,6 +4,7 @@
 
 #include "actors/channel_definition.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 
 #include <caf/event_based_actor.hpp>
 
@@ -19,7 +20,7 @@ class registry_actor : public caf::event_based_actor {
  public:
   /// `live_channels` counts the channel actors it runs (for server::stats()).
   registry_actor(caf::actor_config& config, std::shared_ptr<definition_table> definitions,
-                 std::atomic<std::size_t>* live_channels);
+                 std::atomic<std::size_t>* live_channels, actor_metrics* metrics);
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.registry"; }
@@ -40,6 +41,7 @@ class registry_actor : public caf::event_based_actor {
   std::unordered_map<std::string, entry> channels_;
 
   std::atomic<std::size_t>* live_channels_;
+  actor_metrics* metrics_;
 };
 
 } // namespace pulse

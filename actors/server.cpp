@@ -30,7 +30,7 @@ server_core::server_core(server_options opts) : options(std::move(opts)), http(o
   // Work sharing beats work stealing for fan-out on few cores (see the README's figures).
   config.set("scheduler.policy", caf::atom("sharing"));
   system = std::make_unique<caf::actor_system>(config);
-  registry = system->spawn<registry_actor>(definitions, &live_channels);
+  registry = system->spawn<registry_actor>(definitions, &live_channels, &metrics);
 }
 
 server_core::~server_core() {
@@ -50,7 +50,8 @@ server_core::open(std::shared_ptr<transport::websocket_connection> socket,
   connection_limits limits;
   limits.max_subscriptions = options.max_subscriptions_per_connection;
   limits.max_messages_per_second = options.max_messages_per_second;
-  return open_connection(*system, std::move(socket), registry, limits, std::move(identity));
+  return open_connection(*system, std::move(socket), registry, limits, std::move(identity),
+                         &metrics);
 }
 
 namespace {
@@ -410,6 +411,16 @@ std::uint16_t server::start() {
   });
   if (!options.tls_certificate.empty() || !options.tls_private_key.empty())
     core_->http.enable_tls(options.tls_certificate, options.tls_private_key);
+  std::weak_ptr<server_core> weak_core = core_;
+  core_->http.route("/metrics", [weak_core](const transport::http_request&) {
+    auto core = weak_core.lock();
+    if (!core)
+      return transport::http_response{503, "text/plain", "stopping\n"};
+    return transport::http_response{
+      200, "text/plain; version=0.0.4",
+      prometheus_text(core->metrics, core->http.traffic(),
+                      core->live_channels.load(std::memory_order_relaxed))};
+  });
   core_->http.route("/healthz", [](const transport::http_request&) {
     return transport::http_response{200, "application/json", R"({"status":"ok"})"};
   });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/channel_definition.hpp"
+#include "actors/metrics.hpp"
 #include "actors/server.hpp"
 #include "transport/http_server.hpp"
 
@@ -48,7 +49,8 @@ struct server_core : std::enable_shared_from_this<server_core> {
   transport::http_server http;
   pulse::authenticator authenticator;
   std::atomic<std::size_t> live_channels = 0; // kept by the registry
-  std::mutex mutex;                           // guards owned, started, stopped
+  actor_metrics metrics;
+  std::mutex mutex;              // guards owned, started, stopped
   std::vector<caf::actor> owned; // stopped with the server: adopted actors, callback listeners
   bool started = false;
   bool stopped = false;

@@ -123,8 +123,18 @@ std::size_t http_server::connection_count() const {
 traffic http_server::traffic() const {
   auto& sessions = impl_->context.sessions;
   auto relaxed = std::memory_order_relaxed;
-  return {sessions.size(), sessions.messages_in.load(relaxed), sessions.messages_out.load(relaxed),
-          sessions.bytes_in.load(relaxed), sessions.bytes_out.load(relaxed)};
+  transport::traffic out;
+  out.connections = sessions.size();
+  out.messages_in = sessions.messages_in.load(relaxed);
+  out.messages_out = sessions.messages_out.load(relaxed);
+  out.bytes_in = sessions.bytes_in.load(relaxed);
+  out.bytes_out = sessions.bytes_out.load(relaxed);
+  out.slow_consumers = sessions.slow_consumers.load(relaxed);
+  out.protocol_errors = sessions.protocol_errors.load(relaxed);
+  out.idle_timeouts = sessions.idle_timeouts.load(relaxed);
+  out.queued_bytes = sessions.queued_bytes();
+  out.write_latency = sessions.write_latency.read();
+  return out;
 }
 
 } // namespace pulse::transport

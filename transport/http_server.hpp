@@ -3,6 +3,7 @@
 #pragma once
 
 #include "transport/connection.hpp"
+#include "transport/latency_histogram.hpp"
 #include "transport/limits.hpp"
 
 #include <chrono>
@@ -23,6 +24,11 @@ struct traffic {
   std::uint64_t messages_out = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  std::uint64_t slow_consumers = 0;
+  std::uint64_t protocol_errors = 0;
+  std::uint64_t idle_timeouts = 0;
+  std::size_t queued_bytes = 0; ///< on every connection, now
+  latency_histogram::snapshot write_latency;
 };
 
 class http_server {

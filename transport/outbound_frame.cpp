@@ -39,7 +39,7 @@ std::size_t write_header(std::string& buffer, std::uint8_t opcode, std::size_t s
 outbound_frame outbound_frame::text_with_headroom(std::string&& buffer) {
   auto payload_size = buffer.size() - headroom_bytes;
   auto start = write_header(buffer, opcode_text, payload_size);
-  return {std::make_shared<const std::string>(std::move(buffer)), start};
+  return {std::move(buffer), start};
 }
 
 outbound_frame outbound_frame::text(std::string_view payload) {
@@ -58,14 +58,14 @@ outbound_frame outbound_frame::close(std::uint16_t code, std::string_view reason
   buffer.push_back(static_cast<char>(code & 0xFF));
   buffer.append(reason);
   auto start = write_header(buffer, opcode_close, buffer.size() - headroom_bytes);
-  return {std::make_shared<const std::string>(std::move(buffer)), start};
+  return {std::move(buffer), start};
 }
 
 outbound_frame outbound_frame::pong(std::string_view payload) {
   std::string buffer(headroom_bytes, '\0');
   buffer.append(payload.substr(0, 125));
   auto start = write_header(buffer, opcode_pong, buffer.size() - headroom_bytes);
-  return {std::make_shared<const std::string>(std::move(buffer)), start};
+  return {std::move(buffer), start};
 }
 
 std::string_view outbound_frame::payload() const noexcept {

@@ -1,6 +1,7 @@
 // One complete WebSocket message as it goes on the wire, immutable and shared.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -34,7 +35,7 @@ class outbound_frame {
 
   /// The bytes to write: header then payload.
   std::string_view wire_bytes() const noexcept {
-    return bytes_ ? std::string_view{*bytes_}.substr(offset_) : std::string_view{};
+    return bytes_ ? std::string_view{bytes_->bytes}.substr(offset_) : std::string_view{};
   }
 
   /// The message's payload, without the header.
@@ -50,11 +51,22 @@ class outbound_frame {
   /// Identity of the shared buffer (for tests that prove two frames are the same bytes).
   const void* identity() const noexcept { return bytes_.get(); }
 
- private:
-  outbound_frame(std::shared_ptr<const std::string> bytes, std::size_t offset)
-      : bytes_(std::move(bytes)), offset_(offset) {}
+  /// When the frame was made (for the broadcast-to-socket latency).
+  std::chrono::steady_clock::time_point created() const noexcept {
+    return bytes_ ? bytes_->created : std::chrono::steady_clock::time_point{};
+  }
 
-  std::shared_ptr<const std::string> bytes_;
+ private:
+  struct shared_bytes {
+    std::string bytes;
+    std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
+  };
+
+  outbound_frame(std::string&& bytes, std::size_t offset)
+      : bytes_(std::make_shared<const shared_bytes>(shared_bytes{std::move(bytes)})),
+        offset_(offset) {}
+
+  std::shared_ptr<const shared_bytes> bytes_;
   std::size_t offset_ = 0;
 };
 

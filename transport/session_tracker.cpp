@@ -1,5 +1,7 @@
 #include "transport/session_tracker.hpp"
 
+#include "transport/websocket_session.hpp"
+
 #include <vector>
 
 namespace pulse::transport {
@@ -58,6 +60,16 @@ void session_tracker::for_each(const std::function<void(websocket_session_base&)
   }
   for (auto& session : live)
     fn(*session);
+}
+
+} // namespace pulse::transport
+
+namespace pulse::transport {
+
+std::size_t session_tracker::queued_bytes() const {
+  std::size_t total = 0;
+  for_each([&](websocket_session_base& session) { total += session.queued_bytes(); });
+  return total;
 }
 
 } // namespace pulse::transport

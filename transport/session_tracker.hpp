@@ -1,6 +1,8 @@
 // The set of live WebSocket sessions: what a graceful stop closes and what metrics count.
 #pragma once
 
+#include "transport/latency_histogram.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -23,6 +25,13 @@ class session_tracker {
   std::atomic<std::uint64_t> messages_out = 0;
   std::atomic<std::uint64_t> bytes_in = 0;
   std::atomic<std::uint64_t> bytes_out = 0;
+  /// Connections closed for a reason of theirs.
+  std::atomic<std::uint64_t> slow_consumers = 0;  ///< over their outbound bound (1008)
+  std::atomic<std::uint64_t> protocol_errors = 0; ///< frames that broke RFC 6455, too large
+  std::atomic<std::uint64_t> idle_timeouts = 0;   ///< no heartbeat (1008)
+  /// From a frame's making (a broadcast's encoding) to its write on the socket, sampled once
+  /// per write: the oldest frame the write carried.
+  latency_histogram write_latency;
 
   enum class admission { admitted, server_full, address_full };
 
@@ -37,6 +46,8 @@ class session_tracker {
   std::size_t size() const;
   /// Waits until no session is left or `deadline` passed; returns true when none is left.
   bool wait_until_empty(std::chrono::steady_clock::time_point deadline) const;
+  /// Bytes queued on every connection and not yet written.
+  std::size_t queued_bytes() const;
   /// Calls `fn` for every live session (outside the lock).
   void for_each(const std::function<void(websocket_session_base&)>& fn) const;
 

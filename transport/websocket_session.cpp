@@ -153,6 +153,7 @@ void websocket_session<Stream>::on_close(std::uint16_t code, std::string_view) {
 template<class Stream>
 void websocket_session<Stream>::on_failure(std::uint16_t code, std::string_view why) {
   log().info("closing connection from {} with {}: {}", remote_address_, code, why);
+  tracker_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
   begin_close(code, why, false);
 }
 
@@ -174,6 +175,7 @@ bool websocket_session<Stream>::admit_locked(std::unique_lock<std::mutex>& lock,
     lock.unlock();
     log().warn("closing slow consumer {}: more than {} bytes queued", remote_address_,
                limits_.max_queued_bytes);
+    tracker_.slow_consumers.fetch_add(1, std::memory_order_relaxed);
     begin_close(close_code::policy_violation, "slow consumer", true);
     return false;
   }
@@ -306,6 +308,8 @@ void websocket_session<Stream>::write_now() {
       asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->finish(); });
       return;
     }
+    tracker_.write_latency.observe(std::chrono::steady_clock::now()
+                                   - writing_[write_index_].created());
     // Step over what went out: whole frames, and maybe part of the next.
     auto left = static_cast<std::size_t>(sent);
     std::size_t frames = 0;
@@ -382,6 +386,7 @@ void websocket_session<Stream>::on_write(error_code ec, std::size_t bytes) {
     return finish();
   tracker_.messages_out.fetch_add(writing_.size(), std::memory_order_relaxed);
   tracker_.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+  tracker_.write_latency.observe(std::chrono::steady_clock::now() - writing_.front().created());
   std::unique_lock lock{mutex_};
   queued_bytes_ -= bytes;
   writing_.clear();
@@ -422,6 +427,7 @@ void websocket_session<Stream>::on_timer(error_code ec) {
   if (std::chrono::steady_clock::now() >= last_inbound_ + limits_.idle_timeout) {
     log().info("closing connection from {}: no data for {} ms", remote_address_,
                limits_.idle_timeout.count());
+    tracker_.idle_timeouts.fetch_add(1, std::memory_order_relaxed);
     return begin_close(close_code::policy_violation, "heartbeat timeout", false);
   }
   arm_timer();

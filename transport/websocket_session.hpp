@@ -24,6 +24,8 @@ class websocket_session_base : public websocket_connection {
  public:
   /// Ends the session at once. Only for a server whose I/O threads have stopped.
   virtual void abort() = 0;
+  /// Bytes queued and not yet written.
+  virtual std::size_t queued_bytes() const = 0;
 };
 
 /// Owns the stream: a plain tcp::socket, or a tls_stream. Everything but send() and close() runs
@@ -53,7 +55,7 @@ class websocket_session final : public websocket_session_base,
   void abort() override { finish(); }
 
   /// Bytes queued for this connection and not yet written.
-  std::size_t queued_bytes() const;
+  std::size_t queued_bytes() const override;
 
  private:
   enum class state { open, closing, closed };

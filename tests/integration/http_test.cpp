@@ -68,3 +68,45 @@ TEST_CASE("garbage instead of HTTP gets a 400 and a closed connection") {
     CHECK(http_request(port, "GET", "/healthz").status == 200);
   }
 }
+
+namespace {
+
+/// The value of a metric line "name value" (or name{labels} value) in Prometheus text.
+double metric_value(const std::string& text, const std::string& line_start) {
+  auto at = text.find("\n" + line_start + " ");
+  if (at == std::string::npos)
+    throw std::runtime_error("no metric " + line_start);
+  return std::stod(text.substr(at + line_start.size() + 2));
+}
+
+} // namespace
+
+TEST_CASE("the server's figures are in Prometheus' text format at /metrics") {
+  test_server server;
+  auto port = server.start();
+  ws_test_client a{port}, b{port};
+  REQUIRE(a.join("chat").is_ok());
+  REQUIRE(b.join("chat").is_ok());
+  a.push("chat", "message", boost::json::object{{"username", "a"}, {"text", "hi"}});
+  CHECK(b.receive_event("new_message").payload.at("text") == "hi");
+  CHECK(a.receive_event("new_message").payload.at("text") == "hi");
+  CHECK_FALSE(a.request("nowhere", "x").is_ok()); // a rejected input
+  auto response = http_request(port, "GET", "/metrics");
+  CHECK(response.status == 200);
+  CHECK_THAT(response.headers["content-type"], Catch::StartsWith("text/plain; version=0.0.4"));
+  auto& text = response.body;
+  CHECK(metric_value(text, "pulse_connections") == 2);
+  CHECK(metric_value(text, "pulse_channels") >= 1);
+  CHECK(metric_value(text, "pulse_joins_total") == 2);
+  CHECK(metric_value(text, "pulse_broadcasts_total") == 1);
+  CHECK(metric_value(text, "pulse_deliveries_total") == 2);
+  CHECK(metric_value(text, "pulse_messages_in_total") >= 4);
+  CHECK(metric_value(text, "pulse_messages_out_total") >= 4);
+  CHECK(metric_value(text, "pulse_bytes_out_total") > 0);
+  CHECK(metric_value(text, "pulse_rejected_inputs_total") == 1);
+  CHECK(metric_value(text, "pulse_slow_consumer_disconnects_total") == 0);
+  CHECK(metric_value(text, "pulse_broadcast_to_socket_seconds_count") >= 2);
+  CHECK(metric_value(text, "pulse_broadcast_to_socket_seconds_bucket{le=\"+Inf\"}")
+        == metric_value(text, "pulse_broadcast_to_socket_seconds_count"));
+  CHECK_THAT(text, Catch::Contains("# TYPE pulse_broadcast_to_socket_seconds histogram"));
+}

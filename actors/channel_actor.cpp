@@ -469,6 +469,7 @@ void channel_actor::request(pulse::subscriber& to, std::string_view event,
 
 void channel_actor::fail(std::string_view reason) {
   log().error("channel {} fails: {}", topic_, reason);
+  send(registry_, messages::channel_failed{topic_, std::string{reason}});
   quit(caf::make_error(caf::sec::runtime_error, std::string{reason}));
 }
 

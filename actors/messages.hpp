@@ -131,6 +131,12 @@ struct channel_idle {
   std::uint64_t routed;
 };
 
+/// Channel -> registry, as it fails: forget me before my subscribers rejoin.
+struct channel_failed {
+  std::string topic;
+  std::string reason;
+};
+
 /// Registry -> channel: stop now (the registry forgot the topic).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
@@ -168,5 +174,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::unlisten)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_idle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::request_expired)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::linger_expired)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_failed)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::event)

@@ -27,7 +27,8 @@ std::string prometheus_text(const actor_metrics& actors, const transport::traffi
          static_cast<double>(channels));
   metric(out, "pulse_joins_total", "counter", "Joins accepted.", load(actors.joins));
   metric(out, "pulse_join_refusals_total", "counter",
-         "Joins refused (by the channel, or for a topic nobody defined).", load(actors.join_refusals));
+         "Joins refused (by the channel, or for a topic nobody defined).",
+         load(actors.join_refusals));
   metric(out, "pulse_messages_in_total", "counter", "WebSocket messages received.",
          static_cast<double>(traffic.messages_in));
   metric(out, "pulse_messages_out_total", "counter", "WebSocket messages written.",
@@ -41,7 +42,8 @@ std::string prometheus_text(const actor_metrics& actors, const transport::traffi
   metric(out, "pulse_deliveries_total", "counter",
          "Broadcast frames queued on subscribers' sockets (the fan-out).", load(actors.deliveries));
   metric(out, "pulse_slow_consumer_disconnects_total", "counter",
-         "Connections closed for falling behind (1008).", static_cast<double>(traffic.slow_consumers));
+         "Connections closed for falling behind (1008).",
+         static_cast<double>(traffic.slow_consumers));
   metric(out, "pulse_idle_timeouts_total", "counter",
          "Connections closed for sending nothing within the idle timeout (1008).",
          static_cast<double>(traffic.idle_timeouts));

@@ -12,9 +12,9 @@ namespace pulse {
 
 struct actor_metrics {
   std::atomic<std::uint64_t> joins = 0;
-  std::atomic<std::uint64_t> join_refusals = 0;   ///< refused by the channel, or unmatched
+  std::atomic<std::uint64_t> join_refusals = 0; ///< refused by the channel, or unmatched
   std::atomic<std::uint64_t> broadcasts = 0;
-  std::atomic<std::uint64_t> deliveries = 0;      ///< broadcast frames queued on sockets
+  std::atomic<std::uint64_t> deliveries = 0;        ///< broadcast frames queued on sockets
   std::atomic<std::uint64_t> rejected_messages = 0; ///< malformed, over the rate, unmatched
   std::atomic<std::uint64_t> channel_failures = 0;
 

@@ -23,24 +23,9 @@ void registry_actor::forget(std::unordered_map<std::string, entry>::iterator it)
 
 caf::behavior registry_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& down) {
-    for (auto it = channels_.begin(); it != channels_.end(); ++it) {
-      if (it->second.channel.address() != down.source)
-        continue;
-      auto topic = it->first;
-      forget(it);
-      if (!down.reason)
-        return;
-      actor_metrics::add(metrics_->channel_failures);
-      // A failed channel: its subscribers hear phx_error and rejoin a fresh one. A persistent
-      // channel has nobody to rejoin it, so it starts again at once.
-      auto definition = definitions_->find(topic);
-      bool restart = definition && definition->settings()->is_persistent();
-      log().error("channel {} failed: {}; {}", topic, to_string(down.reason),
-                  restart ? "restarted" : "the next join starts it afresh");
-      if (restart)
-        route(topic);
-      return;
-    }
+    for (auto it = channels_.begin(); it != channels_.end(); ++it)
+      if (it->second.channel.address() == down.source)
+        return forget_failed(it, down.reason ? to_string(down.reason) : std::string{});
   });
   return {
     [this](messages::subscribe& msg) {
@@ -95,6 +80,14 @@ caf::behavior registry_actor::make_behavior() {
           .then(answered, [answered](caf::error&) mutable { answered(); });
       }
     },
+    [this](messages::channel_failed& msg) {
+      // Sent by the failing channel before it goes, so it arrives ahead of any rejoin its
+      // subscribers make once they hear of the failure (monitors fire newest first).
+      auto it = channels_.find(msg.topic);
+      if (it != channels_.end() && current_sender()
+          && current_sender()->id() == it->second.channel.id())
+        forget_failed(it, msg.reason);
+    },
     [this](messages::channel_idle& msg) {
       auto it = channels_.find(msg.topic);
       if (it == channels_.end() || !current_sender()
@@ -107,6 +100,24 @@ caf::behavior registry_actor::make_behavior() {
       forget(it);
     },
   };
+}
+
+void registry_actor::forget_failed(std::unordered_map<std::string, entry>::iterator it,
+                                   const std::string& reason) {
+  auto topic = it->first;
+  demonitor(it->second.channel);
+  forget(it);
+  if (reason.empty())
+    return; // a normal exit: nothing failed
+  actor_metrics::add(metrics_->channel_failures);
+  // A failed channel: its subscribers hear phx_error and rejoin a fresh one. A persistent
+  // channel has nobody to rejoin it, so it starts again at once.
+  auto definition = definitions_->find(topic);
+  bool restart = definition && definition->settings()->is_persistent();
+  log().error("channel {} failed: {}; {}", topic, reason,
+              restart ? "restarted" : "the next join starts it afresh");
+  if (restart)
+    route(topic);
 }
 
 registry_actor::entry* registry_actor::route(const std::string& topic) {

@@ -37,6 +37,9 @@ class registry_actor : public caf::event_based_actor {
 
   std::shared_ptr<definition_table> definitions_;
   void forget(std::unordered_map<std::string, entry>::iterator it);
+  /// Forgets a channel that ended; `reason` empty: it ended normally.
+  void forget_failed(std::unordered_map<std::string, entry>::iterator it,
+                     const std::string& reason);
 
   std::unordered_map<std::string, entry> channels_;
 

@@ -12,9 +12,10 @@ namespace pulse::transport {
 class latency_histogram {
  public:
   /// Upper bounds of the buckets, in microseconds; one more bucket counts the rest (+Inf).
-  static constexpr std::array<std::uint64_t, 14> bounds_us{
-    50, 100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 500'000,
-    1'000'000};
+  static constexpr std::array<std::uint64_t, 14> bounds_us{50,      100,      250,     500,
+                                                           1'000,   2'500,    5'000,   10'000,
+                                                           25'000,  50'000,   100'000, 250'000,
+                                                           500'000, 1'000'000};
 
   void observe(std::chrono::nanoseconds latency) noexcept;
 

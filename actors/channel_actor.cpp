@@ -4,6 +4,7 @@
 #include "transport/log.hpp"
 #include "transport/phoenix_codec.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/make_message.hpp>
 #include <caf/system_messages.hpp>
@@ -148,6 +149,8 @@ caf::behavior channel_actor::make_behavior() {
       if (msg.generation == idle_generation_ && subscribers_.empty() && listeners_.empty())
         report_idle();
     },
+    [this](messages::count_atom) { return subscribers_.size(); },
+    [this](messages::presence_atom) { return json::serialize(presence_.list()); },
     [this](messages::drain_atom) {
       // Processed in order: everything sent to this channel before is fanned out by now.
       uncork();

@@ -137,6 +137,13 @@ struct channel_failed {
   std::string reason;
 };
 
+/// Server API -> registry: every running topic and its subscriber count, as a JSON text.
+using channels_atom = caf::atom_constant<caf::atom("channels")>;
+/// Registry -> channel: how many subscribers it has.
+using count_atom = caf::atom_constant<caf::atom("count")>;
+/// Server API -> registry -> channel: the topic's presence list, as a JSON text.
+using presence_atom = caf::atom_constant<caf::atom("presence")>;
+
 /// Registry -> channel: stop now (the registry forgot the topic).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 

@@ -4,6 +4,7 @@
 #include "transport/log.hpp"
 #include "transport/phoenix_codec.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/system_messages.hpp>
@@ -79,6 +80,44 @@ caf::behavior registry_actor::make_behavior() {
         request(known.channel, caf::infinite, messages::drain_atom::value)
           .then(answered, [answered](caf::error&) mutable { answered(); });
       }
+    },
+    [this](messages::channels_atom) {
+      // The server API's list: each channel counts its own subscribers.
+      auto promise = make_response_promise<std::string>();
+      auto counts = std::make_shared<boost::json::object>();
+      auto waiting = std::make_shared<std::size_t>(channels_.size());
+      auto finish = [promise, counts]() mutable {
+        boost::json::array list;
+        for (auto& [topic, count] : *counts)
+          list.push_back(boost::json::object{{"name", topic}, {"subscribers", count}});
+        promise.deliver(boost::json::serialize(boost::json::object{{"channels", std::move(list)}}));
+      };
+      if (*waiting == 0) {
+        finish();
+        return promise;
+      }
+      for (auto& [topic, known] : channels_) {
+        auto answered = [waiting, finish, counts, topic](std::size_t count) mutable {
+          (*counts)[topic] = count;
+          if (--*waiting == 0)
+            finish();
+        };
+        request(known.channel, caf::infinite, messages::count_atom::value)
+          .then(answered, [answered](caf::error&) mutable { answered(0); });
+      }
+      return promise;
+    },
+    [this](messages::presence_atom, const std::string& topic) {
+      auto promise = make_response_promise<std::string>();
+      auto it = channels_.find(topic);
+      if (it == channels_.end()) {
+        promise.deliver(std::string{"{}"}); // not running: nobody is present
+        return promise;
+      }
+      request(it->second.channel, caf::infinite, messages::presence_atom::value)
+        .then([promise](std::string& list) mutable { promise.deliver(std::move(list)); },
+              [promise](caf::error&) mutable { promise.deliver(std::string{"{}"}); });
+      return promise;
     },
     [this](messages::channel_failed& msg) {
       // Sent by the failing channel before it goes, so it arrives ahead of any rejoin its

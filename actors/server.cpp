@@ -3,6 +3,7 @@
 #include "actors/base64.hpp"
 #include "actors/connection_actor.hpp"
 #include "actors/registry_actor.hpp"
+#include "actors/server_api.hpp"
 #include "actors/server_core.hpp"
 #include "transport/log.hpp"
 
@@ -421,6 +422,8 @@ std::uint16_t server::start() {
       prometheus_text(core->metrics, core->http.traffic(),
                       core->live_channels.load(std::memory_order_relaxed))};
   });
+  if (!options.api_key.empty())
+    install_server_api(core_);
   core_->http.route("/healthz", [](const transport::http_request&) {
     return transport::http_response{200, "application/json", R"({"status":"ok"})"};
   });

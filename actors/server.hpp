@@ -58,6 +58,10 @@ struct server_options {
   /// Origin header's host is the Host header). "*": any origin. Clients that send no Origin
   /// (not browsers) are not affected.
   std::vector<std::string> allowed_origins;
+  /// The server API for services that are not C++ (POST /api/broadcast, GET /api/channels,
+  /// GET /api/presence; docs/operations.md): requests must carry this key, as
+  /// "Authorization: Bearer KEY". Empty, the default: the API is off (404).
+  std::string api_key;
   /// TLS (https and wss): PEM files of the certificate chain and its private key. Both empty,
   /// the default: plain HTTP and ws.
   std::filesystem::path tls_certificate;

@@ -1,7 +1,10 @@
 #include "apps/common/app_main.hpp"
 
+#include "transport/log.hpp"
+
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 
@@ -22,53 +25,65 @@ int run_app(int argc, char** argv, std::string_view description,
   app.add_option("--tls-cert", options.tls_certificate,
                  "PEM certificate chain: serve https and wss (with --tls-key)");
   app.add_option("--tls-key", options.tls_private_key, "PEM private key of --tls-cert");
+  app.add_option("--api-key", options.api_key,
+                 "key of the server API (/api/...); empty: the API is off");
+  std::string log_format_name = "text";
+  std::string log_level_name = "info";
+  app.add_option("--log-format", log_format_name, "log lines as text, or as JSON objects")
+    ->check(CLI::IsMember({"text", "json"}))
+    ->capture_default_str();
+  app.add_option("--log-level", log_level_name, "least severe level logged")
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+    ->capture_default_str();
+  app.set_config("--config", "", "read settings from a TOML or INI file (keys: option names)");
+
   auto& limits = options.limits;
-  auto* group = app.add_option_group("Limits",
-                                     "bounds on what clients may do (docs/operations.md)");
-  group
-    ->add_option("--max-message-bytes", limits.max_message_bytes,
-                 "largest inbound WebSocket message (larger: close 1009)")
-    ->capture_default_str();
-  group
-    ->add_option("--max-queued-bytes", limits.max_queued_bytes,
-                 "outbound bytes queued per connection (more: close 1008, slow consumer)")
-    ->capture_default_str();
-  group
-    ->add_option("--socket-send-buffer", limits.socket_send_buffer_bytes,
-                 "SO_SNDBUF per connection in bytes (0: the system's autotuning)")
-    ->capture_default_str();
+  auto limit = [&app](std::string name, auto& value, std::string help) {
+    return app.add_option(std::move(name), value, std::move(help))
+      ->capture_default_str()
+      ->group("Limits (docs/operations.md)");
+  };
+  limit("--max-message-bytes", limits.max_message_bytes,
+        "largest inbound WebSocket message (larger: close 1009)");
+  limit("--max-queued-bytes", limits.max_queued_bytes,
+        "outbound bytes queued per connection (more: close 1008, slow consumer)");
+  limit("--socket-send-buffer", limits.socket_send_buffer_bytes,
+        "SO_SNDBUF per connection in bytes (0: the system's autotuning)");
   std::int64_t idle_ms = limits.idle_timeout.count();
-  group->add_option("--idle-timeout-ms", idle_ms, "no inbound data for this long: close 1008")
-    ->capture_default_str();
+  limit("--idle-timeout-ms", idle_ms, "no inbound data for this long: close 1008");
   std::int64_t close_ms = limits.close_timeout.count();
-  group
-    ->add_option("--close-timeout-ms", close_ms,
-                 "time a closing connection gets to flush before it is cut")
-    ->capture_default_str();
-  group
-    ->add_option("--max-connections", limits.max_connections,
-                 "open WebSocket connections (more: HTTP 503)")
-    ->capture_default_str();
-  group
-    ->add_option("--max-connections-per-ip", limits.max_connections_per_ip,
-                 "open WebSocket connections per address, 0 for no limit (more: HTTP 503)")
-    ->capture_default_str();
-  group
-    ->add_option("--max-messages-per-second", options.max_messages_per_second,
-                 "inbound messages per second per connection (more: error replies, then 1008)")
-    ->capture_default_str();
-  group
-    ->add_option("--max-subscriptions", options.max_subscriptions_per_connection,
-                 "topics one connection may join")
-    ->capture_default_str();
-  group->add_option(
-    "--allowed-origin", options.allowed_origins,
-    "an origin whose pages may connect (repeatable; * for any; default: same origin)");
+  limit("--close-timeout-ms", close_ms, "time a closing connection gets to flush before it is cut");
+  limit("--max-connections", limits.max_connections, "open WebSocket connections (more: HTTP 503)");
+  limit("--max-connections-per-ip", limits.max_connections_per_ip,
+        "open WebSocket connections per address, 0 for no limit (more: HTTP 503)");
+  limit("--max-messages-per-second", options.max_messages_per_second,
+        "inbound messages per second per connection (more: error replies, then 1008)");
+  limit("--max-subscriptions", options.max_subscriptions_per_connection,
+        "topics one connection may join");
+  app.add_option("--allowed-origin", options.allowed_origins,
+                 "an origin whose pages may connect (repeatable; * for any; default: same "
+                 "origin)");
+
+  // Every setting also comes from the environment: --max-queued-bytes as PULSE_MAX_QUEUED_BYTES.
+  for (auto* option : app.get_options()) {
+    auto name = option->get_single_name();
+    if (name == "help" || name.empty())
+      continue;
+    std::string variable = "PULSE_";
+    for (char c : name)
+      variable += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    option->envname(variable);
+  }
+  app.footer("Each option can also be set by an environment variable, PULSE_ and its name in "
+             "capitals with underscores (PULSE_MAX_QUEUED_BYTES), or in the --config file; the "
+             "command line wins over the file, which wins over the environment.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  configure_log(log_format_name == "json" ? log_format::json : log_format::text,
+                spdlog::level::from_str(log_level_name));
   limits.idle_timeout = std::chrono::milliseconds{idle_ms};
   limits.close_timeout = std::chrono::milliseconds{close_ms};
   try {

@@ -1,6 +1,7 @@
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_test_client.hpp"
 
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -109,4 +110,74 @@ TEST_CASE("the server's figures are in Prometheus' text format at /metrics") {
   CHECK(metric_value(text, "pulse_broadcast_to_socket_seconds_bucket{le=\"+Inf\"}")
         == metric_value(text, "pulse_broadcast_to_socket_seconds_count"));
   CHECK_THAT(text, Catch::Contains("# TYPE pulse_broadcast_to_socket_seconds histogram"));
+}
+
+TEST_CASE("the server API broadcasts and lists channels and presence, behind its key") {
+  server_options options;
+  options.api_key = "s3cret-key";
+  test_server server{options};
+  server.srv.channel("lobby").on_subscribe([](context& ctx) {
+    ctx.track(ctx.params().at("username").as_string(), {{"tab", 1}});
+  });
+  auto port = server.start();
+  std::map<std::string, std::string> key{{"Authorization", "Bearer s3cret-key"}};
+  auto post = [&](const std::string& body, std::map<std::string, std::string> headers) {
+    headers["Content-Type"] = "application/json";
+    return http_request(port, "POST", "/api/broadcast", headers, body);
+  };
+
+  ws_test_client alice{port}, bob{port};
+  REQUIRE(alice.join("room:api").is_ok());
+  REQUIRE(bob.join("lobby", boost::json::object{{"username", "bob"}}).is_ok());
+
+  auto sent = post(R"({"channel":"room:api","event":"news","payload":{"n":1}})", key);
+  CHECK(sent.status == 202);
+  CHECK(alice.receive_event("news").payload == boost::json::value{{"n", 1}});
+
+  auto listed = http_request(port, "GET", "/api/channels", key);
+  CHECK(listed.status == 200);
+  auto channels = boost::json::parse(listed.body).at("channels").as_array();
+  std::map<std::string, std::int64_t> counts;
+  for (auto& entry : channels)
+    counts[entry.at("name").as_string().c_str()]
+      = entry.at("subscribers").to_number<std::int64_t>();
+  CHECK(counts["room:api"] == 1);
+  CHECK(counts["lobby"] == 1);
+
+  auto present = http_request(port, "GET", "/api/presence?channel=lobby", key);
+  CHECK(present.status == 200);
+  auto list = boost::json::parse(present.body);
+  CHECK(list.at("channel") == "lobby");
+  CHECK(list.at("presence").at("bob").at("metas").as_array().size() == 1);
+  auto nobody = http_request(port, "GET", "/api/presence?channel=room:empty", key);
+  CHECK(boost::json::parse(nobody.body).at("presence").as_object().empty());
+
+  SECTION("without the key, or with another, nothing happens") {
+    CHECK(post(R"({"channel":"room:api","event":"news"})", {}).status == 401);
+    CHECK(post(R"({"channel":"room:api","event":"news"})", {{"Authorization", "Bearer s3cret-kez"}})
+            .status
+          == 401);
+    CHECK(http_request(port, "GET", "/api/channels", {{"Authorization", "s3cret-key"}}).status
+          == 401);
+    CHECK(post(R"({"channel":"room:api","event":"news","payload":{"n":2}})", key).status == 202);
+    CHECK(alice.receive_event("news").payload == boost::json::value{{"n", 2}}); // the first
+  }
+  SECTION("malformed requests get a 400 that says why, unknown channels a 404") {
+    auto bad = post("{not json", key);
+    CHECK(bad.status == 400);
+    CHECK_THAT(bad.body, Catch::Contains("JSON object"));
+    CHECK(post(R"({"event":"news"})", key).status == 400);
+    CHECK(post(R"({"channel":"room:api","event":""})", key).status == 400);
+    auto unknown = post(R"({"channel":"nowhere","event":"news"})", key);
+    CHECK(unknown.status == 404);
+    CHECK_THAT(unknown.body, Catch::Contains("nowhere"));
+    CHECK(http_request(port, "GET", "/api/broadcast", key).status == 405);
+    CHECK(http_request(port, "GET", "/api/presence", key).status == 400);
+  }
+}
+
+TEST_CASE("without an API key the server API does not exist") {
+  test_server server;
+  auto port = server.start();
+  CHECK(http_request(port, "GET", "/api/channels", {{"Authorization", "Bearer "}}).status == 404);
 }

@@ -236,7 +236,7 @@ std::string ws_test_client::join_ref(const std::string& topic) const {
 }
 
 http_result http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                         std::map<std::string, std::string> headers) {
+                         std::map<std::string, std::string> headers, std::string body) {
   asio::io_context io;
   beast::tcp_stream stream{io};
   stream.connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port});
@@ -244,6 +244,7 @@ http_result http_request(std::uint16_t port, const std::string& method, const st
   request.set(http::field::host, "127.0.0.1");
   for (auto& [name, value] : headers)
     request.set(name, value);
+  request.body() = std::move(body);
   request.prepare_payload();
   http::write(stream, request);
   beast::flat_buffer buffer;

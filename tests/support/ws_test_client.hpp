@@ -80,7 +80,7 @@ struct http_result {
 
 /// One HTTP request; the connection closes afterwards.
 http_result http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                         std::map<std::string, std::string> headers = {});
+                         std::map<std::string, std::string> headers = {}, std::string body = {});
 
 /// Writes `bytes` to a fresh TCP connection and returns all the server answers until it closes
 /// (or `timeout`).

@@ -11,7 +11,7 @@ CMAKE_COMMON := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 PORT ?= 8080
 BIND ?= 127.0.0.1
 
-.PHONY: soak test-soak all deps web demo demo-build dev test test-cpp test-js test-browser test-fuzz check-format check-layers format tsan fuzz fuzz-build clean
+.PHONY: soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz check-format check-layers format tsan fuzz fuzz-build clean
 
 all: dev
 
@@ -37,7 +37,7 @@ dev: web
 	@cmake --build $(DEV) -j $(JOBS)
 
 ## test: every check and every test, as CI runs them
-test: dev check-format check-layers test-cpp test-js test-browser test-soak test-fuzz
+test: dev check-format check-layers test-cpp test-js test-scale test-browser test-soak test-fuzz
 
 test-cpp:
 	cd $(DEV) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -56,6 +56,10 @@ soak: dev
 	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node tests/soak/soak.mjs --seconds $(SOAK_SECONDS)
 
 # Debian's Chromium, driven by playwright-core; screenshots land in build/test-artifacts/.
+# Three nodes behind one redis-server of the test's own.
+test-scale:
+	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/scale/
+
 test-browser:
 	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/browser/
 

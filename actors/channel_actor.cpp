@@ -4,6 +4,7 @@
 #include "transport/log.hpp"
 #include "transport/phoenix_codec.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/make_message.hpp>
@@ -80,10 +81,10 @@ std::optional<std::uint64_t> parse_request_ref(std::string_view ref) {
 
 channel_actor::channel_actor(caf::actor_config& config, std::string topic,
                              std::shared_ptr<channel_definition> definition, actor_metrics* metrics,
-                             caf::actor registry)
+                             caf::actor registry, std::shared_ptr<redis_broker> broker)
     : caf::event_based_actor(config), topic_(std::move(topic)), definition_(std::move(definition)),
       settings_(definition_->settings()), channel_(definition_->make()), metrics_(metrics),
-      registry_(std::move(registry)), presence_(random_name() + ":") {
+      registry_(std::move(registry)), presence_(random_name() + ":"), broker_(std::move(broker)) {
   if (settings_->history.enabled())
     history_.emplace(settings_->history, random_name());
   channel_->actor_ = this;
@@ -96,6 +97,11 @@ channel_actor::channel_actor(caf::actor_config& config, std::string topic,
 }
 
 caf::behavior channel_actor::make_behavior() {
+  if (broker_) {
+    syncing_ = true;
+    broker_->join(topic_, caf::actor_cast<caf::actor>(this),
+                  history_ ? settings_->history.max_messages : 0);
+  }
   set_down_handler([this](caf::down_msg& down) {
     auto id = down.source.id();
     if (index_.count(id))
@@ -151,6 +157,19 @@ caf::behavior channel_actor::make_behavior() {
     },
     [this](messages::count_atom) { return subscribers_.size(); },
     [this](messages::presence_atom) { return json::serialize(presence_.list()); },
+    [this](messages::remote_broadcast& msg) {
+      handle_remote(msg);
+      after_message();
+    },
+    [this](messages::history_loaded& msg) {
+      handle_history(msg);
+      after_message();
+    },
+    [this](messages::publish_failed& msg) {
+      // Redis did not take it: this node's subscribers get it at least.
+      fan_out(phoenix::broadcast_from_tail(msg.tail, std::nullopt), find(msg.except));
+      after_message();
+    },
     [this](messages::drain_atom) {
       // Processed in order: everything sent to this channel before is fanned out by now.
       uncork();
@@ -182,6 +201,8 @@ void channel_actor::uncork() {
 
 void channel_actor::on_exit() {
   uncork();
+  if (broker_)
+    broker_->leave(topic_, id());
   // Break reference cycles with the registry and the connections.
   subscribers_.clear();
   listeners_.clear();
@@ -194,6 +215,10 @@ void channel_actor::on_exit() {
 // ---- subscribers -------------------------------------------------------------------------------
 
 void channel_actor::handle_subscribe(messages::subscribe& msg) {
+  if (syncing_) {
+    held_joins_.push_back(std::move(msg)); // answered once the shared history is here
+    return;
+  }
   ++routed_;
   ++idle_generation_;
   idle_reported_ = false;
@@ -417,35 +442,96 @@ void channel_actor::broadcast(std::string_view event, const json::value& payload
                               const pulse::subscriber* except, bool record) {
   actor_metrics::add(metrics_->broadcasts);
   bool keep = record && history_;
-  bool anyone = subscribers_.size() > (except ? 1u : 0u);
-  if (keep || anyone) {
+  if (broker_ && record) {
+    // Through Redis, which numbers it and hands it to every node, this one included.
+    broker_->publish(topic_, phoenix::encode_broadcast_tail(topic_, event, payload),
+                     keep ? settings_->history.max_messages : 0,
+                     except ? except->connection.id() : 0, caf::actor_cast<caf::actor>(this));
+  } else if (keep || subscribers_.size() > (except ? 1u : 0u)) {
     std::optional<std::string> offset;
     if (keep)
       offset = prefixed('o', history_->next_offset());
     auto frame = phoenix::encode_broadcast(topic_, event, payload, offset);
     if (keep)
       history_->append(frame);
-    if (anyone) { // the fan-out: one shared frame onto each subscriber's socket queue
-      // Each socket lives apart on the heap: fetching the ones a few steps ahead hides the
-      // memory latency that otherwise dominates the loop past a few thousand subscribers.
-      constexpr std::size_t ahead = 8;
-      auto count = subscribers_.size();
-      for (std::size_t i = 0; i < count; ++i) {
-        if (i + ahead < count)
-          prefetch(subscribers_[i + ahead].socket.get());
-        auto& sub = subscribers_[i];
-        if (&sub != except && sub.socket->queue(frame))
-          corked_.push_back(sub.socket.get());
-      }
-      ++corked_broadcasts_;
-      actor_metrics::add(metrics_->deliveries, subscribers_.size() - (except ? 1 : 0));
-    }
+    fan_out(frame, except);
   }
   if (!listeners_.empty()) {
     auto msg = caf::make_message(pulse::event{topic_, std::string{event}, payload});
     for (auto& listener : listeners_)
       enqueue_shared(listener, msg, context());
   }
+}
+
+void channel_actor::fan_out(const transport::outbound_frame& frame,
+                            const pulse::subscriber* except) {
+  if (subscribers_.size() <= (except ? 1u : 0u))
+    return;
+  // Each socket lives apart on the heap: fetching the ones a few steps ahead hides the memory
+  // latency that otherwise dominates the loop past a few thousand subscribers.
+  constexpr std::size_t ahead = 8;
+  auto count = subscribers_.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i + ahead < count)
+      prefetch(subscribers_[i + ahead].socket.get());
+    auto& sub = subscribers_[i];
+    if (&sub != except && sub.socket->queue(frame))
+      corked_.push_back(sub.socket.get());
+  }
+  ++corked_broadcasts_;
+  actor_metrics::add(metrics_->deliveries, subscribers_.size() - (except ? 1 : 0));
+}
+
+void channel_actor::handle_remote(messages::remote_broadcast& msg) {
+  if (syncing_) {
+    held_broadcasts_.push_back(std::move(msg));
+    return;
+  }
+  std::optional<std::string> offset;
+  if (msg.offset > 0) {
+    if (history_ && msg.offset <= history_->last_offset())
+      return; // already in the history loaded from Redis
+    offset = prefixed('o', msg.offset);
+  }
+  auto frame = phoenix::broadcast_from_tail(msg.tail, offset);
+  if (history_ && msg.offset > 0)
+    history_->append_at(msg.offset, frame);
+  fan_out(frame, msg.own ? find(msg.except) : nullptr);
+  if (!msg.own && !listeners_.empty()) {
+    // In-process listeners heard this node's own broadcasts as they were made; another node's
+    // are decoded here, once, and only when someone listens.
+    boost::system::error_code ec;
+    auto parsed = json::parse("[" + msg.tail, ec);
+    if (auto* fields = ec ? nullptr : parsed.if_array(); fields && fields->size() == 3) {
+      auto event = caf::make_message(
+        pulse::event{topic_, std::string{fields->at(1).as_string()}, std::move(fields->at(2))});
+      for (auto& listener : listeners_)
+        enqueue_shared(listener, event, context());
+    }
+  }
+}
+
+void channel_actor::handle_history(messages::history_loaded& msg) {
+  if (history_) {
+    history_->reset(msg.epoch,
+                    msg.entries.empty() ? msg.last_offset : msg.entries.front().offset - 1);
+    auto now = message_history::clock::now();
+    for (auto& entry : msg.entries)
+      history_->append_at(entry.offset,
+                          phoenix::broadcast_from_tail(entry.tail, prefixed('o', entry.offset)),
+                          now - entry.age);
+    if (history_->last_offset() < msg.last_offset)
+      history_->reset(msg.epoch, msg.last_offset); // the stream lost its tail: keep nothing
+  }
+  syncing_ = false;
+  auto broadcasts = std::move(held_broadcasts_);
+  held_broadcasts_.clear();
+  for (auto& held : broadcasts)
+    handle_remote(held);
+  auto joins = std::move(held_joins_);
+  held_joins_.clear();
+  for (auto& join : joins)
+    handle_subscribe(join);
 }
 
 void channel_actor::deliver(const pulse::subscriber& to, transport::outbound_frame frame) {

@@ -8,6 +8,7 @@
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "actors/presence.hpp"
+#include "actors/redis_broker.hpp"
 
 #include <boost/json/object.hpp>
 #include <caf/event_based_actor.hpp>
@@ -38,7 +39,7 @@ class channel_actor : public caf::event_based_actor {
  public:
   channel_actor(caf::actor_config& config, std::string topic,
                 std::shared_ptr<channel_definition> definition, actor_metrics* metrics,
-                caf::actor registry);
+                caf::actor registry, std::shared_ptr<redis_broker> broker = nullptr);
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.channel"; }
@@ -78,6 +79,10 @@ class channel_actor : public caf::event_based_actor {
   void handle_unsubscribe(caf::actor_id connection, const std::string* join_ref);
   void handle_answer(messages::answer& msg);
   void handle_dispatch(messages::dispatch& msg);
+  void handle_remote(messages::remote_broadcast& msg);
+  void handle_history(messages::history_loaded& msg);
+  /// One shared frame onto every subscriber's socket queue but `except`'s.
+  void fan_out(const transport::outbound_frame& frame, const pulse::subscriber* except);
   void finish_request(std::uint64_t id, answer result);
   void run_handler(pulse::context& ctx, const boost::json::value& payload);
   void remove_listener(caf::actor_id listener);
@@ -119,6 +124,13 @@ class channel_actor : public caf::event_based_actor {
   /// no reference counting in the fan-out loop: a subscriber is only ever removed after uncork().
   std::vector<transport::websocket_connection*> corked_;
   std::size_t corked_broadcasts_ = 0;
+
+  /// Scale-out (redis_broker.hpp): broadcasts go through Redis and come back to every node.
+  /// Until the broker has the topic's shared history, joins and broadcasts wait.
+  std::shared_ptr<redis_broker> broker_;
+  bool syncing_ = false;
+  std::vector<messages::subscribe> held_joins_;
+  std::vector<messages::remote_broadcast> held_broadcasts_;
 
   std::uint64_t routed_ = 0;
   std::uint64_t idle_generation_ = 0;

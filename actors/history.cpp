@@ -2,9 +2,19 @@
 
 namespace pulse {
 
-void message_history::append(transport::outbound_frame frame, clock::time_point now) {
-  kept_.push_back({++last_offset_, now, std::move(frame)});
+void message_history::append_at(std::uint64_t offset, transport::outbound_frame frame,
+                                clock::time_point now) {
+  if (offset != last_offset_ + 1)
+    kept_.clear();
+  last_offset_ = offset;
+  kept_.push_back({offset, now, std::move(frame)});
   trim(now);
+}
+
+void message_history::reset(std::string epoch, std::uint64_t last_offset) {
+  epoch_ = std::move(epoch);
+  last_offset_ = last_offset;
+  kept_.clear();
 }
 
 void message_history::trim(clock::time_point now) {

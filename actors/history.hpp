@@ -37,7 +37,17 @@ class message_history {
   const std::string& epoch() const noexcept { return epoch_; }
 
   /// Keeps `frame`, the broadcast with offset next_offset(); drops what no longer fits.
-  void append(transport::outbound_frame frame, clock::time_point now = clock::now());
+  void append(transport::outbound_frame frame, clock::time_point now = clock::now()) {
+    append_at(last_offset_ + 1, std::move(frame), now);
+  }
+  /// Keeps `frame` under `offset`, given by someone else (Redis numbers a topic's broadcasts
+  /// for every node). After a gap, what came before is forgotten: nothing is recovered across
+  /// it.
+  void append_at(std::uint64_t offset, transport::outbound_frame frame,
+                 clock::time_point now = clock::now());
+
+  /// Starts over, empty: the history named `epoch` whose last broadcast was `last_offset`.
+  void reset(std::string epoch, std::uint64_t last_offset);
 
   /// The frames after `offset`, oldest first: exactly what a client that saw `offset` missed.
   /// Nothing when the epoch differs or part of the gap is no longer kept.

@@ -8,6 +8,8 @@
 //   server code ──publish / dispatch / listen──▶ registry ──▶ channel ──event──▶ listener
 //   channel ──channel_idle──▶ registry ──stop_atom──▶ channel       (last subscriber gone)
 //   server ──drain──▶ registry ──drain──▶ channels                  (graceful stop, a barrier)
+//   channel ──publish──▶ Redis broker ══Redis══▶ every node's broker
+//                                      ──remote_broadcast──▶ channel  (scale-out, redis_broker.hpp)
 //
 // A channel queues its frames straight onto its subscribers' sockets (transport's thread-safe,
 // bounded queue), not through their connection actors: a broadcast to N subscribers is then N
@@ -30,10 +32,12 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pulse::messages {
 
@@ -137,6 +141,35 @@ struct channel_failed {
   std::string reason;
 };
 
+/// Broker -> channel: a broadcast of the topic, from any node (this one too), as Redis ordered
+/// them. `tail` is the end of its frame, `"topic","event",payload]`, encoded once by the
+/// publisher; `offset` is 0 for a broadcast that no history keeps.
+struct remote_broadcast {
+  std::uint64_t offset;
+  bool own;             ///< published by this node
+  caf::actor_id except; ///< own broadcasts only: the subscriber it skips (0: none)
+  std::string tail;
+};
+
+/// Broker -> channel: the topic's shared history, once the broker listens to the topic (after
+/// a join, and again after every reconnection). Until then the channel holds its joins back.
+struct history_loaded {
+  struct entry {
+    std::uint64_t offset;
+    std::chrono::milliseconds age;
+    std::string tail;
+  };
+  std::string epoch;
+  std::uint64_t last_offset;
+  std::vector<entry> entries; ///< oldest first
+};
+
+/// Broker -> channel: Redis could not take this broadcast; deliver it here, at least.
+struct publish_failed {
+  caf::actor_id except;
+  std::string tail;
+};
+
 /// Server API -> registry: every running topic and its subscriber count, as a JSON text.
 using channels_atom = caf::atom_constant<caf::atom("channels")>;
 /// Registry -> channel: how many subscribers it has.
@@ -182,5 +215,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_idle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::request_expired)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::linger_expired)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_failed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::remote_broadcast)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::history_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::publish_failed)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::event)

@@ -13,9 +13,10 @@ namespace pulse {
 
 registry_actor::registry_actor(caf::actor_config& config,
                                std::shared_ptr<definition_table> definitions,
-                               std::atomic<std::size_t>* live_channels, actor_metrics* metrics)
+                               std::atomic<std::size_t>* live_channels, actor_metrics* metrics,
+                               std::shared_ptr<redis_broker> broker)
     : caf::event_based_actor(config), definitions_(std::move(definitions)),
-      live_channels_(live_channels), metrics_(metrics) {}
+      live_channels_(live_channels), metrics_(metrics), broker_(std::move(broker)) {}
 
 void registry_actor::forget(std::unordered_map<std::string, entry>::iterator it) {
   channels_.erase(it);
@@ -166,7 +167,7 @@ registry_actor::entry* registry_actor::route(const std::string& topic) {
   if (!definition)
     return nullptr;
   auto channel = spawn<channel_actor>(topic, std::move(definition), metrics_,
-                                      caf::actor_cast<caf::actor>(this));
+                                      caf::actor_cast<caf::actor>(this), broker_);
   monitor(channel);
   auto& added = channels_.emplace(topic, entry{std::move(channel), 0}).first->second;
   live_channels_->store(channels_.size(), std::memory_order_relaxed);

@@ -5,6 +5,7 @@
 #include "actors/channel_definition.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
+#include "actors/redis_broker.hpp"
 
 #include <caf/event_based_actor.hpp>
 
@@ -20,7 +21,8 @@ class registry_actor : public caf::event_based_actor {
  public:
   /// `live_channels` counts the channel actors it runs (for server::stats()).
   registry_actor(caf::actor_config& config, std::shared_ptr<definition_table> definitions,
-                 std::atomic<std::size_t>* live_channels, actor_metrics* metrics);
+                 std::atomic<std::size_t>* live_channels, actor_metrics* metrics,
+                 std::shared_ptr<redis_broker> broker = nullptr);
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.registry"; }
@@ -45,6 +47,7 @@ class registry_actor : public caf::event_based_actor {
 
   std::atomic<std::size_t>* live_channels_;
   actor_metrics* metrics_;
+  std::shared_ptr<redis_broker> broker_;
 };
 
 } // namespace pulse

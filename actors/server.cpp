@@ -31,7 +31,9 @@ server_core::server_core(server_options opts) : options(std::move(opts)), http(o
   // Work sharing beats work stealing for fan-out on few cores (see the README's figures).
   config.set("scheduler.policy", caf::atom("sharing"));
   system = std::make_unique<caf::actor_system>(config);
-  registry = system->spawn<registry_actor>(definitions, &live_channels, &metrics);
+  if (!options.redis_url.empty())
+    broker = std::make_shared<redis_broker>(options.redis_url);
+  registry = system->spawn<registry_actor>(definitions, &live_channels, &metrics, broker);
 }
 
 server_core::~server_core() {
@@ -182,6 +184,8 @@ void server_core::stop() {
     caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
   system->await_all_actors_done();
+  if (broker)
+    broker->stop();
 }
 
 // ---- handles -----------------------------------------------------------------------------------
@@ -424,9 +428,16 @@ std::uint16_t server::start() {
   });
   if (!options.api_key.empty())
     install_server_api(core_);
-  core_->http.route("/healthz", [](const transport::http_request&) {
+  core_->http.route("/healthz", [weak_core](const transport::http_request&) {
+    // Degraded still serves this node's clients (a 200), but no broadcast crosses nodes.
+    auto core = weak_core.lock();
+    if (core && core->broker && !core->broker->healthy())
+      return transport::http_response{200, "application/json",
+                                      R"({"status":"degraded","redis":"unreachable"})"};
     return transport::http_response{200, "application/json", R"({"status":"ok"})"};
   });
+  if (core_->broker)
+    core_->broker->start();
   return core_->http.start(options.bind, options.port, options.threads);
 }
 

@@ -62,6 +62,9 @@ struct server_options {
   /// GET /api/presence; docs/operations.md): requests must carry this key, as
   /// "Authorization: Bearer KEY". Empty, the default: the API is off (404).
   std::string api_key;
+  /// "redis://HOST:PORT": share every channel with the other nodes on this Redis (broadcasts,
+  /// history and recovery; see actors/redis_broker.hpp). Empty, the default: one node alone.
+  std::string redis_url;
   /// TLS (https and wss): PEM files of the certificate chain and its private key. Both empty,
   /// the default: plain HTTP and ws.
   std::filesystem::path tls_certificate;

@@ -92,8 +92,8 @@ http_response presence(server_core& core, const http_request& request) {
   if (!list)
     return error_response(503, "the channel did not answer in time");
   return http_response{200, "application/json",
-                       R"({"channel":)" + json::serialize(json::string{*topic})
-                         + R"(,"presence":)" + *list + "}\n"};
+                       R"({"channel":)" + json::serialize(json::string{*topic}) + R"(,"presence":)"
+                         + *list + "}\n"};
 }
 
 } // namespace

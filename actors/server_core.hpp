@@ -4,6 +4,7 @@
 
 #include "actors/channel_definition.hpp"
 #include "actors/metrics.hpp"
+#include "actors/redis_broker.hpp"
 #include "actors/server.hpp"
 #include "transport/http_server.hpp"
 
@@ -45,6 +46,7 @@ struct server_core : std::enable_shared_from_this<server_core> {
   caf::actor_system_config config;
   std::unique_ptr<caf::actor_system> system; // declared before every actor handle
   std::shared_ptr<definition_table> definitions = std::make_shared<definition_table>();
+  std::shared_ptr<redis_broker> broker; ///< set: nodes share channels through Redis
   caf::actor registry;
   transport::http_server http;
   pulse::authenticator authenticator;

@@ -234,6 +234,23 @@ outbound_frame encode_broadcast(std::string_view topic, std::string_view event,
   return std::move(w).finish();
 }
 
+std::string encode_broadcast_tail(std::string_view topic, std::string_view event,
+                                  const json::value& payload) {
+  // Written as a whole frame, then cut: one writer for both.
+  auto frame = encode_broadcast(topic, event, payload);
+  constexpr std::string_view head = "[null,null,";
+  auto text = frame.payload();
+  return std::string{text.substr(head.size())};
+}
+
+outbound_frame broadcast_from_tail(std::string_view tail, const std::optional<std::string>& ref) {
+  frame_writer w{tail.size() + 16};
+  if (!tail.empty() && tail.back() == ']')
+    tail.remove_suffix(1); // finish() closes the frame
+  w.raw("null,").ref(ref).comma().raw(tail);
+  return std::move(w).finish();
+}
+
 outbound_frame encode_push(std::string_view join_ref, std::string_view topic,
                            std::string_view event, const json::value& payload) {
   frame_writer w{size_hint(payload) + topic.size() + event.size()};

@@ -46,6 +46,13 @@ outbound_frame encode_broadcast(std::string_view topic, std::string_view event,
                                 const boost::json::value& payload,
                                 const std::optional<std::string>& ref = std::nullopt);
 
+/// A broadcast's frame in two steps, for nodes that share broadcasts: its tail,
+/// `"topic","event",payload]`, encoded once by the node that publishes it, then on each node
+/// the frame, `[null,<ref>,` and the tail, without any JSON work.
+std::string encode_broadcast_tail(std::string_view topic, std::string_view event,
+                                  const boost::json::value& payload);
+outbound_frame broadcast_from_tail(std::string_view tail, const std::optional<std::string>& ref);
+
 /// `[join_ref, null, topic, event, payload]`: a push to one subscriber.
 outbound_frame encode_push(std::string_view join_ref, std::string_view topic,
                            std::string_view event, const boost::json::value& payload);

@@ -25,6 +25,8 @@ int run_app(int argc, char** argv, std::string_view description,
   app.add_option("--tls-cert", options.tls_certificate,
                  "PEM certificate chain: serve https and wss (with --tls-key)");
   app.add_option("--tls-key", options.tls_private_key, "PEM private key of --tls-cert");
+  app.add_option("--redis", options.redis_url,
+                 "redis://HOST:PORT: share channels with the other nodes on this Redis");
   app.add_option("--api-key", options.api_key,
                  "key of the server API (/api/...); empty: the API is off");
   std::string log_format_name = "text";

@@ -141,6 +141,14 @@ TEST_CASE("the codec writes Phoenix V2 frames byte for byte") {
     CHECK(text(phoenix::encode_broadcast("chat", "new_message", json::object{{"text", "hi"}}))
           == R"([null,null,"chat","new_message",{"text":"hi"}])");
   }
+  SECTION("a broadcast shared between nodes: its tail once, then its frame on each node") {
+    auto tail = phoenix::encode_broadcast_tail("room:1", "said", json::object{{"text", "hi"}});
+    CHECK(tail == R"("room:1","said",{"text":"hi"}])");
+    CHECK(text(phoenix::broadcast_from_tail(tail, std::string{"o7"}))
+          == R"([null,"o7","room:1","said",{"text":"hi"}])");
+    CHECK(text(phoenix::broadcast_from_tail(tail, std::nullopt))
+          == text(phoenix::encode_broadcast("room:1", "said", json::object{{"text", "hi"}})));
+  }
   SECTION("a push to one client carries its join_ref") {
     CHECK(text(phoenix::encode_push("3", "chat", "pong", json::object{}))
           == R"(["3",null,"chat","pong",{}])");

@@ -100,3 +100,18 @@ TEST_CASE("a replayed frame is the very frame that was broadcast") {
   history.append(original);
   CHECK(history.since("e", 0)->front().identity() == original.identity());
 }
+
+TEST_CASE("a history numbered by someone else (Redis) recovers nothing across a gap") {
+  message_history history{{.max_messages = 10}, "local"};
+  history.reset("shared", 40); // what the shared history says: 40 broadcasts so far, none kept
+  CHECK(history.epoch() == "shared");
+  CHECK(history.since("shared", 40)->empty());
+  CHECK_FALSE(history.since("shared", 39));
+  history.append_at(41, frame(41));
+  history.append_at(42, frame(42));
+  CHECK(payloads(*history.since("shared", 40)) == std::vector<std::string>{"41", "42"});
+  history.append_at(45, frame(45)); // 43 and 44 never came here
+  CHECK(history.last_offset() == 45);
+  CHECK_FALSE(history.since("shared", 42));
+  CHECK(payloads(*history.since("shared", 44)) == std::vector<std::string>{"45"});
+}

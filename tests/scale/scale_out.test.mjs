@@ -1,0 +1,152 @@
+// Three pulse-demo nodes behind one Redis, with the official phoenix client: broadcasts cross
+// nodes exactly once and in order, a client recovers on another node, and Redis can go away.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { Socket } from "phoenix";
+import WebSocket from "ws";
+import { startDemo, pushResult } from "../client/support/demo_server.mjs";
+import { startRedis } from "./redis_server.mjs";
+
+let redis;
+const nodes = [];
+const sockets = [];
+
+before(async () => {
+  redis = await startRedis();
+  for (let i = 0; i < 3; ++i) nodes.push(await startDemo({ args: ["--redis", redis.url] }));
+});
+
+after(async () => {
+  for (const socket of sockets) socket.disconnect();
+  for (const node of nodes) await node.stop();
+  await redis.stop();
+});
+
+function connect(node) {
+  const socket = new Socket(node.url, { transport: WebSocket, reconnectAfterMs: () => 100 });
+  socket.connect();
+  sockets.push(socket);
+  return socket;
+}
+
+/** Joins `topic` on `node`; `record`: an event to record from before the join (see recorder). */
+async function join(node, topic, params = {}, record = undefined) {
+  const channel = connect(node).channel(topic, params);
+  const recorded = record ? recorder(channel, record) : undefined;
+  const result = await pushResult(channel.join());
+  assert.equal(result.status, "ok", `join ${topic}: ${JSON.stringify(result.response)}`);
+  return { channel, reply: result.response, recorded };
+}
+
+/** Records every `event` a channel receives, with its ref; `until(n)` waits for n of them. */
+function recorder(channel, event) {
+  const seen = [];
+  const waiters = [];
+  channel.on(event, (payload, ref) => {
+    seen.push({ payload, ref });
+    for (const waiter of [...waiters]) waiter();
+  });
+  const until = (count, ms = 10000) => new Promise((resolve, reject) => {
+    const check = () => {
+      if (seen.length < count) return false;
+      clearTimeout(timer);
+      waiters.splice(waiters.indexOf(check), 1);
+      resolve(seen.slice(0, count));
+      return true;
+    };
+    const timer = setTimeout(() => reject(new Error(`${seen.length} of ${count} "${event}"`)), ms);
+    waiters.push(check);
+    check();
+  });
+  return { seen, until };
+}
+
+async function health(node) {
+  return (await fetch(`${node.http}/healthz`)).json();
+}
+
+async function eventually(condition, what, ms = 10000) {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test("a broadcast on any node reaches every node's subscribers once, in each publisher's order", async () => {
+  const subscribers = [];
+  for (const node of nodes)
+    for (let i = 0; i < 2; ++i) subscribers.push(recorder((await join(node, "bench")).channel, "message"));
+  const publishers = [(await join(nodes[0], "bench")).channel, (await join(nodes[1], "bench")).channel];
+  const count = 100;
+  for (let n = 0; n < count; ++n)
+    publishers.forEach((publisher, from) => publisher.push("publish", { from, n }));
+  const last = (await join(nodes[2], "bench")).channel;
+  for (const subscriber of subscribers) {
+    const received = (await subscriber.until(2 * count)).map((m) => m.payload);
+    for (const from of [0, 1])
+      assert.deepEqual(received.filter((m) => m.from === from).map((m) => m.n),
+        Array.from({ length: count }, (_, n) => n), `publisher ${from}'s messages, in order`);
+  }
+  // Nothing twice: the next message each subscriber gets is the marker sent after them all.
+  last.push("publish", { marker: true });
+  for (const subscriber of subscribers) {
+    const received = await subscriber.until(2 * count + 1);
+    assert.deepEqual(received[2 * count].payload, { marker: true });
+  }
+  assert.deepEqual(await health(nodes[0]), { status: "ok" });
+});
+
+test("a client moved from a killed node to another recovers exactly what it missed", async () => {
+  const doomed = await startDemo({ args: ["--redis", redis.url] });
+  const topic = "room:moving";
+  const { channel: publisher } = await join(nodes[0], topic, { username: "p" });
+  const send = async (text) => assert.equal((await pushResult(publisher.push("message", { text }))).status, "ok");
+  const { reply, recorded: seenBefore } = await join(doomed, topic, { username: "x" }, "new_message");
+  for (let i = 1; i <= 10; ++i) await send(`m${i}`);
+  const received = await seenBefore.until(10);
+  assert.deepEqual(received.map((m) => m.payload.text), Array.from({ length: 10 }, (_, i) => `m${i + 1}`));
+  const lastOffset = Number(received[9].ref.slice(1));
+
+  await doomed.stop("SIGKILL");
+  for (let i = 11; i <= 20; ++i) await send(`m${i}`);
+
+  const { reply: rejoined, recorded: seenAfter } = await join(nodes[1], topic,
+    { username: "x", last_offset: lastOffset, epoch: reply.epoch }, "new_message");
+  assert.equal(rejoined.recovered, true);
+  assert.equal(rejoined.epoch, reply.epoch, "every node shares the topic's epoch");
+  await send("m21");
+  const caughtUp = await seenAfter.until(11);
+  assert.deepEqual(caughtUp.map((m) => m.payload.text), Array.from({ length: 11 }, (_, i) => `m${i + 11}`));
+  assert.deepEqual(caughtUp.map((m) => Number(m.ref.slice(1))),
+    Array.from({ length: 11 }, (_, i) => lastOffset + 1 + i), "offsets run on without a gap");
+});
+
+test("without Redis each node serves its own subscribers and says degraded; then they join up again", async () => {
+  const local = recorder((await join(nodes[0], "bench")).channel, "message");
+  const remote = recorder((await join(nodes[1], "bench")).channel, "message");
+  const { channel: publisher } = await join(nodes[0], "bench");
+
+  await redis.stop("SIGKILL");
+  await eventually(async () => (await health(nodes[0])).status === "degraded", "node 0 degraded");
+  assert.deepEqual(await health(nodes[1]), { status: "degraded", redis: "unreachable" });
+  publisher.push("publish", { during: "outage" });
+  assert.deepEqual((await local.until(1))[0].payload, { during: "outage" });
+
+  redis = await startRedis(redis.port);
+  await eventually(async () => (await health(nodes[0])).status === "ok"
+    && (await health(nodes[1])).status === "ok", "both nodes healthy again");
+  // The nodes resubscribe on their own; until node 1 has, a broadcast may not reach it.
+  let n = 0;
+  await eventually(async () => {
+    publisher.push("publish", { after: ++n });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return remote.seen.some((m) => m.payload.after !== undefined);
+  }, "a broadcast from node 0 reaches node 1 again");
+  assert.ok(!remote.seen.some((m) => m.payload.during), "node 1 never heard the outage's message");
+  const first = remote.seen.find((m) => m.payload.after !== undefined).payload.after;
+  await local.until(1 + n);
+  const later = () => remote.seen.filter((m) => m.payload.after !== undefined).map((m) => m.payload.after);
+  await eventually(async () => later().length === n - first + 1, "node 1 gets every later broadcast");
+  assert.deepEqual(later(), Array.from({ length: n - first + 1 }, (_, i) => first + i), "in order");
+});

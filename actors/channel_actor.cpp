@@ -84,7 +84,8 @@ channel_actor::channel_actor(caf::actor_config& config, std::string topic,
                              caf::actor registry, std::shared_ptr<redis_broker> broker)
     : caf::event_based_actor(config), topic_(std::move(topic)), definition_(std::move(definition)),
       settings_(definition_->settings()), channel_(definition_->make()), metrics_(metrics),
-      registry_(std::move(registry)), presence_(random_name() + ":"), broker_(std::move(broker)) {
+      registry_(std::move(registry)), incarnation_(random_name()), presence_(incarnation_ + ":"),
+      broker_(std::move(broker)) {
   if (settings_->history.enabled())
     history_.emplace(settings_->history, random_name());
   channel_->actor_ = this;
@@ -165,6 +166,16 @@ caf::behavior channel_actor::make_behavior() {
       handle_history(msg);
       after_message();
     },
+    [this](messages::presence_tick_atom) {
+      if (!presence_.empty())
+        broker_->store_presence(topic_, incarnation_, json::serialize(presence_.list()));
+      broker_->fetch_presence(topic_, caf::actor_cast<caf::actor>(this));
+      delayed_send(this, redis_broker::presence_heartbeat, messages::presence_tick_atom::value);
+    },
+    [this](messages::presence_fetched& msg) {
+      handle_presence_fetched(msg);
+      after_message();
+    },
     [this](messages::publish_failed& msg) {
       // Redis did not take it: this node's subscribers get it at least.
       fan_out(phoenix::broadcast_from_tail(msg.tail, std::nullopt), find(msg.except));
@@ -201,8 +212,11 @@ void channel_actor::uncork() {
 
 void channel_actor::on_exit() {
   uncork();
-  if (broker_)
+  if (broker_) {
     broker_->leave(topic_, id());
+    if (uses_presence_)
+      broker_->remove_presence(topic_, incarnation_);
+  }
   // Break reference cycles with the registry and the connections.
   subscribers_.clear();
   listeners_.clear();
@@ -267,7 +281,7 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
     for (auto id : orphans)
       finish_request(id, {answer::outcome::gone, {}});
     if (auto diff = presence_.untrack_all(connection_id)) // tracked, then refused
-      broadcast("presence_diff", *diff, nullptr, false);
+      presence_changed(*diff);
     check_idle();
     return;
   }
@@ -280,7 +294,7 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   for (auto& frame : missed)
     socket.send(std::move(frame));
   if (uses_presence_)
-    socket.send(phoenix::encode_push(msg.join_ref, topic_, "presence_state", presence_.list()));
+    socket.send(phoenix::encode_push(msg.join_ref, topic_, "presence_state", presence_list()));
   for (auto& frame : held)
     socket.send(std::move(frame));
   actor_metrics::add(metrics_->joins);
@@ -327,7 +341,7 @@ void channel_actor::handle_unsubscribe(caf::actor_id connection, const std::stri
   }
   // Whatever it still tracks leaves with it: no ghosts.
   if (auto diff = presence_.untrack_all(connection))
-    broadcast("presence_diff", *diff, nullptr, false);
+    presence_changed(*diff);
   check_idle();
 }
 
@@ -456,11 +470,15 @@ void channel_actor::broadcast(std::string_view event, const json::value& payload
       history_->append(frame);
     fan_out(frame, except);
   }
-  if (!listeners_.empty()) {
-    auto msg = caf::make_message(pulse::event{topic_, std::string{event}, payload});
-    for (auto& listener : listeners_)
-      enqueue_shared(listener, msg, context());
-  }
+  tell_listeners(event, payload);
+}
+
+void channel_actor::tell_listeners(std::string_view event, const json::value& payload) {
+  if (listeners_.empty())
+    return;
+  auto msg = caf::make_message(pulse::event{topic_, std::string{event}, payload});
+  for (auto& listener : listeners_)
+    enqueue_shared(listener, msg, context());
 }
 
 void channel_actor::fan_out(const transport::outbound_frame& frame,
@@ -497,16 +515,85 @@ void channel_actor::handle_remote(messages::remote_broadcast& msg) {
   if (history_ && msg.offset > 0)
     history_->append_at(msg.offset, frame);
   fan_out(frame, msg.own ? find(msg.except) : nullptr);
-  if (!msg.own && !listeners_.empty()) {
-    // In-process listeners heard this node's own broadcasts as they were made; another node's
-    // are decoded here, once, and only when someone listens.
-    boost::system::error_code ec;
-    auto parsed = json::parse("[" + msg.tail, ec);
-    if (auto* fields = ec ? nullptr : parsed.if_array(); fields && fields->size() == 3) {
-      auto event = caf::make_message(
-        pulse::event{topic_, std::string{fields->at(1).as_string()}, std::move(fields->at(2))});
-      for (auto& listener : listeners_)
-        enqueue_shared(listener, event, context());
+  if (msg.own)
+    return; // listeners heard it as it was made; presence: this node's own table
+  static const std::string presence_event = R"("presence_diff",)";
+  auto head = json::serialize(json::string{topic_}) + ",";
+  bool presence = std::string_view{msg.tail}.substr(head.size()).starts_with(presence_event);
+  if (!presence && listeners_.empty())
+    return;
+  // Decoded here, once, and only when it matters.
+  boost::system::error_code ec;
+  auto parsed = json::parse("[" + msg.tail, ec);
+  auto* fields = ec ? nullptr : parsed.if_array();
+  if (!fields || fields->size() != 3 || !fields->at(1).is_string())
+    return;
+  if (auto* diff = fields->at(2).if_object(); presence && diff) {
+    uses_presence_ = true;
+    auto now = std::chrono::steady_clock::now();
+    for (auto& incarnation : remote_presence_.apply(*diff))
+      hear_presence(incarnation, now);
+  }
+  tell_listeners(fields->at(1).get_string(), fields->at(2));
+}
+
+json::object channel_actor::presence_list() const {
+  auto list = presence_.list();
+  remote_presence_.merge_into(list);
+  return list;
+}
+
+void channel_actor::presence_changed(const json::object& diff) {
+  if (!broker_) {
+    broadcast("presence_diff", diff, nullptr, false);
+    return;
+  }
+  // Stored first: a node that hears the diff finds the list in Redis already.
+  broker_->store_presence(topic_, incarnation_, json::serialize(presence_.list()));
+  broker_->publish(topic_, phoenix::encode_broadcast_tail(topic_, "presence_diff", diff), 0, 0,
+                   caf::actor_cast<caf::actor>(this));
+  tell_listeners("presence_diff", diff);
+  start_presence_ticks();
+}
+
+void channel_actor::hear_presence(const std::string& incarnation,
+                                  std::chrono::steady_clock::time_point at) {
+  if (incarnation == incarnation_)
+    return;
+  auto [it, added] = heard_.try_emplace(incarnation, at);
+  if (!added && at > it->second)
+    it->second = at;
+  start_presence_ticks();
+}
+
+void channel_actor::start_presence_ticks() {
+  if (presence_ticking_ || !broker_)
+    return;
+  presence_ticking_ = true;
+  delayed_send(this, redis_broker::presence_heartbeat, messages::presence_tick_atom::value);
+}
+
+void channel_actor::handle_presence_fetched(messages::presence_fetched& msg) {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> gone;
+  for (auto& record : msg.records) {
+    if (record.incarnation == incarnation_)
+      continue;
+    if (record.age > redis_broker::presence_timeout)
+      gone.push_back(record.incarnation); // silent for too long: its node is gone
+    else
+      hear_presence(record.incarnation, now - record.age);
+  }
+  for (auto& [incarnation, at] : heard_)
+    if (now - at > redis_broker::presence_timeout)
+      gone.push_back(incarnation);
+  for (auto& incarnation : gone) {
+    heard_.erase(incarnation);
+    broker_->remove_presence(topic_, incarnation);
+    // Every node tells its own subscribers: no ghosts.
+    if (auto diff = remote_presence_.drop(incarnation)) {
+      fan_out(phoenix::encode_broadcast(topic_, "presence_diff", *diff), nullptr);
+      tell_listeners("presence_diff", *diff);
     }
   }
 }
@@ -522,6 +609,18 @@ void channel_actor::handle_history(messages::history_loaded& msg) {
                           now - entry.age);
     if (history_->last_offset() < msg.last_offset)
       history_->reset(msg.epoch, msg.last_offset); // the stream lost its tail: keep nothing
+  }
+  auto now = std::chrono::steady_clock::now();
+  for (auto& record : msg.presences) {
+    if (record.incarnation == incarnation_ || record.age > redis_broker::presence_timeout)
+      continue;
+    boost::system::error_code ec;
+    auto list = json::parse(record.list, ec);
+    if (ec || !list.is_object())
+      continue;
+    remote_presence_.replace(record.incarnation, list.get_object());
+    hear_presence(record.incarnation, now - record.age);
+    uses_presence_ = true;
   }
   syncing_ = false;
   auto broadcasts = std::move(held_broadcasts_);
@@ -564,18 +663,17 @@ void channel_actor::fail(std::string_view reason) {
 
 void channel_actor::track(const pulse::subscriber& who, std::string_view key, json::object meta) {
   uses_presence_ = true;
-  broadcast("presence_diff", presence_.track(who.connection.id(), key, std::move(meta)), nullptr,
-            false);
+  presence_changed(presence_.track(who.connection.id(), key, std::move(meta)));
 }
 
 void channel_actor::update(const pulse::subscriber& who, std::string_view key, json::object meta) {
   if (auto diff = presence_.update(who.connection.id(), key, std::move(meta)))
-    broadcast("presence_diff", *diff, nullptr, false);
+    presence_changed(*diff);
 }
 
 void channel_actor::untrack(const pulse::subscriber& who, std::string_view key) {
   if (auto diff = presence_.untrack(who.connection.id(), key))
-    broadcast("presence_diff", *diff, nullptr, false);
+    presence_changed(*diff);
 }
 
 void channel_actor::handle_answer(messages::answer& msg) {

@@ -66,7 +66,8 @@ class channel_actor : public caf::event_based_actor {
   void track(const pulse::subscriber& who, std::string_view key, boost::json::object meta);
   void update(const pulse::subscriber& who, std::string_view key, boost::json::object meta);
   void untrack(const pulse::subscriber& who, std::string_view key);
-  boost::json::object presence_list() const { return presence_.list(); }
+  /// Everyone present: here, and through the other nodes (scale-out).
+  boost::json::object presence_list() const;
 
  private:
   struct pending_request {
@@ -81,6 +82,12 @@ class channel_actor : public caf::event_based_actor {
   void handle_dispatch(messages::dispatch& msg);
   void handle_remote(messages::remote_broadcast& msg);
   void handle_history(messages::history_loaded& msg);
+  /// A presence diff of this node: to every node's subscribers, and into Redis.
+  void presence_changed(const boost::json::object& diff);
+  void hear_presence(const std::string& incarnation, std::chrono::steady_clock::time_point at);
+  void handle_presence_fetched(messages::presence_fetched& msg);
+  void start_presence_ticks();
+  void tell_listeners(std::string_view event, const boost::json::value& payload);
   /// One shared frame onto every subscriber's socket queue but `except`'s.
   void fan_out(const transport::outbound_frame& frame, const pulse::subscriber* except);
   void finish_request(std::uint64_t id, answer result);
@@ -116,8 +123,14 @@ class channel_actor : public caf::event_based_actor {
   const pulse::subscriber* joining_ = nullptr;
   std::vector<transport::outbound_frame> join_held_;
 
+  std::string incarnation_; // names this actor among the topic's actors on every node
   presence_table presence_;
-  bool uses_presence_ = false; // once it tracked anyone, joiners get presence_state
+  bool uses_presence_ = false; // once anyone was tracked, joiners get presence_state
+  /// Scale-out: who is present through other nodes, and when each of their channel actors
+  /// last gave a sign of life (see redis_broker::presence_timeout).
+  remote_presence remote_presence_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> heard_;
+  bool presence_ticking_ = false;
   std::optional<message_history> history_;
 
   /// Sockets with broadcasts queued and not yet written (see after_message()). Plain pointers,

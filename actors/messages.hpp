@@ -151,6 +151,21 @@ struct remote_broadcast {
   std::string tail;
 };
 
+/// What one channel actor of a topic (on some node) stored of its presence list in Redis.
+struct presence_record {
+  std::string incarnation;
+  std::chrono::milliseconds age; ///< since it last stored it (its heartbeat)
+  std::string list;              ///< a presence_state payload, as JSON text
+};
+
+/// Broker -> channel: the presence every node stored for the topic (the heartbeat's answer).
+struct presence_fetched {
+  std::vector<presence_record> records;
+};
+
+/// Channel -> itself: store its presence again, and look for nodes that went silent.
+using presence_tick_atom = caf::atom_constant<caf::atom("prestick")>;
+
 /// Broker -> channel: the topic's shared history, once the broker listens to the topic (after
 /// a join, and again after every reconnection). Until then the channel holds its joins back.
 struct history_loaded {
@@ -162,6 +177,7 @@ struct history_loaded {
   std::string epoch;
   std::uint64_t last_offset;
   std::vector<entry> entries; ///< oldest first
+  std::vector<presence_record> presences;
 };
 
 /// Broker -> channel: Redis could not take this broadcast; deliver it here, at least.
@@ -218,5 +234,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::remote_broadcast)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::history_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::publish_failed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::presence_fetched)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::event)

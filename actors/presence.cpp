@@ -98,4 +98,106 @@ json::object presence_table::list() const {
   return state;
 }
 
+// ---- remote_presence ---------------------------------------------------------------------------
+
+std::string_view remote_presence::incarnation_of(const json::object& meta) {
+  auto* ref = meta.if_contains("phx_ref");
+  if (!ref || !ref->is_string())
+    return {};
+  std::string_view text = ref->get_string();
+  return text.substr(0, text.find(':'));
+}
+
+std::vector<std::string> remote_presence::apply(const json::object& diff) {
+  std::vector<std::string> heard;
+  auto note = [&heard](std::string_view incarnation) {
+    if (!incarnation.empty() && std::find(heard.begin(), heard.end(), incarnation) == heard.end())
+      heard.emplace_back(incarnation);
+  };
+  auto metas_of = [](const json::value& entry) -> const json::array* {
+    auto* object = entry.if_object();
+    auto* metas = object ? object->if_contains("metas") : nullptr;
+    return metas ? metas->if_array() : nullptr;
+  };
+  if (auto* joins = diff.if_contains("joins"); joins && joins->is_object())
+    for (auto& [key, entry] : joins->get_object())
+      if (auto* metas = metas_of(entry))
+        for (auto& meta : *metas)
+          if (meta.is_object()) {
+            note(incarnation_of(meta.get_object()));
+            metas_[std::string{key}].push_back(meta.get_object());
+          }
+  if (auto* leaves = diff.if_contains("leaves"); leaves && leaves->is_object())
+    for (auto& [key, entry] : leaves->get_object()) {
+      auto* metas = metas_of(entry);
+      auto it = metas_.find(std::string_view{key});
+      if (!metas || it == metas_.end())
+        continue;
+      for (auto& meta : *metas) {
+        auto* ref = meta.is_object() ? meta.get_object().if_contains("phx_ref") : nullptr;
+        if (!ref)
+          continue;
+        note(meta.is_object() ? incarnation_of(meta.get_object()) : std::string_view{});
+        std::erase_if(it->second, [ref](const json::object& kept) {
+          auto* mine = kept.if_contains("phx_ref");
+          return mine && *mine == *ref;
+        });
+      }
+      if (it->second.empty())
+        metas_.erase(it);
+    }
+  return heard;
+}
+
+void remote_presence::replace(std::string_view incarnation, const json::object& list) {
+  drop(incarnation);
+  json::object joins;
+  for (auto& [key, entry] : list) {
+    json::array metas;
+    if (auto* object = entry.if_object())
+      if (auto* given = object->if_contains("metas"); given && given->is_array())
+        for (auto& meta : given->get_array())
+          if (meta.is_object() && incarnation_of(meta.get_object()) == incarnation)
+            metas.push_back(meta);
+    if (!metas.empty())
+      joins[key] = json::object{{"metas", std::move(metas)}};
+  }
+  apply(json::object{{"joins", std::move(joins)}, {"leaves", json::object{}}});
+}
+
+std::optional<json::object> remote_presence::drop(std::string_view incarnation) {
+  metas_by_key leaves;
+  for (auto it = metas_.begin(); it != metas_.end();) {
+    auto& metas = it->second;
+    for (auto meta = metas.begin(); meta != metas.end();) {
+      if (incarnation_of(*meta) == incarnation) {
+        leaves[it->first].push_back(std::move(*meta));
+        meta = metas.erase(meta);
+      } else {
+        ++meta;
+      }
+    }
+    it = metas.empty() ? metas_.erase(it) : std::next(it);
+  }
+  if (leaves.empty())
+    return std::nullopt;
+  json::object out;
+  for (auto& [key, metas] : leaves)
+    out[key] = json::object{{"metas", json::array(metas.begin(), metas.end())}};
+  return json::object{{"joins", json::object{}}, {"leaves", std::move(out)}};
+}
+
+void remote_presence::merge_into(json::object& list) const {
+  for (auto& [key, metas] : metas_) {
+    auto& entry = list[key];
+    if (!entry.is_object())
+      entry = json::object{{"metas", json::array{}}};
+    auto& target = entry.as_object()["metas"];
+    if (!target.is_array())
+      target = json::array{};
+    for (auto& meta : metas)
+      target.as_array().push_back(meta);
+  }
+}
+
 } // namespace pulse

@@ -56,4 +56,29 @@ class presence_table {
   std::map<std::string, std::vector<entry>, std::less<>> entries_; // key -> one entry per owner
 };
 
+/// Who is present through the other nodes of a topic (scale-out), as the diffs and lists their
+/// channel actors share. Every meta's phx_ref starts with its incarnation (the channel actor that
+/// tracked it, "<incarnation>:<n>"), so a node that is gone takes exactly its own metas along.
+class remote_presence {
+ public:
+  /// Applies a presence_diff as the official client does (joins, then leaves by phx_ref);
+  /// returns the incarnations it heard of.
+  std::vector<std::string> apply(const boost::json::object& diff);
+
+  /// Sets everything `incarnation` has, from its presence list (what it stored in Redis).
+  void replace(std::string_view incarnation, const boost::json::object& list);
+
+  /// Forgets `incarnation`'s metas; the presence_diff that says so, or nothing when it had none.
+  std::optional<boost::json::object> drop(std::string_view incarnation);
+
+  /// Adds everyone here to `list`, a presence_state payload.
+  void merge_into(boost::json::object& list) const;
+
+  /// "abc" for the phx_ref "abc:3".
+  static std::string_view incarnation_of(const boost::json::object& meta);
+
+ private:
+  std::map<std::string, std::vector<boost::json::object>, std::less<>> metas_;
+};
+
 } // namespace pulse

@@ -34,7 +34,8 @@ redis.call('PUBLISH', ARGV[1], offset .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])
 return offset
 )";
 
-// KEYS: seq, log, epoch. ARGV: an epoch for a topic that has none yet, how many entries.
+// KEYS: seq, log, epoch, presence. ARGV: an epoch for a topic that has none yet, how many
+// entries.
 constexpr const char* load_script = R"(
 redis.call('SET', KEYS[3], ARGV[1], 'NX')
 local epoch = redis.call('GET', KEYS[3])
@@ -43,7 +44,7 @@ local entries = {}
 if tonumber(ARGV[2]) > 0 then
   entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])
 end
-return {epoch, last, entries}
+return {epoch, last, entries, redis.call('HGETALL', KEYS[4])}
 )";
 
 std::string random_name() {
@@ -53,7 +54,9 @@ std::string random_name() {
   return text;
 }
 
-std::string channel_of(const std::string& topic) { return "pulse:{" + topic + "}"; }
+std::string channel_of(const std::string& topic) {
+  return "pulse:{" + topic + "}";
+}
 std::string key_of(const std::string& topic, std::string_view what) {
   return channel_of(topic) + ":" + std::string{what};
 }
@@ -78,15 +81,30 @@ std::int64_t now_ms() {
     .count();
 }
 
+/// HGETALL of a presence hash: field incarnation, value "<ms> <list>".
+std::vector<messages::presence_record> parse_presence(const redis_reply& reply) {
+  std::vector<messages::presence_record> records;
+  auto now = now_ms();
+  for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    std::string_view value = reply.elements[i + 1].text;
+    std::int64_t at = 0;
+    if (!parse_number(next_field(value), at))
+      continue;
+    records.push_back({reply.elements[i].text,
+                       std::chrono::milliseconds{std::max<std::int64_t>(now - at, 0)},
+                       std::string{value}});
+  }
+  return records;
+}
+
 /// The load script's answer as a history_loaded; nothing when it has another shape.
 std::optional<messages::history_loaded> parse_history(const redis_reply& reply) {
-  if (reply.type != redis_reply::kind::array || reply.elements.size() != 3
+  if (reply.type != redis_reply::kind::array || reply.elements.size() != 4
       || reply.elements[0].type != redis_reply::kind::string
       || reply.elements[1].type != redis_reply::kind::integer)
     return std::nullopt;
-  messages::history_loaded loaded{reply.elements[0].text,
-                                  static_cast<std::uint64_t>(reply.elements[1].integer),
-                                  {}};
+  messages::history_loaded loaded{
+    reply.elements[0].text, static_cast<std::uint64_t>(reply.elements[1].integer), {}};
   auto now = now_ms();
   auto& entries = reply.elements[2].elements;
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) { // XREVRANGE: newest first
@@ -109,6 +127,7 @@ std::optional<messages::history_loaded> parse_history(const redis_reply& reply) 
     }
     loaded.entries.push_back(std::move(entry));
   }
+  loaded.presences = parse_presence(reply.elements[3]);
   return loaded;
 }
 
@@ -177,8 +196,8 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
       return;
     auto weak = weak_from_this();
     bool sent = commands->command(
-      {"EVAL", load_script, "3", key_of(topic, "seq"), key_of(topic, "log"),
-       key_of(topic, "epoch"), random_name(), std::to_string(it->second.keep)},
+      {"EVAL", load_script, "4", key_of(topic, "seq"), key_of(topic, "log"), key_of(topic, "epoch"),
+       key_of(topic, "presence"), random_name(), std::to_string(it->second.keep)},
       [weak, topic](std::optional<redis_reply> reply) {
         auto self = weak.lock();
         if (!self)
@@ -201,7 +220,8 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
   /// Redis is unreachable: the channel serves its own subscribers under an epoch of its own.
   void load_locally(const std::string& topic) {
     if (auto it = topics.find(topic); it != topics.end())
-      caf::anon_send(it->second.channel, messages::history_loaded{"local-" + random_name(), 0, {}});
+      caf::anon_send(it->second.channel,
+                     messages::history_loaded{"local-" + random_name(), 0, {}, {}});
   }
 
   void deliver(std::string_view channel, std::string_view message) {
@@ -234,17 +254,16 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
       return failed(std::move(tail));
     auto header = node + " " + std::to_string(except);
     auto pending = std::make_shared<std::string>(std::move(tail));
-    bool sent = commands->command({"EVAL", publish_script, "2", key_of(topic, "seq"),
-                                   key_of(topic, "log"), channel_of(topic), std::to_string(keep),
-                                   header, *pending, std::to_string(now_ms())},
-                                  [failed, pending, topic](std::optional<redis_reply> reply) {
-                                    if (reply && !reply->is_error())
-                                      return;
-                                    if (reply)
-                                      log().error("redis: publishing to {} failed: {}", topic,
-                                                  reply->text);
-                                    failed(std::move(*pending));
-                                  });
+    bool sent = commands->command(
+      {"EVAL", publish_script, "2", key_of(topic, "seq"), key_of(topic, "log"), channel_of(topic),
+       std::to_string(keep), header, *pending, std::to_string(now_ms())},
+      [failed, pending, topic](std::optional<redis_reply> reply) {
+        if (reply && !reply->is_error())
+          return;
+        if (reply)
+          log().error("redis: publishing to {} failed: {}", topic, reply->text);
+        failed(std::move(*pending));
+      });
     if (!sent)
       failed(std::move(*pending));
   }
@@ -255,14 +274,18 @@ redis_broker::redis_broker(const std::string& url)
   state_->wire();
 }
 
-redis_broker::~redis_broker() { stop(); }
+redis_broker::~redis_broker() {
+  stop();
+}
 
 void redis_broker::start() {
   if (state_->thread.joinable())
     return;
   state_->commands->start();
   state_->events->start();
-  state_->thread = std::thread{[s = state_] { s->io.run(); }};
+  state_->thread = std::thread{[s = state_] {
+    s->io.run();
+  }};
 }
 
 void redis_broker::stop() {
@@ -277,7 +300,9 @@ void redis_broker::stop() {
   state_->thread.join();
 }
 
-bool redis_broker::healthy() const noexcept { return state_->healthy(); }
+bool redis_broker::healthy() const noexcept {
+  return state_->healthy();
+}
 
 void redis_broker::join(const std::string& topic, const caf::actor& channel, std::size_t keep) {
   asio::post(state_->io, [s = state_, topic, channel, keep] {
@@ -298,9 +323,35 @@ void redis_broker::leave(const std::string& topic, caf::actor_id channel) {
 
 void redis_broker::publish(const std::string& topic, std::string tail, std::size_t keep,
                            caf::actor_id except, const caf::actor& channel) {
-  asio::post(state_->io, [s = state_, topic, tail = std::move(tail), keep, except,
-                          channel]() mutable {
-    s->publish(topic, std::move(tail), keep, except, channel);
+  asio::post(state_->io,
+             [s = state_, topic, tail = std::move(tail), keep, except, channel]() mutable {
+               s->publish(topic, std::move(tail), keep, except, channel);
+             });
+}
+
+void redis_broker::store_presence(const std::string& topic, const std::string& incarnation,
+                                  std::string list) {
+  asio::post(state_->io, [s = state_, topic, incarnation, list = std::move(list)] {
+    auto key = key_of(topic, "presence");
+    s->commands->command({"HSET", key, incarnation, std::to_string(now_ms()) + " " + list});
+    // Topics nobody serves any more do not stay in Redis for ever.
+    s->commands->command({"PEXPIRE", key, std::to_string(presence_timeout.count() * 15)});
+  });
+}
+
+void redis_broker::remove_presence(const std::string& topic, const std::string& incarnation) {
+  asio::post(state_->io, [s = state_, topic, incarnation] {
+    s->commands->command({"HDEL", key_of(topic, "presence"), incarnation});
+  });
+}
+
+void redis_broker::fetch_presence(const std::string& topic, const caf::actor& channel) {
+  asio::post(state_->io, [s = state_, topic, channel] {
+    s->commands->command(
+      {"HGETALL", key_of(topic, "presence")}, [channel](std::optional<redis_reply> reply) {
+        if (reply && reply->type == redis_reply::kind::array)
+          caf::anon_send(channel, messages::presence_fetched{parse_presence(*reply)});
+      });
   });
 }
 

@@ -9,11 +9,13 @@
 // subscribers alone ("degraded" on /healthz) and rejoins the others once Redis is back.
 //
 // Redis keys, per topic T: "pulse:{T}" (the pub/sub channel), "pulse:{T}:seq" (the last
-// offset), "pulse:{T}:log" (the stream), "pulse:{T}:epoch".
+// offset), "pulse:{T}:log" (the stream), "pulse:{T}:epoch", "pulse:{T}:presence" (a hash:
+// incarnation -> "<ms> <presence list>").
 #pragma once
 
 #include <caf/actor.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,6 +51,16 @@ class redis_broker {
   /// back as messages::publish_failed.
   void publish(const std::string& topic, std::string tail, std::size_t keep, caf::actor_id except,
                const caf::actor& channel);
+
+  // Presence across nodes: each channel actor stores its own presence list under its
+  // incarnation, again every presence_heartbeat; one that stays silent for presence_timeout is
+  // gone (its node died), and every node's channel tells its subscribers that its metas left.
+  static constexpr std::chrono::milliseconds presence_heartbeat{1000};
+  static constexpr std::chrono::milliseconds presence_timeout{4000};
+  void store_presence(const std::string& topic, const std::string& incarnation, std::string list);
+  void remove_presence(const std::string& topic, const std::string& incarnation);
+  /// Sends `channel` messages::presence_fetched with every incarnation's stored list.
+  void fetch_presence(const std::string& topic, const caf::actor& channel);
 
  private:
   struct state;

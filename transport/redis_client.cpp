@@ -17,30 +17,29 @@ namespace {
 redis_reply copy(const redisReply& from) {
   redis_reply to;
   switch (from.type) {
-  case REDIS_REPLY_STRING:
-    to.type = redis_reply::kind::string;
-    to.text.assign(from.str, from.len);
-    break;
-  case REDIS_REPLY_STATUS:
-    to.type = redis_reply::kind::status;
-    to.text.assign(from.str, from.len);
-    break;
-  case REDIS_REPLY_ERROR:
-    to.type = redis_reply::kind::error;
-    to.text.assign(from.str, from.len);
-    break;
-  case REDIS_REPLY_INTEGER:
-    to.type = redis_reply::kind::integer;
-    to.integer = from.integer;
-    break;
-  case REDIS_REPLY_ARRAY:
-    to.type = redis_reply::kind::array;
-    to.elements.reserve(from.elements);
-    for (std::size_t i = 0; i < from.elements; ++i)
-      to.elements.push_back(copy(*from.element[i]));
-    break;
-  default:
-    break;
+    case REDIS_REPLY_STRING:
+      to.type = redis_reply::kind::string;
+      to.text.assign(from.str, from.len);
+      break;
+    case REDIS_REPLY_STATUS:
+      to.type = redis_reply::kind::status;
+      to.text.assign(from.str, from.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      to.type = redis_reply::kind::error;
+      to.text.assign(from.str, from.len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      to.type = redis_reply::kind::integer;
+      to.integer = from.integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      to.type = redis_reply::kind::array;
+      to.elements.reserve(from.elements);
+      for (std::size_t i = 0; i < from.elements; ++i)
+        to.elements.push_back(copy(*from.element[i]));
+      break;
+    default: break;
   }
   return to;
 }
@@ -136,7 +135,9 @@ struct redis_client::watch : std::enable_shared_from_this<watch> {
 redis_client::redis_client(asio::io_context& io, redis_address address)
     : io_(io), address_(std::move(address)), retry_(io) {}
 
-redis_client::~redis_client() { stop(); }
+redis_client::~redis_client() {
+  stop();
+}
 
 void redis_client::start() {
   stopped_ = false;
@@ -224,7 +225,8 @@ void redis_client::schedule_reconnect() {
     return;
   // Jittered, so that nodes that lost the same Redis do not all knock at the same millisecond.
   static thread_local std::mt19937 generator{std::random_device{}()};
-  auto wait = std::uniform_int_distribution<long>{backoff_.count() / 2, backoff_.count()}(generator);
+  auto wait = std::uniform_int_distribution<long>{backoff_.count() / 2,
+                                                  backoff_.count()}(generator);
   backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds{2000});
   retry_.expires_after(std::chrono::milliseconds{wait});
   retry_.async_wait([weak = weak_from_this()](error_code ec) {

@@ -2,7 +2,7 @@
 // nodes exactly once and in order, a client recovers on another node, and Redis can go away.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Socket } from "phoenix";
+import { Socket, Presence } from "phoenix";
 import WebSocket from "ws";
 import { startDemo, pushResult } from "../client/support/demo_server.mjs";
 import { startRedis } from "./redis_server.mjs";
@@ -18,7 +18,7 @@ before(async () => {
 
 after(async () => {
   for (const socket of sockets) socket.disconnect();
-  for (const node of nodes) await node.stop();
+  for (const node of nodes) assert.equal(await node.stop(), 0, "a node exits cleanly on SIGTERM");
   await redis.stop();
 });
 
@@ -120,6 +120,35 @@ test("a client moved from a killed node to another recovers exactly what it miss
   assert.deepEqual(caughtUp.map((m) => m.payload.text), Array.from({ length: 11 }, (_, i) => `m${i + 11}`));
   assert.deepEqual(caughtUp.map((m) => Number(m.ref.slice(1))),
     Array.from({ length: 11 }, (_, i) => lastOffset + 1 + i), "offsets run on without a gap");
+});
+
+test("presence spans nodes, and a killed node's presences leave within the timeout", async () => {
+  const doomed = await startDemo({ args: ["--redis", redis.url] });
+  const topic = "room:presence";
+  const watch = async (node) => {
+    const channel = connect(node).channel(topic, { username: "watcher" });
+    const presence = new Presence(channel);
+    const names = () => presence.list((name) => name).filter((name) => name !== "watcher").sort();
+    assert.equal((await pushResult(channel.join())).status, "ok");
+    return names;
+  };
+  const early = await watch(nodes[2]);
+  await join(nodes[0], topic, { username: "alice" });
+  const { channel: bob } = await join(nodes[1], topic, { username: "bob" });
+  await join(doomed, topic, { username: "carol" });
+  await eventually(async () => early().join() === "alice,bob,carol", "diffs from every node");
+  const late = await watch(nodes[0]); // its presence_state has everyone, from every node
+  await eventually(async () => late().join() === "alice,bob,carol", "the state on join");
+
+  bob.leave();
+  await eventually(async () => early().join() === "alice,carol" && late().join() === "alice,carol",
+    "bob left, on every node");
+  const killedAt = Date.now();
+  await doomed.stop("SIGKILL");
+  await eventually(async () => early().join() === "alice" && late().join() === "alice",
+    "no ghost of the killed node", 10000);
+  const within = Date.now() - killedAt;
+  assert.ok(within < 8000, `carol left ${within} ms after her node died`);
 });
 
 test("without Redis each node serves its own subscribers and says degraded; then they join up again", async () => {

@@ -115,3 +115,39 @@ TEST_CASE("a history numbered by someone else (Redis) recovers nothing across a 
   CHECK_FALSE(history.since("shared", 42));
   CHECK(payloads(*history.since("shared", 44)) == std::vector<std::string>{"45"});
 }
+
+TEST_CASE("other nodes' presence: diffs applied, a vanished node's metas leave together") {
+  presence_table node_a{"a:"}, node_b{"b:"};
+  remote_presence seen; // what a third node knows of a and b
+  auto joined_a = node_a.track(1, "alice", {{"tab", 1}});
+  seen.apply(joined_a);
+  seen.apply(node_b.track(2, "alice", {{"tab", 2}}));
+  auto heard = seen.apply(node_b.track(3, "bob", {}));
+  CHECK(heard == std::vector<std::string>{"b"});
+
+  json::object list;
+  seen.merge_into(list);
+  CHECK(list.at("alice").at("metas").as_array().size() == 2);
+  CHECK(list.at("bob").at("metas").as_array().size() == 1);
+
+  auto gone = seen.drop("b"); // node b died
+  REQUIRE(gone);
+  CHECK(gone->at("leaves").at("alice").at("metas").as_array().size() == 1);
+  CHECK(gone->at("leaves").at("bob").at("metas").as_array().size() == 1);
+  CHECK_FALSE(seen.drop("b"));
+  json::object after;
+  seen.merge_into(after);
+  CHECK(after.size() == 1);
+  CHECK(after.at("alice").at("metas").at(0).at("tab") == 1);
+
+  seen.apply(*node_a.untrack(1, "alice"));
+  json::object empty;
+  seen.merge_into(empty);
+  CHECK(empty.empty());
+
+  seen.replace("b", node_b.list()); // what b stored in Redis
+  json::object restored;
+  seen.merge_into(restored);
+  CHECK(restored.at("alice").at("metas").as_array().size() == 1);
+  CHECK(restored.at("bob").at("metas").as_array().size() == 1);
+}

@@ -102,6 +102,8 @@ caf::behavior channel_actor::make_behavior() {
     syncing_ = true;
     broker_->join(topic_, caf::actor_cast<caf::actor>(this),
                   history_ ? settings_->history.max_messages : 0);
+    // A Redis that accepts connections but does not answer must not hold joins for ever.
+    delayed_send(this, std::chrono::seconds{3}, messages::sync_timeout_atom::value);
   }
   set_down_handler([this](caf::down_msg& down) {
     auto id = down.source.id();
@@ -164,6 +166,14 @@ caf::behavior channel_actor::make_behavior() {
     },
     [this](messages::history_loaded& msg) {
       handle_history(msg);
+      after_message();
+    },
+    [this](messages::sync_timeout_atom) {
+      if (!syncing_)
+        return;
+      log().warn("channel {}: no shared history from Redis in time: serving alone", topic_);
+      messages::history_loaded alone{"local-" + incarnation_, 0, {}, {}};
+      handle_history(alone);
       after_message();
     },
     [this](messages::presence_tick_atom) {

@@ -26,6 +26,8 @@ struct channel_settings {
   history_options history;
   /// How long a topic's actor stays after its last subscriber left (max: for ever).
   std::chrono::milliseconds linger{0};
+  /// With scale-out (server_options::redis_url): shared with the other nodes, or this node's own.
+  bool node_local = false;
 
   bool is_persistent() const noexcept { return linger == std::chrono::milliseconds::max(); }
 };

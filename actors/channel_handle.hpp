@@ -62,6 +62,10 @@ class channel_builder {
   /// Keeps each topic's actor (and the state in its members) when its last subscriber leaves.
   channel_builder& persistent(bool keep = true);
 
+  /// With scale-out over Redis, keeps each topic to this node: its broadcasts, history and
+  /// presence are not shared with the other nodes (a node's own figures, say).
+  channel_builder& node_local(bool local = true);
+
   /// Keeps each topic's actor for `idle` after its last subscriber left, so that clients who
   /// reconnect meanwhile find its state and history.
   channel_builder& linger(std::chrono::milliseconds idle);

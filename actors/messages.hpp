@@ -163,6 +163,9 @@ struct presence_fetched {
   std::vector<presence_record> records;
 };
 
+/// Channel -> itself: the broker took too long to bring the shared history; serve alone.
+using sync_timeout_atom = caf::atom_constant<caf::atom("synctime")>;
+
 /// Channel -> itself: store its presence again, and look for nodes that went silent.
 using presence_tick_atom = caf::atom_constant<caf::atom("prestick")>;
 

@@ -166,8 +166,9 @@ registry_actor::entry* registry_actor::route(const std::string& topic) {
   auto definition = definitions_->find(topic);
   if (!definition)
     return nullptr;
+  auto shared = definition->settings()->node_local ? nullptr : broker_;
   auto channel = spawn<channel_actor>(topic, std::move(definition), metrics_,
-                                      caf::actor_cast<caf::actor>(this), broker_);
+                                      caf::actor_cast<caf::actor>(this), std::move(shared));
   monitor(channel);
   auto& added = channels_.emplace(topic, entry{std::move(channel), 0}).first->second;
   live_channels_->store(channels_.size(), std::memory_order_relaxed);

@@ -223,6 +223,11 @@ channel_builder& channel_builder::persistent(bool keep) {
   return linger(keep ? std::chrono::milliseconds::max() : std::chrono::milliseconds{0});
 }
 
+channel_builder& channel_builder::node_local(bool local) {
+  definition_->edit([&](channel_settings& settings) { settings.node_local = local; });
+  return *this;
+}
+
 channel_builder& channel_builder::linger(std::chrono::milliseconds idle) {
   definition_->edit([&](channel_settings& settings) { settings.linger = idle; });
   return *this;

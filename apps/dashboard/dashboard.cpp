@@ -35,7 +35,8 @@ void dashboard_channel::on_sample(context& ctx, const json::value& sample) {
 }
 
 void install(server& server, dashboard_options options) {
-  server.channel<dashboard_channel>("dashboard", options).persistent();
+  // Each node draws its own figures: the topic stays on its node, even with scale-out.
+  server.channel<dashboard_channel>("dashboard", options).persistent().node_local();
   auto source = server.system().spawn<dashboard_source>(&server, server.topic("dashboard"),
                                                         options.interval);
   server.adopt(source);

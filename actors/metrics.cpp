@@ -15,7 +15,7 @@ void metric(std::string& out, std::string_view name, std::string_view type, std:
 } // namespace
 
 std::string prometheus_text(const actor_metrics& actors, const transport::traffic& traffic,
-                            std::size_t channels) {
+                            std::size_t channels, std::optional<bool> redis_connected) {
   auto load = [](const std::atomic<std::uint64_t>& counter) {
     return static_cast<double>(counter.load(std::memory_order_relaxed));
   };
@@ -54,6 +54,10 @@ std::string prometheus_text(const actor_metrics& actors, const transport::traffi
          load(actors.channel_failures));
   metric(out, "pulse_queued_bytes", "gauge", "Bytes queued on every connection, not yet written.",
          static_cast<double>(traffic.queued_bytes));
+  if (redis_connected)
+    metric(out, "pulse_redis_connected", "gauge",
+           "1 while this node shares its channels through Redis, 0 while Redis is unreachable.",
+           *redis_connected ? 1 : 0);
 
   auto& latency = traffic.write_latency;
   constexpr std::string_view name = "pulse_broadcast_to_socket_seconds";

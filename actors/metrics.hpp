@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace pulse {
@@ -23,8 +24,9 @@ struct actor_metrics {
   }
 };
 
-/// The Prometheus text exposition of everything a server counts.
+/// The Prometheus text exposition of everything a server counts; `redis_connected` only for a
+/// node that shares its channels through Redis.
 std::string prometheus_text(const actor_metrics& actors, const transport::traffic& traffic,
-                            std::size_t channels);
+                            std::size_t channels, std::optional<bool> redis_connected = {});
 
 } // namespace pulse

@@ -429,7 +429,8 @@ std::uint16_t server::start() {
     return transport::http_response{
       200, "text/plain; version=0.0.4",
       prometheus_text(core->metrics, core->http.traffic(),
-                      core->live_channels.load(std::memory_order_relaxed))};
+                      core->live_channels.load(std::memory_order_relaxed),
+                      core->broker ? std::optional<bool>{core->broker->healthy()} : std::nullopt)};
   });
   if (!options.api_key.empty())
     install_server_api(core_);

@@ -60,6 +60,7 @@ struct options {
   std::string label = "server"; // the server's name, copied into the result
   std::string host = "127.0.0.1";
   int port = 0;
+  std::vector<int> ports; // --ports A,B: connection i goes to ports[i % n] (nodes sharing Redis)
   std::string path = "/socket/websocket?vsn=2.0.0";
   long subscribers = 1000; // -1: as many as the fd limits allow
   long window = 0;         // fanout: publishes not yet received by everyone; 0: auto
@@ -83,6 +84,7 @@ void usage() {
   std::fputs(
     "usage: pulse-loadgen --scenario fanout|latency|rooms|idle --port PORT [options]\n"
     "  --host H (127.0.0.1)  --path P (/socket/websocket?vsn=2.0.0)  --label NAME\n"
+    "  --ports P1,P2,... (several nodes: connection i to the (i mod n)-th; the publisher to P1)\n"
     "  --subscribers S|max   --window W (fanout; 0 = auto)  --duration SEC  --warmup SEC\n"
     "  --rate PUBLISHES_PER_S (latency; default 50,000 deliveries/s)  --pad BYTES\n"
     "  --rooms R --members K --room-window W (rooms; 0 = auto)\n"
@@ -120,7 +122,16 @@ options parse_options(int argc, char** argv) {
       o.host = v;
     else if (key == "--port")
       o.port = static_cast<int>(num());
-    else if (key == "--path")
+    else if (key == "--ports") {
+      for (std::size_t at = 0; at <= v.size();) {
+        auto comma = std::min(v.find(',', at), v.size());
+        o.ports.push_back(std::atoi(v.substr(at, comma - at).c_str()));
+        if (o.ports.back() <= 0)
+          die("--ports takes port numbers separated by commas: " + v);
+        at = comma + 1;
+      }
+      o.port = o.ports.front();
+    } else if (key == "--path")
       o.path = v;
     else if (key == "--subscribers")
       o.subscribers = v == "max" ? -1 : static_cast<long>(num());
@@ -588,7 +599,8 @@ void loadgen::open_one(std::size_t i) {
   setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   sockaddr_in to{};
   to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<std::uint16_t>(o_.port));
+  auto port = o_.ports.empty() ? o_.port : o_.ports[i % o_.ports.size()];
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
   inet_pton(AF_INET, o_.host.c_str(), &to.sin_addr);
   if (std::size_t source = i / per_source_; source > 0 && o_.host.rfind("127.", 0) == 0) {
     setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
@@ -1103,7 +1115,7 @@ std::string loadgen::common_json() {
   char buf[1024];
   std::snprintf(
     buf, sizeof buf,
-    "\"scenario\":\"%s\",\"server\":\"%s\",\"subscribers\":%zu,\"requested\":%ld,"
+    "\"scenario\":\"%s\",\"server\":\"%s\",\"nodes\":%zu,\"subscribers\":%zu,\"requested\":%ld,"
     "\"fd_limit\":%ld,\"server_fd_limit\":%ld,\"note\":\"%s\",\"joined\":%ld,"
     "\"failed_connections\":%ld,\"closes\":%s,\"setup_s\":%.3f,\"connect_join_per_s\":%.0f,"
     "\"setup_loadgen_cpu_pct\":%.1f,\"setup_server_cpu_pct\":%.1f,"
@@ -1111,9 +1123,9 @@ std::string loadgen::common_json() {
     "\"server_core\":%d,\"server_core_busy_pct\":%.1f,\"loadgen_bound\":%s,"
     "\"frames_per_read\":%.2f,\"lost\":%llu,\"duplicated\":%llu,\"error_replies\":%llu,"
     "\"first_error\":\"%s\"",
-    o_.scenario.c_str(), json_escape(o_.label).c_str(), conns_.size(), requested_, fd_limit_,
-    server_fd_limit_, json_escape(cut_note_).c_str(), joined_, failed_, reasons.c_str(),
-    seconds(t_all_joined_ - t_first_connect_),
+    o_.scenario.c_str(), json_escape(o_.label).c_str(), std::max<std::size_t>(o_.ports.size(), 1),
+    conns_.size(), requested_, fd_limit_, server_fd_limit_, json_escape(cut_note_).c_str(), joined_,
+    failed_, reasons.c_str(), seconds(t_all_joined_ - t_first_connect_),
     static_cast<double>(joined_) / std::max(1e-9, seconds(t_all_joined_ - t_first_connect_)),
     100 * setup_cpu_ / std::max(1e-9, seconds(t_all_joined_ - t_first_connect_)),
     o_.server_pid

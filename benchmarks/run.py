@@ -40,6 +40,11 @@ FULL = {
     "idle": [dict(subscribers=s, settle=2) for s in (1000, 10000, "max")],
 }
 
+# Scale-out: the same fan-out through two Pulse nodes sharing one Redis (Pulse only), subscribers
+# split evenly between them, the publisher on the first. Both nodes and Redis share the server's
+# core, so the figure is the cost of going through Redis, against one node on that core.
+TWO_NODES = [dict(subscribers=s, duration=4, warmup=1) for s in (1000, 10000)]
+
 # What the issue asks of Pulse, as ratios against the baseline measured in the same run.
 TARGETS = [
     # (scenario, S, figure, comparison, bound, text)
@@ -159,6 +164,53 @@ class Server:
         return self.proc.returncode
 
 
+class Cluster:
+    """redis-server and two Pulse nodes sharing it, all pinned to `cpu`; the same face as Server
+    (pid, port: the first node's), plus `ports` for the load generator."""
+
+    def __init__(self, pulse_argv, cpu):
+        import socket
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.redis_port = probe.getsockname()[1]
+        probe.close()
+        self.redis = subprocess.Popen(
+            ["taskset", "-c", cpu, "redis-server", "--port", str(self.redis_port), "--bind",
+             "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as c:
+                    c.sendall(b"PING\r\n")
+                    if c.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.redis.poll() is not None:
+                self.stop()
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        url = f"redis://127.0.0.1:{self.redis_port}"
+        self.nodes = []
+        for i in range(2):
+            self.nodes.append(Server(pulse_argv + ["--redis", url], cpu, f"pulse-node-{i}"))
+        self.pid, self.port = self.nodes[0].pid, self.nodes[0].port
+        self.ports = ",".join(str(n.port) for n in self.nodes)
+        self.argv = self.nodes[0].argv
+        self.stderr_tail = self.nodes[0].stderr_tail
+
+    def alive(self):
+        return all(n.alive() for n in self.nodes) and self.redis.poll() is None
+
+    def stop(self):
+        codes = [n.stop() for n in getattr(self, "nodes", [])]
+        if self.redis.poll() is None:
+            self.redis.terminate()
+            self.redis.wait(timeout=15)
+        return max(codes, default=0)
+
+
 def loadgen_args(scenario, point, port, pid, label):
     args = ["--scenario", scenario, "--port", str(port), "--server-pid", str(pid), "--label", label]
     for key, value in point.items():
@@ -170,9 +222,12 @@ def run_point(servers, loadgen, scenario, point, cpus):
     """Runs one point of the matrix against every server; returns their results."""
     results = []
     for name, argv in servers:
-        server = Server(argv, cpus["server"], name)
+        cluster = name.endswith("-2-nodes")
+        server = Cluster(argv, cpus["server"]) if cluster else Server(argv, cpus["server"], name)
         cmd = ["taskset", "-c", cpus["loadgen"], loadgen] + loadgen_args(
             scenario, point, server.port, server.pid, name)
+        if cluster:
+            cmd += ["--ports", server.ports]
         log(f"- {name} {scenario} {point}: server pid {server.pid}, port {server.port}")
         budget = 60 + sum(float(point.get(k, 0)) for k in ("duration", "warmup", "settle")) + 180
         started = time.monotonic()
@@ -257,8 +312,24 @@ def evaluate(results):
                          "value": value, "met": ok})
     verdicts.append({"scenario": "all", "subscribers": None, "figure": "lost, duplicated, disconnects",
                      "target": "0 in every run", "value": sum(not clean(r) for r in results),
-                     "met": all(clean(r) for r in results if r.get("server") == "pulse")})
+                     "met": all(clean(r) for r in results
+                                if r.get("server") in ("pulse", "pulse-2-nodes"))})
     return ratios, verdicts
+
+
+def two_nodes(results):
+    """Fan-out through two nodes and Redis against one node, per S."""
+    rows = []
+    for (scenario, s), by in pair_up(results).items():
+        one, two = by.get("pulse"), by.get("pulse-2-nodes")
+        if scenario != "fanout" or not two:
+            continue
+        one_v = one.get("deliveries_per_s") if one else None
+        two_v = two.get("deliveries_per_s")
+        rows.append({"subscribers": s, "one_node": one_v, "two_nodes": two_v,
+                     "ratio": ratio(two_v, one_v), "lost": two.get("lost"),
+                     "duplicated": two.get("duplicated")})
+    return rows
 
 
 def fmt(v, key=""):
@@ -301,6 +372,18 @@ def markdown(run):
             shown = f"{value} run(s) not clean"
         lines.append(f"| {v['scenario']} | {fmt(v['subscribers'])} | {v['figure']} | {v['target']} | "
                      f"{shown} | {'yes' if v['met'] else '**no**'} |")
+    if run.get("two_nodes"):
+        lines += ["", "## Two nodes through Redis", "",
+                  "Fan-out with the subscribers split evenly between two Pulse nodes that share one "
+                  "redis-server, the publisher on the first node: every broadcast goes through "
+                  "Redis and back to both nodes. Both nodes and Redis run on the server's one core.",
+                  "", "| S | one node, deliveries/s | two nodes + Redis, deliveries/s | "
+                  "two / one | lost | dup |", "|---:|---:|---:|---:|---:|---:|"]
+        for r in run["two_nodes"]:
+            rt = r["ratio"]
+            lines.append(f"| {fmt(r['subscribers'])} | {fmt(r['one_node'])} | "
+                         f"{fmt(r['two_nodes'])} | {'–' if rt is None else f'{rt:.2f}x'} | "
+                         f"{fmt(r['lost'])} | {fmt(r['duplicated'])} |")
     lines += ["", "## Every run", "",
               "| server | scenario | S | joined | lost | dup | closes | generator CPU | server CPU "
               "| server's core busy | notes |",
@@ -365,7 +448,8 @@ def plot(run, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="every scenario at every size")
-    parser.add_argument("--only", action="append", choices=["fanout", "latency", "rooms", "idle"],
+    parser.add_argument("--only", action="append",
+                        choices=["fanout", "latency", "rooms", "idle", "two-nodes"],
                         help="run only these scenarios (repeatable)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     opts = parser.parse_args()
@@ -396,6 +480,10 @@ def main():
             continue
         for point in points:
             results += run_point(servers, loadgen, scenario, point, cpus)
+    if not opts.only or "two-nodes" in opts.only:
+        cluster = [("pulse-2-nodes", servers[0][1])]
+        for point in TWO_NODES:
+            results += run_point(cluster, loadgen, "fanout", point, cpus)
     os.makedirs(opts.out, exist_ok=True)
     stamp = date.strftime("%Y%m%d-%H%M%S")
     path = os.path.join(opts.out, f"run-{stamp}.json")
@@ -414,6 +502,7 @@ def main():
         "file": os.path.relpath(path, ROOT),
         "ratios": ratios,
         "verdicts": verdicts,
+        "two_nodes": two_nodes(results),
         "results": results,
     }
     run["plot"] = plot(run, os.path.join(opts.out, "latest.png"))

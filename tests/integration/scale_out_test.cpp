@@ -6,11 +6,10 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <chrono>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <chrono>
 
 using namespace pulse;
 using namespace pulse::test;

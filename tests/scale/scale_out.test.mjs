@@ -158,6 +158,7 @@ test("without Redis each node serves its own subscribers and says degraded; then
 
   await redis.stop("SIGKILL");
   await eventually(async () => (await health(nodes[0])).status === "degraded", "node 0 degraded");
+  assert.match(await (await fetch(`${nodes[0].http}/metrics`)).text(), /^pulse_redis_connected 0$/m);
   assert.deepEqual(await health(nodes[1]), { status: "degraded", redis: "unreachable" });
   publisher.push("publish", { during: "outage" });
   assert.deepEqual((await local.until(1))[0].payload, { during: "outage" });
@@ -165,6 +166,7 @@ test("without Redis each node serves its own subscribers and says degraded; then
   redis = await startRedis(redis.port);
   await eventually(async () => (await health(nodes[0])).status === "ok"
     && (await health(nodes[1])).status === "ok", "both nodes healthy again");
+  assert.match(await (await fetch(`${nodes[0].http}/metrics`)).text(), /^pulse_redis_connected 1$/m);
   // The nodes resubscribe on their own; until node 1 has, a broadcast may not reach it.
   let n = 0;
   await eventually(async () => {

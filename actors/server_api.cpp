@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 #include <openssl/crypto.h>
 
 #include <chrono>
@@ -69,8 +70,9 @@ http_response broadcast(server_core& core, const http_request& request) {
     return error_response(404, "no channel is defined for \"" + topic + "\"");
   }
   auto* payload = fields->if_contains("payload");
-  core.tell_registry(messages::publish{std::move(topic), std::string{event->get_string()},
-                                       payload ? *payload : json::object{}});
+  caf::anon_send(core.registry,
+                 messages::publish{std::move(topic), std::string{event->get_string()},
+                                   payload ? *payload : json::object{}});
   return json_response(202, json::object{{"ok", true}});
 }
 

@@ -46,6 +46,10 @@ const std::string& channel::topic() const {
   return actor_->topic();
 }
 
+std::vector<boost::json::value> channel::recent(std::string_view event, std::size_t max) const {
+  return actor_->recent(event, max);
+}
+
 std::size_t channel::subscriber_count() const {
   return actor_->subscriber_count();
 }

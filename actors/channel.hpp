@@ -41,6 +41,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pulse {
 
@@ -83,6 +84,10 @@ class channel {
 
   /// Subscribers connected now.
   std::size_t subscriber_count() const;
+
+  /// The payloads of the last `max` broadcasts of `event` that the topic's history keeps
+  /// (channel_builder::history; shared by every node with scale-out), oldest first.
+  std::vector<boost::json::value> recent(std::string_view event, std::size_t max) const;
 
  private:
   friend class channel_actor;

@@ -547,6 +547,23 @@ void channel_actor::handle_remote(messages::remote_broadcast& msg) {
   tell_listeners(fields->at(1).get_string(), fields->at(2));
 }
 
+std::vector<json::value> channel_actor::recent(std::string_view event, std::size_t max) const {
+  std::vector<json::value> found;
+  if (!history_ || max == 0)
+    return found;
+  history_->visit_newest([&](const transport::outbound_frame& frame) {
+    boost::system::error_code ec;
+    auto parsed = json::parse(frame.payload(), ec); // [null, "o17", topic, event, payload]
+    auto* fields = ec ? nullptr : parsed.if_array();
+    if (fields && fields->size() == 5 && fields->at(3).is_string()
+        && fields->at(3).get_string() == event)
+      found.push_back(std::move(fields->at(4)));
+    return found.size() < max;
+  });
+  std::reverse(found.begin(), found.end());
+  return found;
+}
+
 json::object channel_actor::presence_list() const {
   auto list = presence_.list();
   remote_presence_.merge_into(list);

@@ -47,6 +47,7 @@ class channel_actor : public caf::event_based_actor {
 
   const std::string& topic() const noexcept { return topic_; }
   std::size_t subscriber_count() const noexcept { return subscribers_.size(); }
+  std::vector<boost::json::value> recent(std::string_view event, std::size_t max) const;
 
   // What channel and pulse::context do on a handler's behalf.
   /// Every subscriber but `except` (if any); `record`: kept in the history (presence diffs are

@@ -56,6 +56,13 @@ class message_history {
 
   std::size_t size() const noexcept { return kept_.size(); }
 
+  /// Every frame kept, newest first, until `fn` returns false.
+  template<class Fn>
+  void visit_newest(Fn fn) const {
+    for (auto it = kept_.rbegin(); it != kept_.rend() && fn(it->frame); ++it) {
+    }
+  }
+
  private:
   struct kept {
     std::uint64_t offset;

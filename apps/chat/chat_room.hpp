@@ -16,7 +16,6 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 
 namespace pulse::chat {
 
@@ -41,7 +40,6 @@ class chat_room : public channel {
   boost::json::value on_message(context& ctx, const boost::json::value& payload);
 
   room_options options_;
-  std::deque<boost::json::object> history_; // the last messages_on_join messages
 };
 
 /// Defines the `room:*` channels on `server`.

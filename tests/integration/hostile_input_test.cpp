@@ -302,6 +302,8 @@ TEST_CASE("connection floods are refused with 503 past the global and per-addres
     std::vector<std::unique_ptr<ws_test_client>> clients;
     for (int i = 0; i < 3; ++i)
       clients.push_back(std::make_unique<ws_test_client>(port));
+    // A client's handshake completes just before the server counts its connection.
+    REQUIRE(testing::eventually([&] { return server.srv.connection_count() == 3; }));
     CHECK_THROWS(ws_test_client{port});
     clients.pop_back(); // one leaves: its place frees up once the server saw it go
     REQUIRE(testing::eventually([&] { return server.srv.connection_count() == 2; }));

@@ -115,6 +115,8 @@ test("a client moved from a killed node to another recovers exactly what it miss
     { username: "x", last_offset: lastOffset, epoch: reply.epoch }, "new_message");
   assert.equal(rejoined.recovered, true);
   assert.equal(rejoined.epoch, reply.epoch, "every node shares the topic's epoch");
+  assert.deepEqual(rejoined.history.map((m) => m.text), Array.from({ length: 20 }, (_, i) => `m${i + 1}`),
+    "the room's recent messages, said on other nodes, are in the join reply");
   await send("m21");
   const caughtUp = await seenAfter.until(11);
   assert.deepEqual(caughtUp.map((m) => m.payload.text), Array.from({ length: 11 }, (_, i) => `m${i + 11}`));

@@ -97,7 +97,8 @@ caf::behavior registry_actor::make_behavior() {
         finish();
         return promise;
       }
-      for (auto& [topic, known] : channels_) {
+      for (auto& [name, known] : channels_) {
+        std::string topic = name; // lambdas cannot capture structured bindings (clang 14)
         auto answered = [waiting, finish, counts, topic](std::size_t count) mutable {
           (*counts)[topic] = count;
           if (--*waiting == 0)

@@ -62,3 +62,21 @@ export async function startRedis(port) {
     };
   }
 }
+
+/** Sends one command to the Redis on `port` and resolves with its raw RESP answer. */
+export function redisCommand(port, ...args) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let answer = "";
+    socket.setTimeout(2000);
+    socket.once("connect", () => socket.write(
+      `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")));
+    socket.on("data", (data) => {
+      answer += data;
+      socket.end();
+    });
+    socket.once("end", () => resolve(answer));
+    socket.once("error", reject);
+    socket.once("timeout", () => { socket.destroy(); reject(new Error("redis did not answer")); });
+  });
+}

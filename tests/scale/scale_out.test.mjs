@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Socket, Presence } from "phoenix";
 import WebSocket from "ws";
 import { startDemo, pushResult } from "../client/support/demo_server.mjs";
-import { startRedis } from "./redis_server.mjs";
+import { startRedis, redisCommand } from "./redis_server.mjs";
 
 let redis;
 const nodes = [];
@@ -95,6 +95,15 @@ test("a broadcast on any node reaches every node's subscribers once, in each pub
     assert.deepEqual(received[2 * count].payload, { marker: true });
   }
   assert.deepEqual(await health(nodes[0]), { status: "ok" });
+});
+
+test("a node-local channel (the dashboard) stays off Redis; shared ones are on it", async () => {
+  const viewer = recorder((await join(nodes[1], "dashboard")).channel, "sample");
+  await join(nodes[1], "bench");
+  await viewer.until(1, 5000); // the dashboard works on its node
+  const channels = await redisCommand(redis.port, "PUBSUB", "CHANNELS", "pulse:*");
+  assert.match(channels, /pulse:\{bench\}/);
+  assert.doesNotMatch(channels, /dashboard/);
 });
 
 test("a client moved from a killed node to another recovers exactly what it missed", async () => {

@@ -133,7 +133,7 @@ struct redis_client::watch : std::enable_shared_from_this<watch> {
 };
 
 redis_client::redis_client(asio::io_context& io, redis_address address)
-    : io_(io), address_(std::move(address)), retry_(io) {}
+    : io_(io), address_(std::move(address)), retry_(io), watchdog_(io) {}
 
 redis_client::~redis_client() {
   stop();
@@ -147,6 +147,7 @@ void redis_client::start() {
 void redis_client::stop() {
   stopped_ = true;
   retry_.cancel();
+  watchdog_.cancel();
   if (context_) {
     auto* context = context_;
     context_ = nullptr;
@@ -208,10 +209,12 @@ void redis_client::handle_connected(int status) {
 
 void redis_client::handle_disconnected(int) {
   // hiredis frees the context after this callback, and has told every pending command.
-  auto reason = context_ && context_->errstr ? std::string{context_->errstr} : "closed";
+  auto reason = context_ && context_->errstr && *context_->errstr ? std::string{context_->errstr}
+                                                                  : std::string{"closed"};
   context_ = nullptr;
   connected_.store(false, std::memory_order_release);
   confirmations_.clear();
+  unanswered_.clear();
   if (stopped_)
     return;
   if (on_disconnect_)
@@ -252,8 +255,10 @@ bool redis_client::send(const std::vector<std::string>& args,
          == REDIS_OK;
 }
 
-void redis_client::on_reply(redisAsyncContext*, void* reply, void* privdata) {
+void redis_client::on_reply(redisAsyncContext* context, void* reply, void* privdata) {
   std::unique_ptr<callback> done{static_cast<callback*>(privdata)};
+  if (auto* self = static_cast<redis_client*>(context->data); self && !self->unanswered_.empty())
+    self->unanswered_.pop_front(); // Redis answers in order
   if (!*done)
     return;
   if (reply)
@@ -264,10 +269,37 @@ void redis_client::on_reply(redisAsyncContext*, void* reply, void* privdata) {
 
 bool redis_client::command(const std::vector<std::string>& args, callback done) {
   auto* pending = new callback(std::move(done));
-  if (send(args, &redis_client::on_reply, pending))
+  if (send(args, &redis_client::on_reply, pending)) {
+    unanswered_.push_back(std::chrono::steady_clock::now());
+    watch_answers();
     return true;
+  }
   delete pending;
   return false;
+}
+
+void redis_client::watch_answers() {
+  if (watching_ || stopped_)
+    return;
+  watching_ = true;
+  watchdog_.expires_after(answer_timeout / 4);
+  watchdog_.async_wait([weak = weak_from_this()](error_code ec) {
+    auto self = weak.lock();
+    if (!self || ec)
+      return;
+    self->watching_ = false;
+    if (self->unanswered_.empty())
+      return;
+    if (std::chrono::steady_clock::now() - self->unanswered_.front() > answer_timeout
+        && self->context_) {
+      log().warn("redis {}:{}: no answer for {} ms: reconnecting", self->address_.host,
+                 self->address_.port, answer_timeout.count());
+      // Every pending callback hears "nothing", then handle_disconnected() reconnects.
+      redisAsyncFree(self->context_);
+      return;
+    }
+    self->watch_answers();
+  });
 }
 
 void redis_client::on_subscription_reply(redisAsyncContext* context, void* reply, void*) {

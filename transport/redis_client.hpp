@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -65,6 +66,10 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
 
   bool connected() const noexcept { return connected_.load(std::memory_order_acquire); }
 
+  /// A command unanswered for this long means a Redis that hangs: the connection is dropped
+  /// (its pending callbacks get nothing) and made again.
+  static constexpr std::chrono::milliseconds answer_timeout{2000};
+
   /// Sends a command; false (and no callback) when not connected.
   bool command(const std::vector<std::string>& args, callback done = {});
   /// SUBSCRIBE; the confirmation comes to `confirmed`, messages to on_message().
@@ -78,6 +83,7 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
   void schedule_reconnect();
   void handle_connected(int status);
   void handle_disconnected(int status);
+  void watch_answers();
   bool send(const std::vector<std::string>& args, void (*fn)(redisAsyncContext*, void*, void*),
             void* privdata);
 
@@ -88,6 +94,9 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
   redis_address address_;
   boost::asio::steady_timer retry_;
   std::chrono::milliseconds backoff_{100};
+  boost::asio::steady_timer watchdog_;
+  bool watching_ = false;
+  std::deque<std::chrono::steady_clock::time_point> unanswered_; ///< when each command was sent
   redisAsyncContext* context_ = nullptr;
   std::shared_ptr<watch> watch_;
   std::atomic<bool> connected_ = false;

@@ -93,6 +93,7 @@ channel_actor::channel_actor(caf::actor_config& config, std::string topic,
     handlers_[entry.event] = entry.fn;
   for (auto& entry : settings_->handlers)
     handlers_[entry.event] = entry.fn;
+  presence_tail_head_ = json::serialize(json::string{topic_}) + R"(,"presence_diff",)";
   for (auto& [event, _] : handlers_)
     handled_events_ += (handled_events_.empty() ? "" : ", ") + event;
 }
@@ -527,9 +528,7 @@ void channel_actor::handle_remote(messages::remote_broadcast& msg) {
   fan_out(frame, msg.own ? find(msg.except) : nullptr);
   if (msg.own)
     return; // listeners heard it as it was made; presence: this node's own table
-  static const std::string presence_event = R"("presence_diff",)";
-  auto head = json::serialize(json::string{topic_}) + ",";
-  bool presence = std::string_view{msg.tail}.substr(head.size()).starts_with(presence_event);
+  bool presence = msg.tail.starts_with(presence_tail_head_);
   if (!presence && listeners_.empty())
     return;
   // Decoded here, once, and only when it matters.

@@ -132,6 +132,8 @@ class channel_actor : public caf::event_based_actor {
   remote_presence remote_presence_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> heard_;
   bool presence_ticking_ = false;
+  std::string
+    presence_tail_head_; ///< how a presence diff's tail starts: `"topic","presence_diff",`
   std::optional<message_history> history_;
 
   /// Sockets with broadcasts queued and not yet written (see after_message()). Plain pointers,

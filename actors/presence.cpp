@@ -9,14 +9,11 @@ namespace pulse {
 namespace json = boost::json;
 
 namespace {
+
 using metas_by_key = std::map<std::string, std::vector<json::object>>;
-} // namespace
 
-std::string presence_table::next_ref() {
-  return ref_prefix_ + std::to_string(++next_ref_);
-}
-
-json::object presence_table::diff(const metas_by_key& joins, const metas_by_key& leaves) {
+/// A presence_diff payload.
+json::object diff(const metas_by_key& joins, const metas_by_key& leaves) {
   auto section = [](const metas_by_key& from) {
     json::object out;
     for (auto& [key, metas] : from)
@@ -24,6 +21,33 @@ json::object presence_table::diff(const metas_by_key& joins, const metas_by_key&
     return out;
   };
   return json::object{{"joins", section(joins)}, {"leaves", section(leaves)}};
+}
+
+/// Moves the metas of every item `leaving` accepts out of `by_key` (keys left empty go too),
+/// grouped by key.
+template<class Item, class Leaving, class MetaOf>
+metas_by_key take_leaving(std::map<std::string, std::vector<Item>, std::less<>>& by_key,
+                          Leaving leaving, MetaOf meta_of) {
+  metas_by_key leaves;
+  for (auto it = by_key.begin(); it != by_key.end();) {
+    auto& items = it->second;
+    for (auto item = items.begin(); item != items.end();) {
+      if (leaving(*item)) {
+        leaves[it->first].push_back(std::move(meta_of(*item)));
+        item = items.erase(item);
+      } else {
+        ++item;
+      }
+    }
+    it = items.empty() ? by_key.erase(it) : std::next(it);
+  }
+  return leaves;
+}
+
+} // namespace
+
+std::string presence_table::next_ref() {
+  return ref_prefix_ + std::to_string(++next_ref_);
 }
 
 json::object presence_table::track(std::uint64_t owner, std::string_view key, json::object meta) {
@@ -69,19 +93,9 @@ std::optional<json::object> presence_table::untrack(std::uint64_t owner, std::st
 }
 
 std::optional<json::object> presence_table::untrack_all(std::uint64_t owner) {
-  metas_by_key leaves;
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    auto& list = it->second;
-    for (auto e = list.begin(); e != list.end();) {
-      if (e->owner == owner) {
-        leaves[it->first].push_back(std::move(e->meta));
-        e = list.erase(e);
-      } else {
-        ++e;
-      }
-    }
-    it = list.empty() ? entries_.erase(it) : std::next(it);
-  }
+  auto leaves = take_leaving(
+    entries_, [owner](const entry& e) { return e.owner == owner; },
+    [](entry& e) -> json::object& { return e.meta; });
   if (leaves.empty())
     return std::nullopt;
   return diff({}, leaves);
@@ -166,25 +180,12 @@ void remote_presence::replace(std::string_view incarnation, const json::object& 
 }
 
 std::optional<json::object> remote_presence::drop(std::string_view incarnation) {
-  metas_by_key leaves;
-  for (auto it = metas_.begin(); it != metas_.end();) {
-    auto& metas = it->second;
-    for (auto meta = metas.begin(); meta != metas.end();) {
-      if (incarnation_of(*meta) == incarnation) {
-        leaves[it->first].push_back(std::move(*meta));
-        meta = metas.erase(meta);
-      } else {
-        ++meta;
-      }
-    }
-    it = metas.empty() ? metas_.erase(it) : std::next(it);
-  }
+  auto leaves = take_leaving(
+    metas_, [incarnation](const json::object& meta) { return incarnation_of(meta) == incarnation; },
+    [](json::object& meta) -> json::object& { return meta; });
   if (leaves.empty())
     return std::nullopt;
-  json::object out;
-  for (auto& [key, metas] : leaves)
-    out[key] = json::object{{"metas", json::array(metas.begin(), metas.end())}};
-  return json::object{{"joins", json::object{}}, {"leaves", std::move(out)}};
+  return diff({}, leaves);
 }
 
 void remote_presence::merge_into(json::object& list) const {

@@ -47,9 +47,6 @@ class presence_table {
   };
 
   std::string next_ref();
-  static boost::json::object
-  diff(const std::map<std::string, std::vector<boost::json::object>>& joins,
-       const std::map<std::string, std::vector<boost::json::object>>& leaves);
 
   std::string ref_prefix_;
   std::uint64_t next_ref_ = 0;

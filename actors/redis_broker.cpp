@@ -252,18 +252,27 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
     };
     if (!healthy())
       return failed(std::move(tail));
-    auto header = node + " " + std::to_string(except);
-    auto pending = std::make_shared<std::string>(std::move(tail));
-    bool sent = commands->command(
-      {"EVAL", publish_script, "2", key_of(topic, "seq"), key_of(topic, "log"), channel_of(topic),
-       std::to_string(keep), header, *pending, std::to_string(now_ms())},
-      [failed, pending, topic](std::optional<redis_reply> reply) {
-        if (reply && !reply->is_error())
-          return;
-        if (reply)
-          log().error("redis: publishing to {} failed: {}", topic, reply->text);
-        failed(std::move(*pending));
-      });
+    constexpr std::size_t tail_arg = 8;
+    std::vector<std::string> args{"EVAL",
+                                  publish_script,
+                                  "2",
+                                  key_of(topic, "seq"),
+                                  key_of(topic, "log"),
+                                  channel_of(topic),
+                                  std::to_string(keep),
+                                  node + " " + std::to_string(except),
+                                  std::move(tail),
+                                  std::to_string(now_ms())};
+    // hiredis copies the command; the tail is kept (not copied) in case Redis refuses it.
+    auto pending = std::make_shared<std::string>();
+    bool sent = commands->command(args, [failed, pending, topic](std::optional<redis_reply> reply) {
+      if (reply && !reply->is_error())
+        return;
+      if (reply)
+        log().error("redis: publishing to {} failed: {}", topic, reply->text);
+      failed(std::move(*pending));
+    });
+    *pending = std::move(args[tail_arg]);
     if (!sent)
       failed(std::move(*pending));
   }

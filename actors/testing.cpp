@@ -201,59 +201,10 @@ frame test_client::next(std::chrono::milliseconds timeout) {
   return frame::parse(connection_->take(timeout).payload());
 }
 
-frame test_client::next_event(const std::string& event, std::chrono::milliseconds timeout) {
-  for (auto it = skipped_.begin(); it != skipped_.end(); ++it) {
-    if (it->event == event) {
-      auto out = std::move(*it);
-      skipped_.erase(it);
-      return out;
-    }
-  }
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-    auto candidate
-      = frame::parse(connection_->take(std::max(left, std::chrono::milliseconds{0})).payload());
-    if (candidate.event == event)
-      return candidate;
-    skipped_.push_back(std::move(candidate));
-  }
-}
-
-frame test_client::reply_to(const std::string& ref, std::chrono::milliseconds timeout) {
-  auto matches = [&](const frame& f) {
-    return f.is_reply() && f.ref == ref;
-  };
+std::optional<frame> test_client::take_matching(const std::function<bool(const frame&)>& matches,
+                                                std::chrono::milliseconds timeout) {
   for (auto it = skipped_.begin(); it != skipped_.end(); ++it) {
     if (matches(*it)) {
-      auto out = std::move(*it);
-      skipped_.erase(it);
-      return out;
-    }
-  }
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-    auto candidate
-      = frame::parse(connection_->take(std::max(left, std::chrono::milliseconds{0})).payload());
-    if (matches(candidate))
-      return candidate;
-    skipped_.push_back(std::move(candidate));
-  }
-}
-
-transport::outbound_frame test_client::next_raw(std::chrono::milliseconds timeout) {
-  if (!skipped_.empty())
-    throw std::logic_error("next_raw() after frames were skipped: take them with next() first");
-  return connection_->take(timeout);
-}
-
-std::optional<frame> test_client::reply_or_close(const std::string& ref,
-                                                 std::chrono::milliseconds timeout) {
-  for (auto it = skipped_.begin(); it != skipped_.end(); ++it) {
-    if (it->is_reply() && it->ref == ref) {
       auto out = std::move(*it);
       skipped_.erase(it);
       return out;
@@ -267,10 +218,33 @@ std::optional<frame> test_client::reply_or_close(const std::string& ref,
     if (!raw)
       return std::nullopt;
     auto candidate = frame::parse(raw->payload());
-    if (candidate.is_reply() && candidate.ref == ref)
+    if (matches(candidate))
       return candidate;
     skipped_.push_back(std::move(candidate));
   }
+}
+
+frame test_client::next_event(const std::string& event, std::chrono::milliseconds timeout) {
+  if (auto found = take_matching([&](const frame& f) { return f.event == event; }, timeout))
+    return std::move(*found);
+  throw std::runtime_error("the server closed the connection");
+}
+
+frame test_client::reply_to(const std::string& ref, std::chrono::milliseconds timeout) {
+  if (auto found = reply_or_close(ref, timeout))
+    return std::move(*found);
+  throw std::runtime_error("the server closed the connection");
+}
+
+transport::outbound_frame test_client::next_raw(std::chrono::milliseconds timeout) {
+  if (!skipped_.empty())
+    throw std::logic_error("next_raw() after frames were skipped: take them with next() first");
+  return connection_->take(timeout);
+}
+
+std::optional<frame> test_client::reply_or_close(const std::string& ref,
+                                                 std::chrono::milliseconds timeout) {
+  return take_matching([&](const frame& f) { return f.is_reply() && f.ref == ref; }, timeout);
 }
 
 std::size_t test_client::pending() const {

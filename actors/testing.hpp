@@ -111,6 +111,9 @@ class test_client {
 
  private:
   std::string next_ref() { return std::to_string(++ref_counter_); }
+  /// The first frame `matches` accepts, skipped ones first; nothing once the server closed.
+  std::optional<frame> take_matching(const std::function<bool(const frame&)>& matches,
+                                     std::chrono::milliseconds timeout);
 
   std::shared_ptr<memory_connection> connection_;
   std::shared_ptr<transport::connection_handler> handler_;

@@ -381,6 +381,25 @@ bool find_int(std::string_view s, std::string_view key, std::int64_t& out) {
 
 enum class state : std::uint8_t { idle, connecting, upgrading, joining, joined, closed };
 
+/// Tells when a count (deliveries, say) stopped moving for longer than `timeout_s`.
+struct stall_watch {
+  double timeout_s;
+  ns_t since;
+  std::uint64_t last = 0;
+
+  bool stalled(std::uint64_t count, ns_t now) {
+    if (count != last) {
+      last = count;
+      since = now;
+      return false;
+    }
+    if (now - since <= static_cast<ns_t>(timeout_s * 1e9))
+      return false;
+    std::fprintf(stderr, "pulse-loadgen: no progress for %.0f s: stopping\n", timeout_s);
+    return true;
+  }
+};
+
 struct conn {
   int fd = -1;
   state st = state::idle;
@@ -1165,8 +1184,7 @@ void loadgen::run_fanout() {
   ns_t t0 = now_ns();
   ns_t m_begin = t0 + static_cast<ns_t>(o_.warmup * 1e9);
   ns_t m_stop = m_begin + static_cast<ns_t>(o_.duration * 1e9);
-  ns_t last_move = t0;
-  std::uint64_t last_low = 0;
+  stall_watch watch{o_.stall_timeout, t0};
   bool stalled = false;
   while (true) {
     ns_t now = now_ns();
@@ -1189,14 +1207,8 @@ void loadgen::run_fanout() {
     poll(publishing ? 10 : 50);
     finish_counts();
     now = now_ns();
-    if (low_ != last_low) {
-      last_low = low_;
-      last_move = now;
-    } else if (now - last_move > static_cast<ns_t>(o_.stall_timeout * 1e9)) {
-      stalled = true;
-      std::fprintf(stderr, "pulse-loadgen: no progress for %.0f s: stopping\n", o_.stall_timeout);
+    if ((stalled = watch.stalled(low_, now)))
       break;
-    }
     progress(now, m_end_ ? "drain" : (measuring_ ? "measure" : "warmup"));
   }
   if (measuring_)
@@ -1312,8 +1324,7 @@ void loadgen::run_rooms() {
     room_send(i);
     flush(i);
   }
-  ns_t last_move = t0;
-  std::uint64_t last_deliveries = 0;
+  stall_watch watch{o_.stall_timeout, t0};
   bool stalled = false;
   while (true) {
     ns_t now = now_ns();
@@ -1332,14 +1343,8 @@ void loadgen::run_rooms() {
       break;
     poll(50);
     now = now_ns();
-    if (deliveries_ != last_deliveries) {
-      last_deliveries = deliveries_;
-      last_move = now;
-    } else if (now - last_move > static_cast<ns_t>(o_.stall_timeout * 1e9)) {
-      stalled = true;
-      std::fprintf(stderr, "pulse-loadgen: no progress for %.0f s: stopping\n", o_.stall_timeout);
+    if ((stalled = watch.stalled(deliveries_, now)))
       break;
-    }
     progress(now, m_end_ ? "drain" : (measuring_ ? "measure" : "warmup"));
   }
   if (measuring_)

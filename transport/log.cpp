@@ -17,10 +17,10 @@ class json_escaped_message : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
+    auto append = [&dest](std::string_view text) {
+      dest.append(text.data(), text.data() + text.size());
+    };
     for (char c : std::string_view{msg.payload.data(), msg.payload.size()}) {
-      auto append = [&dest](std::string_view text) {
-        dest.append(text.data(), text.data() + text.size());
-      };
       switch (c) {
         case '"': append("\\\""); break;
         case '\\': append("\\\\"); break;

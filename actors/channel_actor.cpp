@@ -10,7 +10,6 @@
 #include <caf/make_message.hpp>
 #include <caf/system_messages.hpp>
 
-#include <charconv>
 #include <cstdio>
 #include <random>
 
@@ -21,11 +20,6 @@ namespace phoenix = transport::phoenix;
 
 namespace {
 
-/// Hands one prebuilt message to `to`: the message content is shared, not copied.
-void enqueue_shared(const caf::actor& to, const caf::message& msg, caf::execution_unit* host) {
-  to->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, msg), host);
-}
-
 /// A name unique enough to tell two incarnations of a topic's actor apart (history epochs,
 /// presence refs), across restarts and nodes.
 std::string random_name() {
@@ -35,57 +29,21 @@ std::string random_name() {
   return text;
 }
 
-/// A non-negative integer param given as a number or a numeric string.
-std::optional<std::uint64_t> offset_param(const json::object& params, std::string_view key) {
-  auto* value = params.if_contains(key);
-  if (!value)
-    return std::nullopt;
-  if (value->is_int64() && value->get_int64() >= 0)
-    return static_cast<std::uint64_t>(value->get_int64());
-  if (value->is_uint64())
-    return value->get_uint64();
-  if (auto* text = value->if_string()) {
-    std::uint64_t parsed = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), parsed);
-    if (ec == std::errc{} && end == text->data() + text->size())
-      return parsed;
-  }
-  return std::nullopt;
-}
-
-/// Asks for an object's first two cache lines, ahead of its use.
-void prefetch(const void* object) {
-  auto* bytes = static_cast<const char*>(object);
-  __builtin_prefetch(bytes);
-  __builtin_prefetch(bytes + 64);
-}
-
-/// "o17", "s3": a letter that says what the number is (see the protocol).
-std::string prefixed(char letter, std::uint64_t number) {
-  std::string out(1, letter);
-  out += std::to_string(number);
-  return out;
-}
-
-std::optional<std::uint64_t> parse_request_ref(std::string_view ref) {
-  if (ref.size() < 2 || ref.front() != 's')
-    return std::nullopt;
-  std::uint64_t id = 0;
-  auto [end, ec] = std::from_chars(ref.data() + 1, ref.data() + ref.size(), id);
-  if (ec != std::errc{} || end != ref.data() + ref.size())
-    return std::nullopt;
-  return id;
+/// "o17": a broadcast's offset, as its frame's ref carries it (see the protocol).
+std::string offset_ref(std::uint64_t offset) {
+  return "o" + std::to_string(offset);
 }
 
 } // namespace
 
 channel_actor::channel_actor(caf::actor_config& config, std::string topic,
                              std::shared_ptr<channel_definition> definition, actor_metrics* metrics,
-                             caf::actor registry, std::shared_ptr<redis_broker> broker)
+                             std::shared_ptr<topic_directory> directory,
+                             std::shared_ptr<redis_broker> broker)
     : caf::event_based_actor(config), topic_(std::move(topic)), definition_(std::move(definition)),
       settings_(definition_->settings()), channel_(definition_->make()), metrics_(metrics),
-      registry_(std::move(registry)), incarnation_(random_name()), presence_(incarnation_ + ":"),
-      broker_(std::move(broker)) {
+      directory_(std::move(directory)), incarnation_(random_name()),
+      presence_(topic_, incarnation_, broker), broker_(std::move(broker)) {
   if (settings_->history.enabled())
     history_.emplace(settings_->history, random_name());
   channel_->actor_ = this;
@@ -93,7 +51,6 @@ channel_actor::channel_actor(caf::actor_config& config, std::string topic,
     handlers_[entry.event] = entry.fn;
   for (auto& entry : settings_->handlers)
     handlers_[entry.event] = entry.fn;
-  presence_tail_head_ = json::serialize(json::string{topic_}) + R"(,"presence_diff",)";
   for (auto& [event, _] : handlers_)
     handled_events_ += (handled_events_.empty() ? "" : ", ") + event;
 }
@@ -108,16 +65,18 @@ caf::behavior channel_actor::make_behavior() {
   }
   set_down_handler([this](caf::down_msg& down) {
     auto id = down.source.id();
-    if (index_.count(id))
+    if (subscribers_.find(id))
       handle_unsubscribe(id, nullptr); // the connection vanished: unsubscribe it
     else
       remove_listener(id);
     after_message();
   });
-  // Every handler ends with after_message(): what it broadcast is written once the mailbox is
-  // empty (or enough piled up), so a burst of broadcasts reaches each socket in one write.
+  // Every handler that may send ends with after_message(): what it queued goes out once the
+  // mailbox is empty (or enough piled up), so a burst reaches each connection as one message.
   return {
     [this](messages::subscribe& msg) {
+      if (forward_if_retiring(msg, true))
+        return;
       handle_subscribe(msg);
       after_message();
     },
@@ -134,30 +93,37 @@ caf::behavior channel_actor::make_behavior() {
       after_message();
     },
     [this](messages::request_expired& msg) {
-      finish_request(msg.request_id, {answer::outcome::timeout, {}});
+      if (auto pending = requests_.take(msg.request_id))
+        finish_request(msg.request_id, std::move(*pending), {answer::outcome::timeout, {}});
       after_message();
     },
     [this](messages::publish& msg) {
+      if (forward_if_retiring(msg, false))
+        return;
       broadcast(msg.event, msg.payload, nullptr);
       after_message();
     },
     [this](messages::dispatch& msg) {
+      if (forward_if_retiring(msg, true))
+        return;
       handle_dispatch(msg);
       after_message();
     },
     [this](messages::listen& msg) {
-      ++routed_;
-      idle_reported_ = false;
+      if (forward_if_retiring(msg, true))
+        return;
+      ++idle_generation_; // a linger under way is over
       monitor(msg.listener);
       listeners_.push_back(std::move(msg.listener));
     },
     [this](messages::unlisten& msg) {
+      if (forward_if_retiring(msg, false))
+        return;
       remove_listener(msg.listener);
-      after_message();
     },
     [this](messages::linger_expired& msg) {
       if (msg.generation == idle_generation_ && subscribers_.empty() && listeners_.empty())
-        report_idle();
+        retire();
     },
     [this](messages::count_atom) { return subscribers_.size(); },
     [this](messages::presence_atom) { return json::serialize(presence_.list()); },
@@ -178,86 +144,71 @@ caf::behavior channel_actor::make_behavior() {
       after_message();
     },
     [this](messages::presence_tick_atom) {
-      if (!presence_.empty())
-        broker_->store_presence(topic_, incarnation_, json::serialize(presence_.list()));
-      broker_->fetch_presence(topic_, caf::actor_cast<caf::actor>(this));
+      presence_.beat(caf::actor_cast<caf::actor>(this));
       delayed_send(this, redis_broker::presence_heartbeat, messages::presence_tick_atom::value);
     },
     [this](messages::presence_fetched& msg) {
-      handle_presence_fetched(msg);
+      for (auto& diff : presence_.fetched(msg.records)) {
+        // Every node tells its own subscribers that a silent node's presences left: no ghosts.
+        subscribers_.queue_broadcast(phoenix::encode_broadcast(topic_, "presence_diff", diff));
+        tell_listeners("presence_diff", diff);
+      }
       after_message();
     },
     [this](messages::publish_failed& msg) {
       // Redis did not take it: this node's subscribers get it at least.
-      fan_out(phoenix::broadcast_from_tail(msg.tail, std::nullopt), find(msg.except));
+      subscribers_.queue_broadcast(phoenix::broadcast_from_tail(msg.tail, std::nullopt),
+                                   msg.except);
       after_message();
     },
     [this](messages::drain_atom) {
-      // Processed in order: everything sent to this channel before is fanned out by now.
-      uncork();
+      // Processed in order: everything sent to this channel before is on its way now.
+      subscribers_.flush(context());
     },
-    [this](messages::stop_atom) {
-      if (subscribers_.empty() && listeners_.empty())
-        quit();
-    },
+    [this](messages::stop_atom) { quit(); },
   };
 }
 
 void channel_actor::after_message() {
-  // Bounded: a mailbox that never empties still gets its broadcasts out every so often.
-  constexpr std::size_t max_corked_broadcasts = 64;
-  if (!corked_.empty() && (corked_broadcasts_ >= max_corked_broadcasts || mailbox().empty()))
-    uncork();
-}
-
-void channel_actor::uncork() {
-  constexpr std::size_t ahead = 4;
-  for (std::size_t i = 0; i < corked_.size(); ++i) {
-    if (i + ahead < corked_.size())
-      prefetch(corked_[i + ahead]);
-    corked_[i]->flush();
-  }
-  corked_.clear();
-  corked_broadcasts_ = 0;
+  // Bounded: a mailbox that never empties still gets its frames out every so often.
+  constexpr std::size_t max_queued_frames = 64;
+  if (subscribers_.has_queued()
+      && (subscribers_.queued_frames() >= max_queued_frames || mailbox().empty()))
+    subscribers_.flush(context());
 }
 
 void channel_actor::on_exit() {
-  uncork();
-  if (broker_) {
+  subscribers_.flush(context());
+  if (broker_)
     broker_->leave(topic_, id());
-    if (uses_presence_)
-      broker_->remove_presence(topic_, incarnation_);
-  }
-  // Break reference cycles with the registry and the connections.
+  presence_.forget();
+  // Break reference cycles with the connections and listeners.
   subscribers_.clear();
   listeners_.clear();
   requests_.clear();
   history_.reset();
-  registry_ = nullptr;
+  directory_ = nullptr;
   channel_.reset();
 }
 
-// ---- subscribers -------------------------------------------------------------------------------
+// ---- subscription ------------------------------------------------------------------------------
 
 void channel_actor::handle_subscribe(messages::subscribe& msg) {
   if (syncing_) {
     held_joins_.push_back(std::move(msg)); // answered once the shared history is here
     return;
   }
-  ++routed_;
   ++idle_generation_;
-  idle_reported_ = false;
   auto connection_id = msg.connection.id();
-  if (index_.count(connection_id))
+  if (subscribers_.find(connection_id))
     handle_unsubscribe(connection_id, nullptr); // one subscription per connection and topic
 
+  static const auto anonymous = std::make_shared<const connection_identity>();
   pulse::subscriber candidate{msg.connection,
                               msg.join_ref,
                               std::move(msg.params),
                               {},
-                              msg.identity ? std::move(msg.identity)
-                                           : std::make_shared<const connection_identity>(),
-                              std::move(msg.socket)};
+                              msg.identity ? std::move(msg.identity) : anonymous};
   pulse::context ctx{*this, &candidate, {}, &msg.ref, true};
   joining_ = &candidate;
   try {
@@ -279,67 +230,62 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   joining_ = nullptr;
   auto held = std::move(join_held_);
   join_held_.clear();
+  if (ctx.is_rejected())
+    return refuse(msg, ctx);
 
-  if (ctx.is_rejected()) {
-    candidate.socket->send(phoenix::encode_reply(msg.join_ref, msg.ref, topic_, false,
-                                                 ctx.join_response_.value_or(json::object{})));
-    actor_metrics::add(metrics_->join_refusals);
-    send(msg.connection, messages::subscribe_refused{topic_, msg.join_ref});
-    std::vector<std::uint64_t> orphans;
-    for (auto& [id, pending] : requests_)
-      if (pending.connection == connection_id)
-        orphans.push_back(id);
-    for (auto id : orphans)
-      finish_request(id, {answer::outcome::gone, {}});
-    if (auto diff = presence_.untrack_all(connection_id)) // tracked, then refused
-      presence_changed(*diff);
-    check_idle();
-    return;
-  }
-  auto response = ctx.join_response_.value_or(json::object{});
-  auto missed = recover(candidate.params, response);
   // In this order, before anything live: the reply, what it missed, who is here, what the join
-  // sent it. The connection actor learns of the subscription alongside.
-  auto& socket = *candidate.socket;
-  socket.send(phoenix::encode_reply(msg.join_ref, msg.ref, topic_, true, response));
+  // handler sent it.
+  auto response = ctx.join_response_.value_or(json::object{});
+  json::object scratch; // a response that is no object gets no history position
+  auto missed = history_ ? history_->recover(candidate.params,
+                                             response.is_object() ? response.get_object() : scratch)
+                         : std::vector<transport::outbound_frame>{};
+  std::vector<transport::outbound_frame> frames;
+  frames.reserve(2 + missed.size() + held.size());
+  frames.push_back(phoenix::encode_reply(msg.join_ref, msg.ref, topic_, true, response));
   for (auto& frame : missed)
-    socket.send(std::move(frame));
-  if (uses_presence_)
-    socket.send(phoenix::encode_push(msg.join_ref, topic_, "presence_state", presence_list()));
+    frames.push_back(std::move(frame));
+  if (presence_.in_use())
+    frames.push_back(
+      phoenix::encode_push(msg.join_ref, topic_, "presence_state", presence_.list()));
   for (auto& frame : held)
-    socket.send(std::move(frame));
-  actor_metrics::add(metrics_->joins);
-  send(msg.connection,
-       messages::subscribed{topic_, msg.join_ref, caf::actor_cast<caf::actor>(this)});
+    frames.push_back(std::move(frame));
+  // What was queued before this join is not for the joiner: out it goes first.
+  subscribers_.flush(context());
+  send(msg.connection, messages::joined{topic_, msg.join_ref, caf::actor_cast<caf::actor>(this),
+                                        std::move(frames)});
   monitor(msg.connection);
-  index_[connection_id] = subscribers_.size();
-  subscribers_.push_back(std::move(candidate));
+  subscribers_.add(std::move(candidate));
+  actor_metrics::add(metrics_->joins);
+}
+
+void channel_actor::refuse(messages::subscribe& msg, const pulse::context& ctx) {
+  auto connection_id = msg.connection.id();
+  actor_metrics::add(metrics_->join_refusals);
+  send(msg.connection,
+       messages::join_refused{topic_, msg.join_ref,
+                              phoenix::encode_reply(msg.join_ref, msg.ref, topic_, false,
+                                                    ctx.join_response_.value_or(json::object{}))});
+  for (auto id : requests_.open_to(connection_id)) // asked during the join, then refused
+    if (auto pending = requests_.take(id))
+      finish_request(id, std::move(*pending), {answer::outcome::gone, {}});
+  if (auto diff = presence_.leave(connection_id)) // tracked, then refused
+    share_presence(*diff);
+  check_idle();
 }
 
 void channel_actor::handle_unsubscribe(caf::actor_id connection, const std::string* join_ref) {
-  auto it = index_.find(connection);
-  if (it == index_.end())
-    return;
-  uncork(); // corked_ may point at the leaver's socket
-  auto position = it->second;
-  if (join_ref && subscribers_[position].join_ref != *join_ref)
-    return; // an older subscription of this connection, already replaced
-  // Out of the fan-out first: a broadcast from on_unsubscribe ("X left") skips the leaver.
-  pulse::subscriber gone = std::move(subscribers_[position]);
-  index_.erase(it);
-  if (position + 1 != subscribers_.size()) {
-    subscribers_[position] = std::move(subscribers_.back());
-    index_[subscribers_[position].connection.id()] = position;
-  }
-  subscribers_.pop_back();
+  auto* current = subscribers_.find(connection);
+  if (!current || (join_ref && current->join_ref != *join_ref))
+    return; // gone already, or an older subscription of this connection
+  // What it was sent while subscribed goes out first; a broadcast from on_unsubscribe ("X
+  // left") then skips the leaver.
+  subscribers_.flush(context());
+  auto gone = std::move(*subscribers_.remove(connection, join_ref));
   demonitor(gone.connection);
-
-  std::vector<std::uint64_t> orphans;
-  for (auto& [id, pending] : requests_)
-    if (pending.connection == connection)
-      orphans.push_back(id);
-  for (auto id : orphans)
-    finish_request(id, {answer::outcome::gone, {}});
+  for (auto id : requests_.open_to(connection))
+    if (auto pending = requests_.take(id))
+      finish_request(id, std::move(*pending), {answer::outcome::gone, {}});
 
   pulse::context ctx{*this, &gone, {}, nullptr, false};
   try {
@@ -351,14 +297,9 @@ void channel_actor::handle_unsubscribe(caf::actor_id connection, const std::stri
                 e.what());
   }
   // Whatever it still tracks leaves with it: no ghosts.
-  if (auto diff = presence_.untrack_all(connection))
-    presence_changed(*diff);
+  if (auto diff = presence_.leave(connection))
+    share_presence(*diff);
   check_idle();
-}
-
-pulse::subscriber* channel_actor::find(caf::actor_id connection) {
-  auto it = index_.find(connection);
-  return it == index_.end() ? nullptr : &subscribers_[it->second];
 }
 
 void channel_actor::remove_listener(caf::actor_id listener) {
@@ -372,45 +313,39 @@ void channel_actor::remove_listener(caf::actor_id listener) {
 }
 
 void channel_actor::check_idle() {
-  if (!subscribers_.empty() || !listeners_.empty() || idle_reported_ || settings_->is_persistent())
+  if (!subscribers_.empty() || !listeners_.empty() || retiring_ || settings_->is_persistent())
     return;
   if (settings_->linger.count() > 0) {
     delayed_send(this, settings_->linger, messages::linger_expired{++idle_generation_});
     return;
   }
-  report_idle();
+  retire();
 }
 
-void channel_actor::report_idle() {
-  if (idle_reported_)
+void channel_actor::retire() {
+  if (retiring_)
     return;
-  idle_reported_ = true;
-  send(registry_, messages::channel_idle{topic_, routed_});
+  retiring_ = true;
+  subscribers_.flush(context());
+  // Out of the directory: nothing new reaches this actor through it, and what did is in the
+  // mailbox ahead of the stop, to be forwarded to the topic's next actor.
+  directory_->retire(topic_, id());
+  send(this, messages::stop_atom::value);
 }
 
-std::vector<transport::outbound_frame> channel_actor::recover(const json::object& params,
-                                                              json::value& response) {
-  if (!history_)
-    return {};
-  auto* fields = response.if_object();
-  auto last_offset = offset_param(params, "last_offset");
-  auto* epoch = params.if_contains("epoch");
-  std::optional<std::vector<transport::outbound_frame>> missed;
-  if (last_offset && epoch && epoch->is_string())
-    missed = history_->since(epoch->get_string(), *last_offset);
-  if (fields) {
-    (*fields)["epoch"] = history_->epoch();
-    (*fields)["offset"] = history_->last_offset();
-    if (last_offset)
-      (*fields)["recovered"] = missed.has_value();
-  }
-  return missed ? std::move(*missed) : std::vector<transport::outbound_frame>{};
+template<class Message>
+bool channel_actor::forward_if_retiring(Message& msg, bool start) {
+  if (!retiring_)
+    return false;
+  if (directory_)
+    directory_->send(topic_, std::move(msg), start, current_sender(), context());
+  return true;
 }
 
 // ---- events ------------------------------------------------------------------------------------
 
 void channel_actor::handle_push(messages::push& msg) {
-  auto* sub = find(msg.connection);
+  auto* sub = subscribers_.find(msg.connection);
   if (!sub || sub->join_ref != msg.join_ref) {
     // The connection left or joined again while this push was on its way.
     if (msg.ref)
@@ -424,9 +359,7 @@ void channel_actor::handle_push(messages::push& msg) {
 }
 
 void channel_actor::handle_dispatch(messages::dispatch& msg) {
-  ++routed_;
   ++idle_generation_;
-  idle_reported_ = false;
   pulse::context ctx{*this, nullptr, std::move(msg.event), nullptr, false};
   run_handler(ctx, msg.payload);
   check_idle();
@@ -461,89 +394,91 @@ void channel_actor::run_handler(pulse::context& ctx, const json::value& payload)
   }
 }
 
+void channel_actor::handle_answer(messages::answer& msg) {
+  auto found = requests_.take_answered(msg.request_ref, msg.connection);
+  if (!found)
+    return; // expired already, or not this client's to answer
+  finish_request(found->first, std::move(found->second),
+                 {msg.ok ? answer::outcome::ok : answer::outcome::error, std::move(msg.response)});
+}
+
+void channel_actor::finish_request(std::uint64_t id, server_requests::pending pending,
+                                   answer result) {
+  if (!pending.on_answer)
+    return;
+  pulse::context ctx{*this, subscribers_.find(pending.connection), {}, nullptr, false};
+  try {
+    pending.on_answer(ctx, result);
+  } catch (const std::exception& e) {
+    log().error("channel {}: answer handler of request {} threw: {}", topic_,
+                server_requests::ref_of(id), e.what());
+  }
+}
+
+void channel_actor::tell_listeners(std::string_view event, const json::value& payload) {
+  if (listeners_.empty())
+    return;
+  // Built once, shared by every listener.
+  auto msg = caf::make_message(pulse::event{topic_, std::string{event}, payload});
+  for (auto& listener : listeners_)
+    listener->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, msg),
+                      context());
+}
+
 // ---- output ------------------------------------------------------------------------------------
 
 void channel_actor::broadcast(std::string_view event, const json::value& payload,
                               const pulse::subscriber* except, bool record) {
   actor_metrics::add(metrics_->broadcasts);
   bool keep = record && history_;
+  auto skipped = except ? except->id() : caf::actor_id{0};
   if (broker_ && record) {
     // Through Redis, which numbers it and hands it to every node, this one included.
     broker_->publish(topic_, phoenix::encode_broadcast_tail(topic_, event, payload),
-                     keep ? settings_->history.max_messages : 0,
-                     except ? except->connection.id() : 0, caf::actor_cast<caf::actor>(this));
+                     keep ? settings_->history.max_messages : 0, skipped,
+                     caf::actor_cast<caf::actor>(this));
   } else if (keep || subscribers_.size() > (except ? 1u : 0u)) {
     std::optional<std::string> offset;
     if (keep)
-      offset = prefixed('o', history_->next_offset());
+      offset = offset_ref(history_->next_offset());
     auto frame = phoenix::encode_broadcast(topic_, event, payload, offset);
     if (keep)
       history_->append(frame);
-    fan_out(frame, except);
+    actor_metrics::add(metrics_->deliveries, subscribers_.size() - (except ? 1 : 0));
+    subscribers_.queue_broadcast(std::move(frame), skipped);
   }
   tell_listeners(event, payload);
 }
 
-void channel_actor::tell_listeners(std::string_view event, const json::value& payload) {
-  if (listeners_.empty())
+void channel_actor::deliver(const pulse::subscriber& to, transport::outbound_frame frame) {
+  if (&to == joining_) {
+    join_held_.push_back(std::move(frame));
     return;
-  auto msg = caf::make_message(pulse::event{topic_, std::string{event}, payload});
-  for (auto& listener : listeners_)
-    enqueue_shared(listener, msg, context());
+  }
+  subscribers_.queue_for(to, std::move(frame));
 }
 
-void channel_actor::fan_out(const transport::outbound_frame& frame,
-                            const pulse::subscriber* except) {
-  if (subscribers_.size() <= (except ? 1u : 0u))
-    return;
-  // Each socket lives apart on the heap: fetching the ones a few steps ahead hides the memory
-  // latency that otherwise dominates the loop past a few thousand subscribers.
-  constexpr std::size_t ahead = 8;
-  auto count = subscribers_.size();
-  for (std::size_t i = 0; i < count; ++i) {
-    if (i + ahead < count)
-      prefetch(subscribers_[i + ahead].socket.get());
-    auto& sub = subscribers_[i];
-    if (&sub != except && sub.socket->queue(frame))
-      corked_.push_back(sub.socket.get());
-  }
-  ++corked_broadcasts_;
-  actor_metrics::add(metrics_->deliveries, subscribers_.size() - (except ? 1 : 0));
+void channel_actor::reply(const pulse::subscriber& to, const std::optional<std::string>& ref,
+                          bool ok, const json::value& response) {
+  deliver(to, phoenix::encode_reply(to.join_ref, ref, topic_, ok, response));
 }
 
-void channel_actor::handle_remote(messages::remote_broadcast& msg) {
-  if (syncing_) {
-    held_broadcasts_.push_back(std::move(msg));
-    return;
-  }
-  std::optional<std::string> offset;
-  if (msg.offset > 0) {
-    if (history_ && msg.offset <= history_->last_offset())
-      return; // already in the history loaded from Redis
-    offset = prefixed('o', msg.offset);
-  }
-  auto frame = phoenix::broadcast_from_tail(msg.tail, offset);
-  if (history_ && msg.offset > 0)
-    history_->append_at(msg.offset, frame);
-  fan_out(frame, msg.own ? find(msg.except) : nullptr);
-  if (msg.own)
-    return; // listeners heard it as it was made; presence: this node's own table
-  bool presence = msg.tail.starts_with(presence_tail_head_);
-  if (!presence && listeners_.empty())
-    return;
-  // Decoded here, once, and only when it matters.
-  boost::system::error_code ec;
-  auto parsed = json::parse("[" + msg.tail, ec);
-  auto* fields = ec ? nullptr : parsed.if_array();
-  if (!fields || fields->size() != 3 || !fields->at(1).is_string())
-    return;
-  if (auto* diff = fields->at(2).if_object(); presence && diff) {
-    uses_presence_ = true;
-    auto now = std::chrono::steady_clock::now();
-    for (auto& incarnation : remote_presence_.apply(*diff))
-      hear_presence(incarnation, now);
-  }
-  tell_listeners(fields->at(1).get_string(), fields->at(2));
+void channel_actor::request(pulse::subscriber& to, std::string_view event,
+                            const json::value& payload, std::chrono::milliseconds timeout,
+                            answer_handler on_answer) {
+  auto id = requests_.open(to.id(), std::move(on_answer));
+  deliver(to, phoenix::encode_request(to.join_ref, server_requests::ref_of(id), topic_, event,
+                                      payload));
+  delayed_send(this, timeout, messages::request_expired{id});
+}
+
+void channel_actor::fail(std::string_view reason) {
+  log().error("channel {} fails: {}", topic_, reason);
+  // Out of the directory before its subscribers hear of it, so that their rejoins meet a
+  // fresh actor.
+  retiring_ = true;
+  directory_->retire(topic_, id());
+  quit(caf::make_error(caf::sec::runtime_error, std::string{reason}));
 }
 
 std::vector<json::value> channel_actor::recent(std::string_view event, std::size_t max) const {
@@ -563,65 +498,77 @@ std::vector<json::value> channel_actor::recent(std::string_view event, std::size
   return found;
 }
 
-json::object channel_actor::presence_list() const {
-  auto list = presence_.list();
-  remote_presence_.merge_into(list);
-  return list;
+// ---- presence ----------------------------------------------------------------------------------
+
+void channel_actor::track(const pulse::subscriber& who, std::string_view key, json::object meta) {
+  share_presence(presence_.track(who.id(), key, std::move(meta)));
 }
 
-void channel_actor::presence_changed(const json::object& diff) {
+void channel_actor::update(const pulse::subscriber& who, std::string_view key, json::object meta) {
+  if (auto diff = presence_.update(who.id(), key, std::move(meta)))
+    share_presence(*diff);
+}
+
+void channel_actor::untrack(const pulse::subscriber& who, std::string_view key) {
+  if (auto diff = presence_.untrack(who.id(), key))
+    share_presence(*diff);
+}
+
+void channel_actor::share_presence(const json::object& diff) {
   if (!broker_) {
     broadcast("presence_diff", diff, nullptr, false);
     return;
   }
   // Stored first: a node that hears the diff finds the list in Redis already.
-  broker_->store_presence(topic_, incarnation_, json::serialize(presence_.list()));
+  presence_.store();
   broker_->publish(topic_, phoenix::encode_broadcast_tail(topic_, "presence_diff", diff), 0, 0,
                    caf::actor_cast<caf::actor>(this));
   tell_listeners("presence_diff", diff);
-  start_presence_ticks();
+  start_heartbeat();
 }
 
-void channel_actor::hear_presence(const std::string& incarnation,
-                                  std::chrono::steady_clock::time_point at) {
-  if (incarnation == incarnation_)
+void channel_actor::start_heartbeat() {
+  if (presence_.start_heartbeat())
+    delayed_send(this, redis_broker::presence_heartbeat, messages::presence_tick_atom::value);
+}
+
+// ---- scale-out ---------------------------------------------------------------------------------
+
+void channel_actor::handle_remote(messages::remote_broadcast& msg) {
+  if (syncing_) {
+    held_broadcasts_.push_back(std::move(msg));
     return;
-  auto [it, added] = heard_.try_emplace(incarnation, at);
-  if (!added && at > it->second)
-    it->second = at;
-  start_presence_ticks();
-}
-
-void channel_actor::start_presence_ticks() {
-  if (presence_ticking_ || !broker_)
+  }
+  std::optional<std::string> offset;
+  if (msg.offset > 0) {
+    if (history_ && msg.offset <= history_->last_offset())
+      return; // already in the history loaded from Redis
+    offset = offset_ref(msg.offset);
+  }
+  auto frame = phoenix::broadcast_from_tail(msg.tail, offset);
+  if (history_ && msg.offset > 0)
+    history_->append_at(msg.offset, frame);
+  auto skipped = msg.own && subscribers_.find(msg.except) ? msg.except : caf::actor_id{0};
+  if (subscribers_.size() > (skipped ? 1u : 0u)) {
+    actor_metrics::add(metrics_->deliveries, subscribers_.size() - (skipped ? 1 : 0));
+    subscribers_.queue_broadcast(std::move(frame), skipped);
+  }
+  if (msg.own)
+    return; // listeners heard it as it was made; presence: this node's own table
+  bool is_presence = presence_.is_diff(msg.tail);
+  if (!is_presence && listeners_.empty())
     return;
-  presence_ticking_ = true;
-  delayed_send(this, redis_broker::presence_heartbeat, messages::presence_tick_atom::value);
-}
-
-void channel_actor::handle_presence_fetched(messages::presence_fetched& msg) {
-  auto now = std::chrono::steady_clock::now();
-  std::vector<std::string> gone;
-  for (auto& record : msg.records) {
-    if (record.incarnation == incarnation_)
-      continue;
-    if (record.age > redis_broker::presence_timeout)
-      gone.push_back(record.incarnation); // silent for too long: its node is gone
-    else
-      hear_presence(record.incarnation, now - record.age);
+  // Decoded here, once, and only when it matters.
+  boost::system::error_code ec;
+  auto parsed = json::parse("[" + msg.tail, ec);
+  auto* fields = ec ? nullptr : parsed.if_array();
+  if (!fields || fields->size() != 3 || !fields->at(1).is_string())
+    return;
+  if (auto* diff = fields->at(2).if_object(); is_presence && diff) {
+    presence_.heard(*diff);
+    start_heartbeat();
   }
-  for (auto& [incarnation, at] : heard_)
-    if (now - at > redis_broker::presence_timeout)
-      gone.push_back(incarnation);
-  for (auto& incarnation : gone) {
-    heard_.erase(incarnation);
-    broker_->remove_presence(topic_, incarnation);
-    // Every node tells its own subscribers: no ghosts.
-    if (auto diff = remote_presence_.drop(incarnation)) {
-      fan_out(phoenix::encode_broadcast(topic_, "presence_diff", *diff), nullptr);
-      tell_listeners("presence_diff", *diff);
-    }
-  }
+  tell_listeners(fields->at(1).get_string(), fields->at(2));
 }
 
 void channel_actor::handle_history(messages::history_loaded& msg) {
@@ -631,23 +578,13 @@ void channel_actor::handle_history(messages::history_loaded& msg) {
     auto now = message_history::clock::now();
     for (auto& entry : msg.entries)
       history_->append_at(entry.offset,
-                          phoenix::broadcast_from_tail(entry.tail, prefixed('o', entry.offset)),
+                          phoenix::broadcast_from_tail(entry.tail, offset_ref(entry.offset)),
                           now - entry.age);
     if (history_->last_offset() < msg.last_offset)
       history_->reset(msg.epoch, msg.last_offset); // the stream lost its tail: keep nothing
   }
-  auto now = std::chrono::steady_clock::now();
-  for (auto& record : msg.presences) {
-    if (record.incarnation == incarnation_ || record.age > redis_broker::presence_timeout)
-      continue;
-    boost::system::error_code ec;
-    auto list = json::parse(record.list, ec);
-    if (ec || !list.is_object())
-      continue;
-    remote_presence_.replace(record.incarnation, list.get_object());
-    hear_presence(record.incarnation, now - record.age);
-    uses_presence_ = true;
-  }
+  presence_.loaded(msg.presences);
+  start_heartbeat();
   syncing_ = false;
   auto broadcasts = std::move(held_broadcasts_);
   held_broadcasts_.clear();
@@ -657,76 +594,6 @@ void channel_actor::handle_history(messages::history_loaded& msg) {
   held_joins_.clear();
   for (auto& join : joins)
     handle_subscribe(join);
-}
-
-void channel_actor::deliver(const pulse::subscriber& to, transport::outbound_frame frame) {
-  if (&to == joining_) {
-    join_held_.push_back(std::move(frame));
-    return;
-  }
-  to.socket->send(std::move(frame));
-}
-
-void channel_actor::reply(const pulse::subscriber& to, const std::optional<std::string>& ref,
-                          bool ok, const json::value& response) {
-  deliver(to, phoenix::encode_reply(to.join_ref, ref, topic_, ok, response));
-}
-
-void channel_actor::request(pulse::subscriber& to, std::string_view event,
-                            const json::value& payload, std::chrono::milliseconds timeout,
-                            answer_handler on_answer) {
-  auto id = ++next_request_;
-  requests_.emplace(id, pending_request{to.connection.id(), std::move(on_answer)});
-  deliver(to, phoenix::encode_request(to.join_ref, prefixed('s', id), topic_, event, payload));
-  delayed_send(this, timeout, messages::request_expired{id});
-}
-
-void channel_actor::fail(std::string_view reason) {
-  log().error("channel {} fails: {}", topic_, reason);
-  send(registry_, messages::channel_failed{topic_, std::string{reason}});
-  quit(caf::make_error(caf::sec::runtime_error, std::string{reason}));
-}
-
-void channel_actor::track(const pulse::subscriber& who, std::string_view key, json::object meta) {
-  uses_presence_ = true;
-  presence_changed(presence_.track(who.connection.id(), key, std::move(meta)));
-}
-
-void channel_actor::update(const pulse::subscriber& who, std::string_view key, json::object meta) {
-  if (auto diff = presence_.update(who.connection.id(), key, std::move(meta)))
-    presence_changed(*diff);
-}
-
-void channel_actor::untrack(const pulse::subscriber& who, std::string_view key) {
-  if (auto diff = presence_.untrack(who.connection.id(), key))
-    presence_changed(*diff);
-}
-
-void channel_actor::handle_answer(messages::answer& msg) {
-  auto id = parse_request_ref(msg.request_ref);
-  if (!id)
-    return;
-  auto it = requests_.find(*id);
-  if (it == requests_.end() || it->second.connection != msg.connection)
-    return; // expired already, or not this client's to answer
-  finish_request(*id,
-                 {msg.ok ? answer::outcome::ok : answer::outcome::error, std::move(msg.response)});
-}
-
-void channel_actor::finish_request(std::uint64_t id, answer result) {
-  auto it = requests_.find(id);
-  if (it == requests_.end())
-    return;
-  auto pending = std::move(it->second);
-  requests_.erase(it);
-  if (!pending.on_answer)
-    return;
-  pulse::context ctx{*this, find(pending.connection), {}, nullptr, false};
-  try {
-    pending.on_answer(ctx, result);
-  } catch (const std::exception& e) {
-    log().error("channel {}: answer handler of request s{} threw: {}", topic_, id, e.what());
-  }
 }
 
 } // namespace pulse

@@ -29,6 +29,11 @@ class connection_bridge final : public transport::connection_handler {
     actor_ = nullptr;
   }
 
+  void on_shutdown() override {
+    if (actor_)
+      caf::anon_send(actor_, messages::shutdown_atom::value);
+  }
+
  private:
   caf::actor actor_;
 };
@@ -37,31 +42,52 @@ class connection_bridge final : public transport::connection_handler {
 
 std::shared_ptr<transport::connection_handler>
 open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
-                const caf::actor& registry, const connection_limits& limits,
+                std::shared_ptr<topic_directory> directory, const connection_limits& limits,
                 std::shared_ptr<const connection_identity> identity, actor_metrics* metrics) {
   // Lazily: it starts with its first message, on an actor thread, instead of waking one now.
-  auto actor = system.spawn<connection_actor, caf::lazy_init>(std::move(socket), registry, limits,
-                                                              std::move(identity), metrics);
+  auto actor = system.spawn<connection_actor, caf::lazy_init>(
+    std::move(socket), std::move(directory), limits, std::move(identity), metrics);
   return std::make_shared<connection_bridge>(std::move(actor));
 }
 
 connection_actor::connection_actor(caf::actor_config& config,
                                    std::shared_ptr<transport::websocket_connection> socket,
-                                   caf::actor registry, connection_limits limits,
+                                   std::shared_ptr<topic_directory> directory,
+                                   connection_limits limits,
                                    std::shared_ptr<const connection_identity> identity,
                                    actor_metrics* metrics)
-    : caf::event_based_actor(config), socket_(std::move(socket)), registry_(std::move(registry)),
+    : caf::event_based_actor(config), socket_(std::move(socket)), directory_(std::move(directory)),
       limits_(limits),
       identity_(identity ? std::move(identity) : std::make_shared<const connection_identity>()),
       metrics_(metrics), tokens_(limits.max_messages_per_second) {}
 
 caf::behavior connection_actor::make_behavior() {
-  set_down_handler([this](caf::down_msg& down) { handle_channel_down(down); });
+  set_down_handler([this](caf::down_msg& down) {
+    handle_channel_down(down);
+    after_message();
+  });
   return {
-    [this](messages::inbound_text& msg) { handle_text(msg.text); },
-    [this](const messages::deliver& msg) { write(msg.frame); },
-    [this](messages::subscribed& msg) { handle_subscribed(msg); },
-    [this](messages::subscribe_refused& msg) { handle_refused(msg); },
+    [this](const messages::fan_out& msg) {
+      handle_fan_out(msg);
+      after_message();
+    },
+    [this](messages::inbound_text& msg) {
+      handle_text(msg.text);
+      after_message();
+    },
+    [this](const messages::deliver& msg) {
+      write(msg.frame);
+      after_message();
+    },
+    [this](messages::joined& msg) {
+      handle_joined(msg);
+      after_message();
+    },
+    [this](messages::join_refused& msg) {
+      handle_refused(msg);
+      after_message();
+    },
+    [this](messages::shutdown_atom) { shut_down(); },
     [this](messages::disconnect_atom) { quit(); },
   };
 }
@@ -71,13 +97,42 @@ void connection_actor::on_exit() {
   if (socket_)
     socket_->close(transport::close_code::going_away, "server shutting down");
   socket_ = nullptr;
-  registry_ = nullptr;
+  directory_ = nullptr;
   topics_.clear();
 }
 
 void connection_actor::write(transport::outbound_frame frame) {
-  if (socket_)
-    socket_->send(std::move(frame));
+  if (!socket_)
+    return;
+  if (socket_->queue(std::move(frame)))
+    must_flush_ = true;
+  ++unflushed_frames_;
+}
+
+void connection_actor::after_message() {
+  // Bounded: a mailbox that never empties still gets its frames written every so often.
+  constexpr std::size_t max_unflushed_frames = 512;
+  if (unflushed_frames_ == 0 || (!mailbox().empty() && unflushed_frames_ < max_unflushed_frames))
+    return;
+  unflushed_frames_ = 0;
+  if (std::exchange(must_flush_, false))
+    socket_->flush(); // one gather write of everything queued, from this actor's worker
+}
+
+void connection_actor::handle_fan_out(const messages::fan_out& msg) {
+  auto self = id();
+  for (auto& entry : msg.entries)
+    if (entry.is_for(self))
+      write(entry.frame);
+}
+
+void connection_actor::shut_down() {
+  // Everything the channels sent before the stop is in the mailbox ahead of this: written.
+  unflushed_frames_ = 0;
+  if (std::exchange(must_flush_, false))
+    socket_->flush();
+  closing_ = true;
+  socket_->close(transport::close_code::going_away, "server shutting down");
 }
 
 connection_actor::admission connection_actor::admit_message() {
@@ -172,11 +227,19 @@ void connection_actor::handle_subscribe(transport::envelope&& msg) {
     return reply_error(msg, "too many subscriptions on this connection (at most "
                               + std::to_string(limits_.max_subscriptions) + ")");
   }
-  topics_.emplace(msg.topic, topic_state{*msg.join_ref, {}, {}});
   auto* params = msg.payload.if_object();
-  send(registry_,
-       messages::subscribe{msg.topic, *msg.join_ref, msg.ref,
-                           params ? std::move(*params) : json::object{}, this, identity_, socket_});
+  messages::subscribe join{msg.topic,
+                           *msg.join_ref,
+                           msg.ref,
+                           params ? std::move(*params) : json::object{},
+                           caf::actor_cast<caf::actor>(this),
+                           identity_};
+  // Straight to the topic's actor (started on the first join): no other actor on the way.
+  if (!directory_->send(msg.topic, std::move(join), true, ctrl(), context())) {
+    actor_metrics::add(metrics_->join_refusals);
+    return reply_error(msg, "unmatched topic", false);
+  }
+  topics_.emplace(msg.topic, topic_state{*msg.join_ref, {}, {}});
 }
 
 void connection_actor::handle_unsubscribe(transport::envelope&& msg) {
@@ -211,13 +274,15 @@ void connection_actor::forward(transport::envelope&& msg, topic_state& state) {
                                      std::move(msg.payload)});
 }
 
-void connection_actor::handle_subscribed(messages::subscribed& msg) {
+void connection_actor::handle_joined(messages::joined& msg) {
   auto it = topics_.find(msg.topic);
   if (it == topics_.end() || it->second.join_ref != msg.join_ref || it->second.channel) {
-    // Left or replaced while the join was being decided: undo it.
+    // Left or replaced while the join was being decided: undo it, unheard.
     send(msg.channel, messages::unsubscribe{id(), msg.join_ref});
     return;
   }
+  for (auto& frame : msg.frames)
+    write(std::move(frame));
   auto& state = it->second;
   state.channel = msg.channel;
   monitor(state.channel);
@@ -228,10 +293,11 @@ void connection_actor::handle_subscribed(messages::subscribed& msg) {
     forward(std::move(pending), state);
 }
 
-void connection_actor::handle_refused(messages::subscribe_refused& msg) {
+void connection_actor::handle_refused(messages::join_refused& msg) {
   auto it = topics_.find(msg.topic);
   if (it == topics_.end() || it->second.join_ref != msg.join_ref)
     return;
+  write(std::move(msg.reply));
   auto held = std::move(it->second.held);
   topics_.erase(it);
 

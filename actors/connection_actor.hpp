@@ -1,10 +1,12 @@
-// The actor behind one client connection: routes its messages to channels, owns its socket's
-// writes, and knows which topics it joined (topic -> join_ref).
+// The actor behind one client connection: routes its messages to channels, knows which topics
+// it joined (topic -> join_ref), and is the only writer of its socket: replies, pushes and the
+// channels' batches all reach the socket through it, corked until its mailbox is empty.
 #pragma once
 
 #include "actors/auth.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
+#include "actors/topic_directory.hpp"
 #include "transport/connection.hpp"
 #include "transport/envelope.hpp"
 
@@ -57,9 +59,9 @@ struct connection_limits {
 class connection_actor : public caf::event_based_actor {
  public:
   connection_actor(caf::actor_config& config,
-                   std::shared_ptr<transport::websocket_connection> socket, caf::actor registry,
-                   connection_limits limits, std::shared_ptr<const connection_identity> identity,
-                   actor_metrics* metrics);
+                   std::shared_ptr<transport::websocket_connection> socket,
+                   std::shared_ptr<topic_directory> directory, connection_limits limits,
+                   std::shared_ptr<const connection_identity> identity, actor_metrics* metrics);
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.connection"; }
@@ -80,16 +82,22 @@ class connection_actor : public caf::event_based_actor {
   void handle_subscribe(transport::envelope&& msg);
   void handle_unsubscribe(transport::envelope&& msg);
   void forward(transport::envelope&& msg, topic_state& state);
-  void handle_subscribed(messages::subscribed& msg);
-  void handle_refused(messages::subscribe_refused& msg);
+  void handle_joined(messages::joined& msg);
+  void handle_refused(messages::join_refused& msg);
+  void handle_fan_out(const messages::fan_out& msg);
   void handle_channel_down(const caf::down_msg& down);
+  void shut_down();
   void reply_ok(const transport::envelope& msg);
   void reply_error(const transport::envelope& msg, std::string_view reason,
                    bool with_join_ref = true);
+  /// Queues a frame on the socket; after_message() writes what is queued.
   void write(transport::outbound_frame frame);
+  /// After each message: once the mailbox is empty (or enough piled up), one write of
+  /// everything queued.
+  void after_message();
 
   std::shared_ptr<transport::websocket_connection> socket_;
-  caf::actor registry_;
+  std::shared_ptr<topic_directory> directory_;
   connection_limits limits_;
   std::shared_ptr<const connection_identity> identity_;
   actor_metrics* metrics_;
@@ -97,13 +105,15 @@ class connection_actor : public caf::event_based_actor {
   double tokens_;
   std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
   bool closing_ = false;
+  bool must_flush_ = false;          // the socket waits for a flush() of ours
+  std::size_t unflushed_frames_ = 0; // queued since the last flush
 };
 
 /// Spawns the connection actor for a freshly upgraded socket and returns what the transport
 /// reports its traffic to.
 std::shared_ptr<transport::connection_handler>
 open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
-                const caf::actor& registry, const connection_limits& limits,
+                std::shared_ptr<topic_directory> directory, const connection_limits& limits,
                 std::shared_ptr<const connection_identity> identity, actor_metrics* metrics);
 
 } // namespace pulse

@@ -4,6 +4,8 @@
 
 #include "transport/outbound_frame.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +55,13 @@ class message_history {
   /// Nothing when the epoch differs or part of the gap is no longer kept.
   std::optional<std::vector<transport::outbound_frame>>
   since(std::string_view epoch, std::uint64_t offset, clock::time_point now = clock::now());
+
+  /// A join's recovery, from its params "epoch" and "last_offset": adds the history's position
+  /// to the join reply's `response` ("epoch", "offset", and "recovered" whenever the client
+  /// gave a last_offset, usable or not) and returns what the client missed, oldest first.
+  std::vector<transport::outbound_frame> recover(const boost::json::object& params,
+                                                 boost::json::object& response,
+                                                 clock::time_point now = clock::now());
 
   std::size_t size() const noexcept { return kept_.size(); }
 

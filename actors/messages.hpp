@@ -1,21 +1,26 @@
 // The whole conversation between Pulse's actors, on one page.
 //
-//   transport ──inbound_text/disconnect_atom──▶ connection actor
-//   connection ──subscribe──▶ registry ──subscribe──▶ channel      (spawned on demand)
-//   channel ──subscribed | subscribe_refused──▶ connection         (the reply goes to the socket)
-//   connection ──push / answer / unsubscribe──▶ channel            (direct, once subscribed)
-//   channel ══frames══▶ the subscriber's socket queue              (one shared frame per broadcast)
-//   server code ──publish / dispatch / listen──▶ registry ──▶ channel ──event──▶ listener
-//   channel ──channel_idle──▶ registry ──stop_atom──▶ channel       (last subscriber gone)
-//   server ──drain──▶ registry ──drain──▶ channels                  (graceful stop, a barrier)
+//   transport ──inbound_text / disconnect / shutdown──▶ connection actor
+//   connection ──subscribe──▶ channel        (found in the topic directory; started there on the
+//                                             first join, once per topic even when joins race)
+//   channel ──joined | join_refused──▶ connection   (the join's reply, what the client missed,
+//                                                    presence_state: written in that order)
+//   connection ──push / answer / unsubscribe──▶ channel
+//   channel ══fan_out══▶ every subscriber's connection actor: one message per flush, the same
+//                        shared batch of encoded frames for all of them (broadcasts, and the
+//                        replies, pushes and server requests of that flush, each marked with
+//                        whom it is for); each connection writes its part to its own socket
+//   server code ──publish / dispatch / listen──▶ directory ──▶ channel ──event──▶ listener
+//   channel ──(no subscriber left)──▶ leaves the directory, forwards what still reaches it, stops
+//   server ──drain──▶ registry ──drain──▶ channels, then transport ──shutdown──▶ connections
+//                                                      (graceful stop, a barrier)
 //   channel ──publish──▶ Redis broker ══Redis══▶ every node's broker
 //                                      ──remote_broadcast──▶ channel  (scale-out, redis_broker.hpp)
 //
-// A channel queues its frames straight onto its subscribers' sockets (transport's thread-safe,
-// bounded queue), not through their connection actors: a broadcast to N subscribers is then N
-// queue appends of one shared frame, with no message, allocation or actor wake-up per subscriber,
-// and a socket that was idle is written at once. The connection actor stays the owner of the
-// connection's state (its topics, its inbound traffic); see actors/channel_actor.cpp.
+// Only a connection's own actor writes to its socket. A channel never touches one: what it
+// broadcasts while its mailbox holds more is batched, and each flush is one message per
+// subscriber carrying frames that every subscriber shares (one allocation per flush), so the
+// writes of one hot topic run on whichever scheduler workers run its subscribers' connections.
 //
 // Every message is local to one process: none is ever serialized, so they are declared as
 // unsafe message types instead of being given an inspect() overload.
@@ -23,7 +28,6 @@
 
 #include "actors/auth.hpp"
 #include "actors/event.hpp"
-#include "transport/connection.hpp"
 #include "transport/outbound_frame.hpp"
 
 #include <boost/json/object.hpp>
@@ -41,39 +45,48 @@
 
 namespace pulse::messages {
 
-/// Transport -> connection: one complete inbound text message.
+// ---- transport -> connection --------------------------------------------------------------------
+
+/// One complete inbound text message.
 struct inbound_text {
   std::string text;
 };
 
-/// Transport -> connection: the socket is gone.
+/// The socket is gone.
 using disconnect_atom = caf::atom_constant<caf::atom("disconnect")>;
 
-/// Connection -> registry -> channel: join a topic.
+/// The server stops: write what is queued, then close the socket with 1001 (going away).
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+// ---- connection <-> channel ---------------------------------------------------------------------
+
+/// Join a topic.
 struct subscribe {
   std::string topic;
   std::string join_ref;           ///< names this subscription on its connection
   std::optional<std::string> ref; ///< the join message's ref, echoed by the reply
   boost::json::object params;
   caf::actor connection;
-  std::shared_ptr<const connection_identity> identity;     ///< who the connection is (shared)
-  std::shared_ptr<transport::websocket_connection> socket; ///< where frames for it go
+  std::shared_ptr<const connection_identity> identity; ///< who the connection is (shared)
 };
 
-/// Channel -> connection: the join succeeded (its reply is on the socket already).
-struct subscribed {
+/// The join succeeded: `frames` are the reply, what the client missed, the presence state and
+/// what the join handler sent, in the order they go out, before anything live.
+struct joined {
   std::string topic;
   std::string join_ref;
   caf::actor channel;
+  std::vector<transport::outbound_frame> frames;
 };
 
-/// Channel or registry -> connection: the join was refused (the reply said why).
-struct subscribe_refused {
+/// The join was refused; `reply` says why.
+struct join_refused {
   std::string topic;
   std::string join_ref;
+  transport::outbound_frame reply;
 };
 
-/// Connection -> channel: an event for the topic's handlers.
+/// An event for the topic's handlers.
 struct push {
   caf::actor_id connection;
   std::string join_ref;
@@ -82,7 +95,7 @@ struct push {
   boost::json::value payload;
 };
 
-/// Connection -> channel: the client's answer to a server request.
+/// The client's answer to a server request.
 struct answer {
   caf::actor_id connection;
   std::string request_ref;
@@ -90,34 +103,55 @@ struct answer {
   boost::json::value response;
 };
 
-/// Connection -> channel: leave (also sent when a join replaces an older one).
+/// Leave (also sent when a join replaces an older one).
 struct unsubscribe {
   caf::actor_id connection;
   std::string join_ref;
 };
 
-/// Channel -> connection: a frame for the socket, from a channel that has no subscription of this
-/// connection to write through (an answer to a push that crossed a leave).
+/// One frame for one connection, from a channel that has no subscription of it to batch it
+/// with (an answer to a push that crossed a leave).
 struct deliver {
   transport::outbound_frame frame;
 };
 
-/// Server code -> registry -> channel: broadcast from outside the channel.
+/// One frame of a channel's flush, and whom it is for: every subscriber (`only` and `except`
+/// 0), every subscriber but `except` (broadcast_from), or only `only` (a reply, a push, a server
+/// request: they travel in the batch so that they keep their place among the broadcasts).
+struct outbound_entry {
+  transport::outbound_frame frame;
+  caf::actor_id only = 0;
+  caf::actor_id except = 0;
+
+  bool is_for(caf::actor_id connection) const noexcept {
+    return only == 0 ? except != connection : only == connection;
+  }
+};
+
+/// Channel -> each subscriber's connection: what the channel sent since its last flush, in
+/// order. Built once per flush; every recipient shares the one message.
+struct fan_out {
+  std::vector<outbound_entry> entries;
+};
+
+// ---- server code -> channel (through the topic directory) ---------------------------------------
+
+/// Broadcast from outside the channel.
 struct publish {
   std::string topic;
   std::string event;
   boost::json::value payload;
 };
 
-/// Server code -> registry -> channel: run a handler as if a client had pushed the event.
+/// Run a handler as if a client had pushed the event.
 struct dispatch {
   std::string topic;
   std::string event;
   boost::json::value payload;
 };
 
-/// Server code -> registry -> channel: deliver the topic's broadcasts to `listener` as
-/// pulse::event messages, until it quits or sends unlisten.
+/// Deliver the topic's broadcasts to `listener` as pulse::event messages, until it quits or
+/// sends unlisten.
 struct listen {
   std::string topic;
   caf::actor listener;
@@ -128,22 +162,35 @@ struct unlisten {
   caf::actor_id listener;
 };
 
-/// Channel -> registry: no subscriber left; `routed` counts the subscribes, listens and
-/// dispatches the channel received, so the registry can tell whether one is still on its way.
-struct channel_idle {
-  std::string topic;
-  std::uint64_t routed;
+// ---- channel lifecycle --------------------------------------------------------------------------
+
+/// Channel -> itself: it left the directory; whatever reached it before this is forwarded to the
+/// topic's next actor, then it stops.
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+/// Channel -> itself: the linger after its last subscriber left is over (if `generation` is
+/// still the current one, nobody came back).
+struct linger_expired {
+  std::uint64_t generation;
 };
 
-/// Channel -> registry, as it fails: forget me before my subscribers rejoin.
-struct channel_failed {
+/// Channel -> itself: a server request ran out of time.
+struct request_expired {
+  std::uint64_t request_id;
+};
+
+/// Directory -> registry: a channel actor ended with an error (the registry counts it, and
+/// restarts a persistent channel).
+struct channel_down {
   std::string topic;
   std::string reason;
 };
 
-/// Broker -> channel: a broadcast of the topic, from any node (this one too), as Redis ordered
-/// them. `tail` is the end of its frame, `"topic","event",payload]`, encoded once by the
-/// publisher; `offset` is 0 for a broadcast that no history keeps.
+// ---- scale-out: broker -> channel ---------------------------------------------------------------
+
+/// A broadcast of the topic, from any node (this one too), as Redis ordered them. `tail` is the
+/// end of its frame, `"topic","event",payload]`, encoded once by the publisher; `offset` is 0 for
+/// a broadcast that no history keeps.
 struct remote_broadcast {
   std::uint64_t offset;
   bool own;             ///< published by this node
@@ -158,7 +205,7 @@ struct presence_record {
   std::string list;              ///< a presence_state payload, as JSON text
 };
 
-/// Broker -> channel: the presence every node stored for the topic (the heartbeat's answer).
+/// The presence every node stored for the topic (the heartbeat's answer).
 struct presence_fetched {
   std::vector<presence_record> records;
 };
@@ -169,8 +216,8 @@ using sync_timeout_atom = caf::atom_constant<caf::atom("synctime")>;
 /// Channel -> itself: store its presence again, and look for nodes that went silent.
 using presence_tick_atom = caf::atom_constant<caf::atom("prestick")>;
 
-/// Broker -> channel: the topic's shared history, once the broker listens to the topic (after
-/// a join, and again after every reconnection). Until then the channel holds its joins back.
+/// The topic's shared history, once the broker listens to the topic (after a join, and again
+/// after every reconnection). Until then the channel holds its joins back.
 struct history_loaded {
   struct entry {
     std::uint64_t offset;
@@ -183,11 +230,14 @@ struct history_loaded {
   std::vector<presence_record> presences;
 };
 
-/// Broker -> channel: Redis could not take this broadcast; deliver it here, at least.
+/// Redis could not take this broadcast; deliver it here, at least.
 struct publish_failed {
   caf::actor_id except;
   std::string tail;
 };
+
+// ---- the registry: what concerns every channel
+// ---------------------------------------------------
 
 /// Server API -> registry: every running topic and its subscriber count, as a JSON text.
 using channels_atom = caf::atom_constant<caf::atom("channels")>;
@@ -196,44 +246,30 @@ using count_atom = caf::atom_constant<caf::atom("count")>;
 /// Server API -> registry -> channel: the topic's presence list, as a JSON text.
 using presence_atom = caf::atom_constant<caf::atom("presence")>;
 
-/// Registry -> channel: stop now (the registry forgot the topic).
-using stop_atom = caf::atom_constant<caf::atom("stop")>;
-
 /// A graceful stop, as a barrier. Server -> registry (a request): the registry asks every channel
-/// (a request each: answered once the channel has fanned out everything sent to it before onto
-/// its subscribers' sockets) and answers once all did; then the transport closes every socket
-/// with 1001, behind what it has queued.
+/// (a request each: answered once the channel has flushed everything sent to it before to its
+/// subscribers' connection actors) and answers once all did; then the transport tells every
+/// connection actor to shut down, which it does behind what is in its mailbox.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
-
-/// Channel -> itself: the linger after its last subscriber left is over (if `generation` is
-/// still the current one, nobody came back).
-struct linger_expired {
-  std::uint64_t generation;
-};
-
-/// Channel -> itself: a server request ran out of time.
-struct request_expired {
-  std::uint64_t request_id;
-};
 
 } // namespace pulse::messages
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::inbound_text)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::subscribe)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::subscribed)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::subscribe_refused)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::joined)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::join_refused)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::unsubscribe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::deliver)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::fan_out)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::publish)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::dispatch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::listen)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::unlisten)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_idle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::request_expired)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::linger_expired)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_failed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_down)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::remote_broadcast)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::history_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::publish_failed)

@@ -1,6 +1,7 @@
 #include "actors/server.hpp"
 
 #include "actors/base64.hpp"
+#include "actors/channel_actor.hpp"
 #include "actors/connection_actor.hpp"
 #include "actors/registry_actor.hpp"
 #include "actors/server_api.hpp"
@@ -33,7 +34,30 @@ server_core::server_core(server_options opts) : options(std::move(opts)), http(o
   system = std::make_unique<caf::actor_system>(config);
   if (!options.redis_url.empty())
     broker = std::make_shared<redis_broker>(options.redis_url);
-  registry = system->spawn<registry_actor>(definitions, &live_channels, &metrics, broker);
+  directory = std::make_shared<topic_directory>(
+    definitions, [this](const std::string& topic, std::shared_ptr<channel_definition> definition) {
+      return start_channel(topic, std::move(definition));
+    });
+  registry = system->spawn<registry_actor>(directory, definitions, &metrics);
+}
+
+caf::actor server_core::start_channel(const std::string& topic,
+                                      std::shared_ptr<channel_definition> definition) {
+  auto shared = definition->settings()->node_local ? nullptr : broker;
+  auto channel = system->spawn<channel_actor>(topic, std::move(definition), &metrics, directory,
+                                              std::move(shared));
+  // A channel that ends with an error leaves the directory (if it has not already) and tells the
+  // registry, which restarts it when persistent.
+  std::weak_ptr<topic_directory> weak = directory;
+  channel->attach_functor(
+    [weak, registry = registry, topic, id = channel.id()](const caf::error& reason) {
+      if (!reason || reason == caf::exit_reason::user_shutdown)
+        return;
+      if (auto known = weak.lock())
+        known->retire(topic, id);
+      caf::anon_send(registry, messages::channel_down{topic, to_string(reason)});
+    });
+  return channel;
 }
 
 server_core::~server_core() {
@@ -42,18 +66,13 @@ server_core::~server_core() {
   system.reset(); // waits for every actor, all of which were told to stop
 }
 
-template<class Message>
-void server_core::tell_registry(Message&& msg) {
-  caf::anon_send(registry, std::forward<Message>(msg));
-}
-
 std::shared_ptr<transport::connection_handler>
 server_core::open(std::shared_ptr<transport::websocket_connection> socket,
                   std::shared_ptr<const connection_identity> identity) {
   connection_limits limits;
   limits.max_subscriptions = options.max_subscriptions_per_connection;
   limits.max_messages_per_second = options.max_messages_per_second;
-  return open_connection(*system, std::move(socket), registry, limits, std::move(identity),
+  return open_connection(*system, std::move(socket), directory, limits, std::move(identity),
                          &metrics);
 }
 
@@ -183,6 +202,9 @@ void server_core::stop() {
   for (auto& listener : to_stop)
     caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+  for (auto& [_, channel] : directory->snapshot())
+    caf::anon_send_exit(channel, caf::exit_reason::user_shutdown);
+  directory->clear();
   system->await_all_actors_done();
   if (broker)
     broker->stop();
@@ -192,12 +214,14 @@ void server_core::stop() {
 
 void channel_handle::broadcast(std::string_view event, json::value payload) const {
   if (auto core = core_.lock())
-    core->tell_registry(messages::publish{topic_, std::string{event}, std::move(payload)});
+    core->tell_channel(topic_, messages::publish{topic_, std::string{event}, std::move(payload)},
+                       false); // nobody subscribed means nobody to tell
 }
 
 void channel_handle::send(std::string_view event, json::value payload) const {
   if (auto core = core_.lock())
-    core->tell_registry(messages::dispatch{topic_, std::string{event}, std::move(payload)});
+    core->tell_channel(topic_, messages::dispatch{topic_, std::string{event}, std::move(payload)},
+                       true);
 }
 
 channel_builder& channel_builder::on(std::string event, handler fn) {
@@ -363,7 +387,7 @@ subscription server::subscribe(std::string topic, std::function<void(const event
     std::lock_guard guard{core_->mutex};
     core_->owned.push_back(listener);
   }
-  core_->tell_registry(messages::listen{topic, listener});
+  core_->tell_channel(topic, messages::listen{topic, listener}, true);
   std::weak_ptr<server_core> weak = core_;
   return subscription{[weak, gate, id = listener.id()] {
     gate->close();
@@ -385,11 +409,11 @@ subscription server::subscribe(std::string topic, std::function<void(const event
 
 subscription server::subscribe(std::string topic, const caf::actor& listener) {
   core_->require_definition(topic);
-  core_->tell_registry(messages::listen{topic, listener});
+  core_->tell_channel(topic, messages::listen{topic, listener}, true);
   std::weak_ptr<server_core> weak = core_;
   return subscription{[weak, topic, id = listener.id()] {
     if (auto core = weak.lock())
-      core->tell_registry(messages::unlisten{topic, id});
+      core->tell_channel(topic, messages::unlisten{topic, id}, false);
   }};
 }
 
@@ -428,8 +452,7 @@ std::uint16_t server::start() {
       return transport::http_response{503, "text/plain", "stopping\n"};
     return transport::http_response{
       200, "text/plain; version=0.0.4",
-      prometheus_text(core->metrics, core->http.traffic(),
-                      core->live_channels.load(std::memory_order_relaxed),
+      prometheus_text(core->metrics, core->http.traffic(), core->directory->size(),
                       core->broker ? std::optional<bool>{core->broker->healthy()} : std::nullopt)};
   });
   if (!options.api_key.empty())
@@ -498,9 +521,8 @@ std::size_t server::connection_count() const {
 
 server_stats server::stats() const {
   auto traffic = core_->http.traffic();
-  return {traffic.connections, core_->live_channels.load(std::memory_order_relaxed),
-          traffic.messages_in, traffic.messages_out,
-          traffic.bytes_in,    traffic.bytes_out};
+  return {traffic.connections,  core_->directory->size(), traffic.messages_in,
+          traffic.messages_out, traffic.bytes_in,         traffic.bytes_out};
 }
 
 void server::adopt(const caf::actor& actor) {

@@ -70,9 +70,10 @@ http_response broadcast(server_core& core, const http_request& request) {
     return error_response(404, "no channel is defined for \"" + topic + "\"");
   }
   auto* payload = fields->if_contains("payload");
-  caf::anon_send(core.registry,
-                 messages::publish{std::move(topic), std::string{event->get_string()},
-                                   payload ? *payload : json::object{}});
+  core.tell_channel(topic,
+                    messages::publish{topic, std::string{event->get_string()},
+                                      payload ? *payload : json::object{}},
+                    false); // nobody subscribed means nobody to tell
   return json_response(202, json::object{{"ok", true}});
 }
 

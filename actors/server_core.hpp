@@ -6,6 +6,7 @@
 #include "actors/metrics.hpp"
 #include "actors/redis_broker.hpp"
 #include "actors/server.hpp"
+#include "actors/topic_directory.hpp"
 #include "transport/http_server.hpp"
 
 #include <caf/actor.hpp>
@@ -23,9 +24,14 @@ struct server_core : std::enable_shared_from_this<server_core> {
   explicit server_core(server_options opts);
   ~server_core();
 
-  /// Sends `msg` to the registry (from any thread).
+  /// Hands `msg` to `topic`'s channel actor (from any thread), starting it first when `start`.
   template<class Message>
-  void tell_registry(Message&& msg);
+  void tell_channel(const std::string& topic, Message&& msg, bool start) {
+    directory->send(topic, std::forward<Message>(msg), start);
+  }
+  /// Starts the actor for a topic (the directory's starter).
+  caf::actor start_channel(const std::string& topic,
+                           std::shared_ptr<channel_definition> definition);
 
   /// Spawns the connection actor for `socket`.
   std::shared_ptr<transport::connection_handler>
@@ -47,10 +53,10 @@ struct server_core : std::enable_shared_from_this<server_core> {
   std::unique_ptr<caf::actor_system> system; // declared before every actor handle
   std::shared_ptr<definition_table> definitions = std::make_shared<definition_table>();
   std::shared_ptr<redis_broker> broker; ///< set: nodes share channels through Redis
+  std::shared_ptr<topic_directory> directory;
   caf::actor registry;
   transport::http_server http;
   pulse::authenticator authenticator;
-  std::atomic<std::size_t> live_channels = 0; // kept by the registry
   actor_metrics metrics;
   std::mutex mutex;              // guards owned, started, stopped
   std::vector<caf::actor> owned; // stopped with the server: adopted actors, callback listeners

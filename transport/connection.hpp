@@ -49,6 +49,10 @@ class connection_handler {
 
   /// The connection ended, for whatever reason. Called exactly once, last.
   virtual void on_closed() = 0;
+
+  /// The server stops: write what is on its way, then close the connection with 1001 (going
+  /// away). The transport cuts a connection that has not closed by its drain deadline.
+  virtual void on_shutdown() = 0;
 };
 
 /// An HTTP request, as the transport's routes and upgrade decisions see it.

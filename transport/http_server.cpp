@@ -97,9 +97,8 @@ void http_server::stop(std::chrono::milliseconds drain_deadline) {
   if (impl_->acceptor)
     impl_->acceptor->stop();
   if (!impl_->threads.empty()) {
-    context.sessions.for_each([](websocket_session_base& session) {
-      session.close(close_code::going_away, "server shutting down");
-    });
+    // Each connection writes what is on its way to it, then closes with 1001.
+    context.sessions.for_each([](websocket_session_base& session) { session.shut_down(); });
     context.sessions.wait_until_empty(std::chrono::steady_clock::now() + drain_deadline);
   }
   impl_->work.reset();

@@ -234,6 +234,16 @@ void websocket_session<Stream>::close(std::uint16_t code, std::string_view reaso
 }
 
 template<class Stream>
+void websocket_session<Stream>::shut_down() {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    if (self->handler_ && !self->finished_)
+      self->handler_->on_shutdown();
+    else
+      self->close(close_code::going_away, "server shutting down");
+  });
+}
+
+template<class Stream>
 void websocket_session<Stream>::begin_close(std::uint16_t code, std::string_view reason,
                                             bool drop_queued) {
   std::unique_lock lock{mutex_};

@@ -24,6 +24,8 @@ class websocket_session_base : public websocket_connection {
  public:
   /// Ends the session at once. Only for a server whose I/O threads have stopped.
   virtual void abort() = 0;
+  /// The server stops: the handler writes what is on its way and closes (1001).
+  virtual void shut_down() = 0;
   /// Bytes queued and not yet written.
   virtual std::size_t queued_bytes() const = 0;
 };
@@ -53,6 +55,7 @@ class websocket_session final : public websocket_session_base,
   const std::string& remote_address() const noexcept override { return remote_address_; }
 
   void abort() override { finish(); }
+  void shut_down() override;
 
   /// Bytes queued for this connection and not yet written.
   std::size_t queued_bytes() const override;

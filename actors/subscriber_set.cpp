@@ -1,0 +1,93 @@
+#include "actors/subscriber_set.hpp"
+
+#include <caf/mailbox_element.hpp>
+#include <caf/make_message.hpp>
+
+#include <algorithm>
+
+namespace pulse {
+
+subscriber* subscriber_set::find(caf::actor_id connection) {
+  auto it = index_.find(connection);
+  return it == index_.end() ? nullptr : &subscribers_[it->second];
+}
+
+subscriber& subscriber_set::add(subscriber sub) {
+  index_[sub.id()] = subscribers_.size();
+  return subscribers_.emplace_back(std::move(sub));
+}
+
+std::optional<subscriber> subscriber_set::remove(caf::actor_id connection,
+                                                 const std::string* join_ref) {
+  auto it = index_.find(connection);
+  if (it == index_.end())
+    return std::nullopt;
+  auto position = it->second;
+  if (join_ref && subscribers_[position].join_ref != *join_ref)
+    return std::nullopt; // an older subscription of this connection, already replaced
+  std::optional<subscriber> gone{std::move(subscribers_[position])};
+  index_.erase(it);
+  if (position + 1 != subscribers_.size()) {
+    subscribers_[position] = std::move(subscribers_.back());
+    index_[subscribers_[position].id()] = position;
+  }
+  subscribers_.pop_back();
+  return gone;
+}
+
+void subscriber_set::queue_broadcast(transport::outbound_frame frame, caf::actor_id except) {
+  queued_.push_back({std::move(frame), 0, except});
+}
+
+void subscriber_set::queue_for(const subscriber& to, transport::outbound_frame frame) {
+  queued_.push_back({std::move(frame), to.id(), 0});
+}
+
+void subscriber_set::flush(caf::execution_unit* host) {
+  if (queued_.empty())
+    return;
+  // Who gets the batch: with a broadcast in it, everyone, but for a subscriber that every
+  // broadcast skips and no frame names (the sender of a lone broadcast_from); without one, the
+  // subscribers the frames name.
+  bool has_broadcast = false;
+  caf::actor_id skip = 0; // the `except` every broadcast shares, if they share one
+  std::vector<caf::actor_id> named;
+  for (auto& entry : queued_) {
+    if (entry.only != 0) {
+      named.push_back(entry.only);
+    } else {
+      skip = !has_broadcast || skip == entry.except ? entry.except : 0;
+      has_broadcast = true;
+    }
+  }
+  if (std::find(named.begin(), named.end(), skip) != named.end())
+    skip = 0;
+  auto batch = caf::make_message(messages::fan_out{std::move(queued_)});
+  queued_ = {};
+  if (has_broadcast)
+    return send_to_all(batch, skip, host);
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
+  for (auto id : named)
+    if (auto* sub = find(id))
+      sub->connection->enqueue(
+        caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, batch), host);
+}
+
+void subscriber_set::send_to_all(const caf::message& batch, caf::actor_id skip,
+                                 caf::execution_unit* host) {
+  for (auto& sub : subscribers_) {
+    if (sub.id() == skip)
+      continue;
+    sub.connection->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, batch),
+                            host);
+  }
+}
+
+void subscriber_set::clear() {
+  subscribers_.clear();
+  index_.clear();
+  queued_.clear();
+}
+
+} // namespace pulse

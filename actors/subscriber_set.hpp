@@ -1,0 +1,71 @@
+// A topic's subscribers, and the frames on their way to them: what a channel actor sends in one
+// turn is batched, and each flush is one message per subscriber's connection actor, carrying a
+// batch every one of them shares. The channel never writes to a socket.
+#pragma once
+
+#include "actors/auth.hpp"
+#include "actors/messages.hpp"
+
+#include <boost/json/object.hpp>
+#include <caf/actor.hpp>
+#include <caf/execution_unit.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace pulse {
+
+/// One client's subscription to a topic: Phoenix's per-join socket state.
+struct subscriber {
+  caf::actor connection;
+  std::string join_ref;
+  boost::json::object params;
+  boost::json::object assigns;
+  std::shared_ptr<const connection_identity> identity; ///< never null
+
+  caf::actor_id id() const noexcept { return connection.id(); }
+};
+
+class subscriber_set {
+ public:
+  /// The subscriber behind `connection`, or nullptr.
+  subscriber* find(caf::actor_id connection);
+  /// Adds `sub`: it gets what is queued from now on. Flush first, or it would get what was
+  /// queued before it joined.
+  subscriber& add(subscriber sub);
+  /// Takes the subscriber behind `connection` out, if its join_ref is `join_ref` (any, when
+  /// null). Flush first, or it misses what was queued while it was in.
+  std::optional<subscriber> remove(caf::actor_id connection, const std::string* join_ref);
+
+  std::size_t size() const noexcept { return subscribers_.size(); }
+  bool empty() const noexcept { return subscribers_.empty(); }
+
+  /// Queues a frame for every subscriber but `except` (0: none).
+  void queue_broadcast(transport::outbound_frame frame, caf::actor_id except = 0);
+  /// Queues a frame for one subscriber, in its place among the broadcasts.
+  void queue_for(const subscriber& to, transport::outbound_frame frame);
+
+  bool has_queued() const noexcept { return !queued_.empty(); }
+  /// Frames queued since the last flush.
+  std::size_t queued_frames() const noexcept { return queued_.size(); }
+
+  /// Sends what is queued: one message, built once, to the connection actor of every subscriber
+  /// that something in it is for. `host`: the calling actor's execution unit.
+  void flush(caf::execution_unit* host);
+
+  /// Drops every subscriber (the actor is going).
+  void clear();
+
+ private:
+  void send_to_all(const caf::message& batch, caf::actor_id skip, caf::execution_unit* host);
+
+  std::vector<subscriber> subscribers_; // contiguous: the flush loop walks it
+  std::unordered_map<caf::actor_id, std::size_t> index_;
+  std::vector<messages::outbound_entry> queued_;
+};
+
+} // namespace pulse

@@ -29,8 +29,14 @@ server_core::server_core(server_options opts) : options(std::move(opts)), http(o
   if (options.threads == 0)
     options.threads = transport::usable_cpu_count();
   config.set("scheduler.max-threads", options.threads);
-  // Work sharing beats work stealing for fan-out on few cores (see the README's figures).
-  config.set("scheduler.policy", caf::atom("sharing"));
+  if (options.scheduler == scheduling::stealing) {
+    config.set("scheduler.policy", caf::atom("stealing"));
+    // A fan-out puts its subscribers' connection actors on one worker's queue: idle workers
+    // must come and steal them soon, not after CAF's 10 ms relaxed sleep.
+    config.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds{1}});
+  } else {
+    config.set("scheduler.policy", caf::atom("sharing"));
+  }
   system = std::make_unique<caf::actor_system>(config);
   if (!options.redis_url.empty())
     broker = std::make_shared<redis_broker>(options.redis_url);

@@ -40,11 +40,18 @@ class actor_system;
 
 namespace pulse {
 
+/// How the actor threads share their work (CAF's scheduler policies).
+enum class scheduling {
+  sharing,  ///< one queue that every worker takes from: an idle worker is woken at once
+  stealing, ///< a queue per worker; idle workers poll, then steal from the busy ones
+};
+
 struct server_options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 8080; ///< 0 picks a free port (see server::port())
   /// Threads for actors and for I/O, each; 0 means the CPUs this process may run on.
   std::size_t threads = 0;
+  scheduling scheduler = scheduling::sharing;
   transport::limits limits;
   /// On stop, time for queued messages to drain before connections are cut.
   std::chrono::milliseconds drain_timeout = std::chrono::seconds{5};

@@ -21,6 +21,13 @@ int run_app(int argc, char** argv, std::string_view description,
     .add_option("--threads", options.threads,
                 "threads for actors and for I/O, each (0: the CPUs this process may use)")
     ->capture_default_str();
+  std::string scheduler_name = "sharing";
+  app
+    .add_option("--scheduler", scheduler_name,
+                "how actor threads share work: one queue for all (sharing), or a queue each "
+                "(stealing)")
+    ->check(CLI::IsMember({"sharing", "stealing"}))
+    ->capture_default_str();
   app.add_option("--web-root", web_root, "directory of the built web pages")->capture_default_str();
   app.add_option("--tls-cert", options.tls_certificate,
                  "PEM certificate chain: serve https and wss (with --tls-key)");
@@ -86,6 +93,7 @@ int run_app(int argc, char** argv, std::string_view description,
   }
   configure_log(log_format_name == "json" ? log_format::json : log_format::text,
                 spdlog::level::from_str(log_level_name));
+  options.scheduler = scheduler_name == "stealing" ? scheduling::stealing : scheduling::sharing;
   limits.idle_timeout = std::chrono::milliseconds{idle_ms};
   limits.close_timeout = std::chrono::milliseconds{close_ms};
   try {

@@ -1,14 +1,16 @@
 // pulse-loadgen: a lean Phoenix Channels V2 load generator for Pulse's benchmarks.
 //
-// One thread, one level-triggered epoll loop, its own minimal WebSocket client: the HTTP upgrade
-// request is written by hand, server frames (unmasked) are parsed straight out of one large shared
-// read buffer, client frames are masked. Only what the scenarios need is parsed: the event of each
-// frame, and the sequence number and send time the generator itself put into the payload.
+// One level-triggered epoll loop per thread (one thread unless --threads), each with its own share
+// of the connections; its own minimal WebSocket client: the HTTP upgrade request is written by
+// hand, server frames (unmasked) are parsed straight out of one large read buffer per thread,
+// client frames are masked. Only what the scenarios need is parsed: the event of each frame, and
+// the sequence number and send time the generator itself put into the payload.
 //
 // Scenarios (see benchmarks/README.md): fanout, latency, rooms, idle. Progress goes to stderr once
 // a second; the result is one JSON line on stdout.
 #include <algorithm>
 #include <arpa/inet.h>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -20,6 +22,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -27,9 +30,11 @@
 #include <string>
 #include <string_view>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -78,6 +83,7 @@ struct options {
   double settle = 1;   // idle: seconds to wait before reading the server's RSS
   long pad = 0;        // extra payload bytes
   long per_source = 0; // connections per source address (0: a quarter of the ports)
+  int threads = 1;     // epoll loops, each with its share of the connections (fanout only)
 };
 
 void usage() {
@@ -90,6 +96,7 @@ void usage() {
     "  --rooms R --members K --room-window W (rooms; 0 = auto)\n"
     "  --server-pid PID (server RSS, CPU, fd limit)  --connect-concurrency N\n"
     "  --per-source N (connections per source address 127.0.0.x; 0 = a quarter of the ports)\n"
+    "  --threads N (fanout: N epoll loops, the connections split between them; default 1)\n"
     "  --setup-timeout SEC --drain-timeout SEC --stall-timeout SEC --settle SEC\n",
     stderr);
 }
@@ -165,6 +172,8 @@ options parse_options(int argc, char** argv) {
       o.per_source = static_cast<long>(num());
     else if (key == "--pad")
       o.pad = static_cast<long>(num());
+    else if (key == "--threads")
+      o.threads = static_cast<int>(num());
     else {
       usage();
       die("unknown option " + key);
@@ -177,6 +186,11 @@ options parse_options(int argc, char** argv) {
     die("--port is required");
   if (o.members < 1 || o.rooms < 1 || o.room_window < 0)
     die("rooms and members >= 1, room-window >= 0");
+  if (o.threads < 1 || o.threads > 256)
+    die("--threads takes 1 to 256");
+  // Only fan-out splits its work: latency, rooms and idle keep their single loop.
+  if (o.threads > 1 && o.scenario != "fanout")
+    die("--threads > 1 is for the fanout scenario only (" + o.scenario + " runs on one thread)");
   return o;
 }
 
@@ -253,9 +267,10 @@ std::pair<double, double> cpu_busy_total(int cpu) {
   return {0, 0};
 }
 
-double self_cpu_seconds() {
+// The whole process's CPU time (every thread), or the calling thread's.
+double self_cpu_seconds(int who = RUSAGE_SELF) {
   rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
+  getrusage(who, &ru);
   return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
          + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
@@ -287,6 +302,12 @@ class histogram {
     return static_cast<double>(max_) / 1e3;
   }
   double max_us() const { return static_cast<double>(max_) / 1e3; }
+  void merge(const histogram& other) {
+    for (std::size_t i = 0; i < counts_.size(); ++i)
+      counts_[i] += other.counts_[i];
+    total_ += other.total_;
+    max_ = std::max(max_, other.max_);
+  }
   void reset() {
     std::fill(counts_.begin(), counts_.end(), 0);
     total_ = max_ = 0;
@@ -417,6 +438,10 @@ struct conn {
 struct close_info {
   std::map<std::string, long> reasons; // "1008 slow consumer" -> count
   void add(const std::string& why) { ++reasons[why]; }
+  void merge(const close_info& other) {
+    for (auto& [k, v] : other.reasons)
+      reasons[k] += v;
+  }
   long total() const {
     long n = 0;
     for (auto& [k, v] : reasons)
@@ -442,14 +467,51 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+class loadgen;
+
+// What the threads of one run share. Each thread owns its connections outright (its own epoll,
+// buffers and counters); only these figures cross between them.
+struct shared_run {
+  options o;
+  int threads = 1;
+  std::size_t total = 0; // connections in all
+  long requested = 0;
+  std::string cut_note;
+  long fd_limit = 0, server_fd_limit = -1;
+  std::size_t per_source = 28000;
+  std::string upgrade_request;
+  std::vector<loadgen*> workers; // workers[0] holds connection 0, the publisher
+
+  // Fan-out: the publisher's count of sequence numbers sent. Stored before the frames leave, so a
+  // thread that receives number s can always read a count above s.
+  std::atomic<std::uint64_t> published{0};
+  std::atomic<bool> publishing_done{false}; // `published` is final
+  std::atomic<bool> stop{false};            // the publisher saw no progress: every thread stops
+  std::atomic<bool> publisher_waiting{false};
+  int wake_fd = -1; // eventfd in the publisher's epoll: a thread's watermark moved (threads > 1)
+
+  // Setup: every thread's connections joined before anyone publishes.
+  std::atomic<int> ready{0};
+  std::atomic<int> go{0}; // 0 waiting, 1 go, -1 nothing to run (no join, or no publisher)
+  ns_t t0 = 0, t_first_connect = 0, t_all_joined = 0;
+  double cpu_before = 0, srv_cpu_before = 0, setup_cpu = 0, setup_server_cpu = 0;
+  long joined = 0;
+  bool all_joined = false, publisher_joined = false;
+  long rss_before = -1; // the server's, in KiB, before the first connection
+};
+
+// One thread's share of the connections: connections first_ .. first_ + conns_.size() - 1.
 class loadgen {
  public:
-  explicit loadgen(options o) : o_(std::move(o)) {}
-  int run();
+  loadgen(shared_run& sh, int index, std::size_t first, std::size_t count);
+  void thread_main();                // setup, then the scenario's loop
+  void absorb(const loadgen& other); // adds another thread's counters to this one's
+  void report();                     // the result line (thread 0, after absorbing the others)
+  void close_all();
+  bool clean() const { return closes_.total() == 0 && lost_ == 0 && duplicated_ == 0; }
 
  private:
   // --- setup
-  void plan_connections();
   void open_one(std::size_t i);
   void on_connected(std::size_t i);
   void on_readable(std::size_t i);
@@ -469,34 +531,44 @@ class loadgen {
 
   // --- scenarios
   bool setup();
+  bool wait_for_all(ns_t deadline);
   void run_fanout();
+  void report_fanout();
   void run_latency();
   void run_rooms();
   void run_idle();
   void publish(std::int64_t count); // fanout/latency: from connection 0
   void room_send(std::size_t i);
+  void learn_published();
   void finish_counts();
+  std::uint64_t global_low() const;
   std::string common_json();
 
+  shared_run& sh_;
   options o_;
-  long requested_ = 0;
-  std::string cut_note_;
-  long fd_limit_ = 0, server_fd_limit_ = -1;
+  int index_;         // this thread's number; 0 holds the publisher and prints progress
+  std::size_t first_; // global number of conns_[0]: source address, port, room
   int ep_ = -1;
   std::vector<conn> conns_;
   std::vector<char> rbuf_ = std::vector<char>(1 << 20);
+  std::vector<epoll_event> events_ = std::vector<epoll_event>(4096);
   std::uint64_t rng_ = 0x9e3779b97f4a7c15ull;
-  std::string upgrade_request_;
   std::size_t next_to_open_ = 0;
+  long connect_concurrency_ = 256;
   long in_handshake_ = 0, joined_ = 0, failed_ = 0;
   long alive_ = 0;
   close_info closes_;
-  std::size_t per_source_ = 28000;
-  ns_t t_first_connect_ = 0, t_all_joined_ = 0;
-  double setup_cpu_ = 0, setup_server_cpu_ = 0; // CPU seconds spent while connecting
-  ns_t last_progress_ = 0, last_heartbeat_tick_ = 0;
+  ns_t t_first_connect_ = 0;
+  ns_t last_progress_ = 0, last_heartbeat_tick_ = 0, last_progress_t_ = 0;
+  std::uint64_t last_progress_deliveries_ = 0;
   std::uint64_t hb_round_ = 0;
   std::uint64_t refs_ = 10;
+  struct { // this thread's setup, as it ended; read by the thread that sums them up
+    ns_t first_connect = 0;
+    long joined = 0, failed = 0;
+    std::string first_error;
+    bool publisher_joined = true;
+  } setup_done_;
 
   // counters
   bool measuring_ = false;
@@ -505,13 +577,24 @@ class loadgen {
   std::uint64_t other_frames_ = 0, replies_ok_ = 0, replies_error_ = 0, join_errors_ = 0;
   std::string first_error_;
   histogram latency_;
+  double measured_rate_ = 0; // fanout: deliveries/s, summed over the threads' own windows
+  bool stalled_ = false;
+  long window_ = 0;
 
   // fanout/latency: the publisher is connection 0 (it subscribes too)
-  std::uint64_t published_ = 0;     // next sequence number
-  std::uint64_t low_ = 0;           // every sequence number below it reached every subscriber
-  std::vector<std::uint32_t> ring_; // deliveries of each in-flight sequence number
+  std::uint64_t published_ = 0; // next sequence number (other threads: as last read)
+  std::uint64_t low_ = 0;       // every sequence number below it reached this thread's subscribers
+  std::vector<std::uint32_t> ring_; // this thread's deliveries of each in-flight sequence number
   std::uint64_t ring_mask_ = 0;
   std::string pad_;
+
+  // Read by the other threads: this thread's watermark (UINT64_MAX once it left the run), and its
+  // counters for thread 0's progress line. On a cache line of its own.
+  struct alignas(64) view {
+    std::atomic<std::uint64_t> low{0};
+    std::atomic<std::uint64_t> deliveries{0}, lost{0}, duplicated{0};
+    std::atomic<long> joined{0}, failed{0}, closed{0};
+  } view_;
 
   // rooms
   std::vector<std::uint32_t> room_expected_; // [receiver * members + sender]
@@ -519,14 +602,19 @@ class loadgen {
   std::uint64_t room_inflight_ = 0, room_sent_ = 0, measured_sent_ = 0;
   std::uint64_t room_due_ = 0; // deliveries owed: every message sent, once to each member
 
-  // measurement window
+  // measurement window; the process's CPU and the server's are read by thread 0 only
   ns_t m_start_ = 0, m_end_ = 0;
   double cpu_start_ = 0, cpu_end_ = 0, srv_cpu_start_ = 0, srv_cpu_end_ = 0;
+  double thread_cpu_start_ = 0, thread_cpu_end_ = 0;
+  double thread_cpu_max_pct_ = 0; // the busiest thread's CPU over its window
   int server_core_ = -1;
   std::pair<double, double> core_start_{}, core_end_{};
   void start_measure() {
     measuring_ = true;
     m_start_ = now_ns();
+    thread_cpu_start_ = self_cpu_seconds(RUSAGE_THREAD);
+    if (index_ != 0)
+      return;
     cpu_start_ = self_cpu_seconds();
     srv_cpu_start_ = o_.server_pid ? proc_cpu_seconds(o_.server_pid) : 0;
     server_core_ = o_.server_pid ? pinned_cpu(o_.server_pid) : -1;
@@ -536,6 +624,12 @@ class loadgen {
   void end_measure() {
     measuring_ = false;
     m_end_ = now_ns();
+    thread_cpu_end_ = self_cpu_seconds(RUSAGE_THREAD);
+    double wall = seconds(m_end_ - m_start_);
+    if (wall > 0)
+      thread_cpu_max_pct_ = 100 * (thread_cpu_end_ - thread_cpu_start_) / wall;
+    if (index_ != 0)
+      return;
     cpu_end_ = self_cpu_seconds();
     srv_cpu_end_ = o_.server_pid ? proc_cpu_seconds(o_.server_pid) : 0;
     if (server_core_ >= 0)
@@ -548,43 +642,53 @@ class loadgen {
   }
 };
 
-void loadgen::plan_connections() {
+loadgen::loadgen(shared_run& sh, int index, std::size_t first, std::size_t count)
+    : sh_(sh), o_(sh.o), index_(index), first_(first), conns_(count) {
+  rng_ ^= static_cast<std::uint64_t>(index) * 0xbf58476d1ce4e5b9ull; // thread 0: the usual seed
+  // The handshakes in flight are shared out like the connections.
+  connect_concurrency_ = std::max(1L, (o_.connect_concurrency + sh.threads - 1) / sh.threads);
+}
+
+// How many connections, from which source addresses: the same for every thread.
+void plan_connections(shared_run& sh) {
+  options& o = sh.o;
   // As many descriptors as the hard limit allows.
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
   getrlimit(RLIMIT_NOFILE, &rl);
-  fd_limit_ = static_cast<long>(rl.rlim_cur);
-  long own_max = fd_limit_ - 32; // stdio, epoll, timerfd, /proc reads
+  sh.fd_limit = static_cast<long>(rl.rlim_cur);
+  // stdio, /proc reads, and an epoll (plus a timerfd or an eventfd) per thread
+  long own_max = sh.fd_limit - 32 - 2 * o.threads;
   long max = own_max;
-  std::string who = "the load generator's fd limit (" + std::to_string(fd_limit_) + ")";
-  if (o_.server_pid) {
-    server_fd_limit_ = proc_fd_limit(o_.server_pid);
+  std::string who = "the load generator's fd limit (" + std::to_string(sh.fd_limit) + ")";
+  if (o.server_pid) {
+    sh.server_fd_limit = proc_fd_limit(o.server_pid);
     // The server needs descriptors of its own: listener, epoll, event fds, files, libraries.
-    if (server_fd_limit_ > 0 && server_fd_limit_ - 100 < max) {
-      max = server_fd_limit_ - 100;
-      who = "the server's fd limit (" + std::to_string(server_fd_limit_) + ")";
+    if (sh.server_fd_limit > 0 && sh.server_fd_limit - 100 < max) {
+      max = sh.server_fd_limit - 100;
+      who = "the server's fd limit (" + std::to_string(sh.server_fd_limit) + ")";
     }
   }
-  long wanted = o_.scenario == "rooms" ? o_.rooms * o_.members : o_.subscribers;
-  requested_ = wanted;
+  long wanted = o.scenario == "rooms" ? o.rooms * o.members : o.subscribers;
+  sh.requested = wanted;
   if (wanted < 0) {
     wanted = max;
-    cut_note_ = "S = " + std::to_string(max) + ", the most " + who + " allows";
+    sh.cut_note = "S = " + std::to_string(max) + ", the most " + who + " allows";
   } else if (wanted > max) {
-    cut_note_ = "S cut from " + std::to_string(wanted) + " to " + std::to_string(max) + " by "
-                + who;
+    sh.cut_note = "S cut from " + std::to_string(wanted) + " to " + std::to_string(max) + " by "
+                  + who;
     wanted = max;
   }
-  if (o_.scenario == "rooms" && wanted < o_.rooms * o_.members) {
-    o_.rooms = std::max(1L, wanted / o_.members);
-    wanted = o_.rooms * o_.members;
-    cut_note_ += "; rooms cut to " + std::to_string(o_.rooms);
+  if (o.scenario == "rooms" && wanted < o.rooms * o.members) {
+    o.rooms = std::max(1L, wanted / o.members);
+    wanted = o.rooms * o.members;
+    sh.cut_note += "; rooms cut to " + std::to_string(o.rooms);
   }
-  if (!cut_note_.empty())
-    std::fprintf(stderr, "pulse-loadgen: %s\n", cut_note_.c_str());
-  conns_.resize(static_cast<std::size_t>(wanted));
+  if (!sh.cut_note.empty())
+    std::fprintf(stderr, "pulse-loadgen: %s\n", sh.cut_note.c_str());
+  sh.total = static_cast<std::size_t>(wanted);
   // Spread connections over source addresses 127.0.0.1, .2, ...: one address has only the
   // ephemeral port range (about 28k ports), and connect() already slows down (its search for a
   // free port) once a good part of it is taken. Default: a quarter of the range per address.
@@ -592,16 +696,16 @@ void loadgen::plan_connections() {
   long lo = 32768, hi = 60999;
   range >> lo >> hi;
   long ports = std::max(1000L, hi - lo + 1 - 1000);
-  per_source_ = static_cast<std::size_t>(o_.per_source > 0 ? std::min(o_.per_source, ports)
-                                                           : std::max(1000L, ports / 4));
-  if (conns_.size() > per_source_ && o_.host.rfind("127.", 0) != 0)
+  sh.per_source = static_cast<std::size_t>(o.per_source > 0 ? std::min(o.per_source, ports)
+                                                            : std::max(1000L, ports / 4));
+  if (sh.total > sh.per_source && o.host.rfind("127.", 0) != 0)
     std::fprintf(stderr, "pulse-loadgen: more connections than one source address has ports; "
                          "extra source addresses are only used towards 127.0.0.0/8\n");
-  upgrade_request_ = "GET " + o_.path + " HTTP/1.1\r\nHost: " + o_.host + ":"
-                     + std::to_string(o_.port)
-                     + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                       "Sec-WebSocket-Version: 13\r\n\r\n";
+  sh.upgrade_request = "GET " + o.path + " HTTP/1.1\r\nHost: " + o.host + ":"
+                       + std::to_string(o.port)
+                       + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\n\r\n";
 }
 
 void loadgen::open_one(std::size_t i) {
@@ -618,10 +722,11 @@ void loadgen::open_one(std::size_t i) {
   setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   sockaddr_in to{};
   to.sin_family = AF_INET;
-  auto port = o_.ports.empty() ? o_.port : o_.ports[i % o_.ports.size()];
+  std::size_t g = first_ + i; // its number in the whole run
+  auto port = o_.ports.empty() ? o_.port : o_.ports[g % o_.ports.size()];
   to.sin_port = htons(static_cast<std::uint16_t>(port));
   inet_pton(AF_INET, o_.host.c_str(), &to.sin_addr);
-  if (std::size_t source = i / per_source_; source > 0 && o_.host.rfind("127.", 0) == 0) {
+  if (std::size_t source = g / sh_.per_source; source > 0 && o_.host.rfind("127.", 0) == 0) {
     setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     sockaddr_in from{};
     from.sin_family = AF_INET;
@@ -732,7 +837,7 @@ void loadgen::on_connected(std::size_t i) {
   if (err)
     return close_conn(i, std::string("connect: ") + std::strerror(err));
   c.st = state::upgrading;
-  c.out = upgrade_request_;
+  c.out = sh_.upgrade_request;
   flush(i);
 }
 
@@ -936,6 +1041,8 @@ void loadgen::on_bench_message(std::size_t i, std::string_view payload, ns_t now
     ++duplicated_;
     return;
   }
+  if (s >= published_)
+    learn_published();
   if (s >= published_) {
     ++other_frames_;
     if (first_error_.empty())
@@ -1003,20 +1110,24 @@ void loadgen::on_room_message(std::size_t i, std::string_view payload, ns_t now)
 }
 
 void loadgen::poll(int timeout_ms) {
-  static epoll_event events[4096];
-  int n = epoll_wait(ep_, events, 4096, timeout_ms);
+  int n = epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
   ++polls_;
   for (int k = 0; k < n; ++k) {
-    std::size_t i = events[k].data.u64;
-    if (i >= conns_.size())
-      continue; // the timer: handled by the caller
+    std::size_t i = events_[k].data.u64;
+    if (i >= conns_.size()) { // the timer (handled by the caller), or the publisher's wake-up
+      if (i == conns_.size() + 1) {
+        std::uint64_t v = 0;
+        [[maybe_unused]] auto r = read(sh_.wake_fd, &v, sizeof v);
+      }
+      continue;
+    }
     if (conns_[i].st == state::closed)
       continue;
-    if (events[k].events & (EPOLLOUT | EPOLLERR))
+    if (events_[k].events & (EPOLLOUT | EPOLLERR))
       on_writable(i);
     if (conns_[i].st == state::closed)
       continue;
-    if (events[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+    if (events_[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
       on_readable(i);
   }
   ns_t now = now_ns();
@@ -1039,39 +1150,65 @@ void loadgen::heartbeat_tick(ns_t now) {
   }
 }
 
+// Once a second, from thread 0: the sums over every thread.
 void loadgen::progress(ns_t now, const char* phase) {
-  if (now - last_progress_ < 1'000'000'000)
+  if (sh_.threads > 1) {
+    auto relaxed = std::memory_order_relaxed;
+    view_.deliveries.store(deliveries_, relaxed);
+    view_.lost.store(lost_, relaxed);
+    view_.duplicated.store(duplicated_, relaxed);
+    view_.joined.store(joined_, relaxed);
+    view_.failed.store(failed_, relaxed);
+    view_.closed.store(closes_.total(), relaxed);
+  }
+  if (index_ != 0 || now - last_progress_ < 1'000'000'000)
     return;
-  static std::uint64_t last_deliveries = 0;
-  static ns_t last_t = 0;
-  double rate = last_t ? static_cast<double>(deliveries_ - last_deliveries) / seconds(now - last_t)
-                       : 0;
-  last_deliveries = deliveries_;
-  last_t = now;
+  std::uint64_t deliveries = deliveries_, lost = lost_, duplicated = duplicated_;
+  long joined = joined_, failed = failed_, closed = closes_.total();
+  for (int t = 1; t < sh_.threads; ++t) {
+    const view& v = sh_.workers[static_cast<std::size_t>(t)]->view_;
+    deliveries += v.deliveries.load(std::memory_order_relaxed);
+    lost += v.lost.load(std::memory_order_relaxed);
+    duplicated += v.duplicated.load(std::memory_order_relaxed);
+    joined += v.joined.load(std::memory_order_relaxed);
+    failed += v.failed.load(std::memory_order_relaxed);
+    closed += v.closed.load(std::memory_order_relaxed);
+  }
+  double rate = last_progress_t_ ? static_cast<double>(deliveries - last_progress_deliveries_)
+                                     / seconds(now - last_progress_t_)
+                                 : 0;
+  last_progress_deliveries_ = deliveries;
+  last_progress_t_ = now;
   last_progress_ = now;
   std::fprintf(stderr,
                "  [%s %s %s] joined %ld/%zu, failed %ld, closed %ld, deliveries %.0f/s, "
                "lost %llu, dup %llu\n",
-               o_.label.c_str(), o_.scenario.c_str(), phase, joined_, conns_.size(), failed_,
-               closes_.total(), rate, static_cast<unsigned long long>(lost_),
-               static_cast<unsigned long long>(duplicated_));
+               o_.label.c_str(), o_.scenario.c_str(), phase, joined, sh_.total, failed, closed,
+               rate, static_cast<unsigned long long>(lost),
+               static_cast<unsigned long long>(duplicated));
 }
 
-// Opens every connection, at most connect_concurrency handshakes at a time, and joins it.
+// Opens this thread's connections, at most its share of connect_concurrency handshakes at a
+// time, and joins them; then waits for the other threads.
 bool loadgen::setup() {
   ep_ = epoll_create1(EPOLL_CLOEXEC);
+  if (index_ == 0 && sh_.wake_fd >= 0) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = conns_.size() + 1; // past the connections and the timer's tag
+    epoll_ctl(ep_, EPOLL_CTL_ADD, sh_.wake_fd, &ev);
+  }
   if (o_.scenario == "rooms") {
     for (std::size_t i = 0; i < conns_.size(); ++i) {
-      conns_[i].room = static_cast<std::int32_t>(i / static_cast<std::size_t>(o_.members));
-      conns_[i].member = static_cast<std::int32_t>(i % static_cast<std::size_t>(o_.members));
+      std::size_t g = first_ + i;
+      conns_[i].room = static_cast<std::int32_t>(g / static_cast<std::size_t>(o_.members));
+      conns_[i].member = static_cast<std::int32_t>(g % static_cast<std::size_t>(o_.members));
     }
     room_expected_.assign(conns_.size() * static_cast<std::size_t>(o_.members), 0);
   }
   ns_t deadline = now_ns() + static_cast<ns_t>(o_.setup_timeout * 1e9);
-  double cpu0 = self_cpu_seconds();
-  double srv0 = o_.server_pid ? proc_cpu_seconds(o_.server_pid) : 0;
   while (true) {
-    while (next_to_open_ < conns_.size() && in_handshake_ < o_.connect_concurrency)
+    while (next_to_open_ < conns_.size() && in_handshake_ < connect_concurrency_)
       open_one(next_to_open_++);
     if (next_to_open_ == conns_.size() && in_handshake_ == 0)
       break;
@@ -1083,14 +1220,53 @@ bool loadgen::setup() {
       break;
     }
   }
-  t_all_joined_ = now_ns();
-  setup_cpu_ = self_cpu_seconds() - cpu0;
-  setup_server_cpu_ = o_.server_pid ? proc_cpu_seconds(o_.server_pid) - srv0 : -1;
-  std::fprintf(stderr, "  [%s %s] %ld connections joined in %.2f s (%ld failed)%s%s\n",
-               o_.label.c_str(), o_.scenario.c_str(), joined_,
-               seconds(t_all_joined_ - t_first_connect_), failed_,
-               first_error_.empty() ? "" : "; first error: ", first_error_.c_str());
-  return joined_ == static_cast<long>(conns_.size());
+  return wait_for_all(deadline);
+}
+
+// The last thread to finish its setup sums everyone's up and starts the run; the others keep
+// serving their connections (heartbeats) meanwhile. Every thread's setup ends by the same
+// deadline, so the wait is bounded by it.
+bool loadgen::wait_for_all(ns_t deadline) {
+  setup_done_ = {t_first_connect_, joined_, failed_, first_error_,
+                 index_ != 0 || conns_.empty() || conns_[0].st == state::joined};
+  if (sh_.ready.fetch_add(1, std::memory_order_acq_rel) + 1 == sh_.threads) {
+    ns_t now = now_ns();
+    long joined = 0, failed = 0;
+    std::string error;
+    bool publisher = true;
+    for (const loadgen* w : sh_.workers) { // each wrote setup_done_ before its fetch_add
+      const auto& d = w->setup_done_;
+      if (d.first_connect && (!sh_.t_first_connect || d.first_connect < sh_.t_first_connect))
+        sh_.t_first_connect = d.first_connect;
+      joined += d.joined;
+      failed += d.failed;
+      if (error.empty())
+        error = d.first_error;
+      publisher = publisher && d.publisher_joined;
+    }
+    sh_.t_all_joined = now;
+    sh_.setup_cpu = self_cpu_seconds() - sh_.cpu_before;
+    sh_.setup_server_cpu = o_.server_pid ? proc_cpu_seconds(o_.server_pid) - sh_.srv_cpu_before
+                                         : -1;
+    sh_.joined = joined;
+    sh_.all_joined = joined == static_cast<long>(sh_.total);
+    sh_.publisher_joined = publisher;
+    std::fprintf(stderr, "  [%s %s] %ld connections joined in %.2f s (%ld failed)%s%s\n",
+                 o_.label.c_str(), o_.scenario.c_str(), joined, seconds(now - sh_.t_first_connect),
+                 failed, error.empty() ? "" : "; first error: ", error.c_str());
+    bool needs_publisher = o_.scenario == "fanout" || o_.scenario == "latency";
+    bool runnable = o_.scenario == "idle"
+                    || ((sh_.all_joined || joined > 0) && (!needs_publisher || publisher));
+    sh_.t0 = now_ns();
+    sh_.go.store(runnable ? 1 : -1, std::memory_order_release);
+  }
+  ns_t give_up = deadline + 10'000'000'000;
+  while (sh_.go.load(std::memory_order_acquire) == 0 && now_ns() < give_up)
+    poll(50);
+  if (sh_.go.load(std::memory_order_acquire) == 1)
+    return true;
+  view_.low.store(UINT64_MAX); // out of the run: holds no one back
+  return false;
 }
 
 void loadgen::publish(std::int64_t count) {
@@ -1115,15 +1291,45 @@ void loadgen::publish(std::int64_t count) {
     ring_[published_ & ring_mask_] = 0;
     ++published_;
   }
+  sh_.published.store(published_, std::memory_order_release); // before the frames leave
   flush(0);
 }
 
-// Moves the watermark past every sequence number that reached every live subscriber.
-void loadgen::finish_counts() {
-  while (low_ < published_ && static_cast<long>(ring_[low_ & ring_mask_]) >= alive_)
-    ++low_;
+// Another thread's view of the publisher's count; the ring slots of the newly published numbers
+// start at 0. At most the window's worth of slots per call.
+void loadgen::learn_published() {
+  if (index_ == 0)
+    return; // the publisher's own count is always current
+  auto now = sh_.published.load(std::memory_order_acquire);
+  for (; published_ < now; ++published_)
+    ring_[published_ & ring_mask_] = 0;
 }
 
+// Moves the watermark past every sequence number that reached every live subscriber of this
+// thread, and tells the publisher when it moved.
+void loadgen::finish_counts() {
+  learn_published();
+  auto before = low_;
+  while (low_ < published_ && static_cast<long>(ring_[low_ & ring_mask_]) >= alive_)
+    ++low_;
+  if (index_ == 0 || low_ == before)
+    return;
+  view_.low.store(low_);
+  if (sh_.publisher_waiting.load() && sh_.publisher_waiting.exchange(false)) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto r = write(sh_.wake_fd, &one, sizeof one);
+  }
+}
+
+// Every sequence number below it reached every live subscriber, whichever thread holds it.
+std::uint64_t loadgen::global_low() const {
+  std::uint64_t low = low_;
+  for (int t = 1; t < sh_.threads; ++t)
+    low = std::min(low, sh_.workers[static_cast<std::size_t>(t)]->view_.low.load());
+  return std::min(low, published_);
+}
+
+// The keys every scenario's result starts with (thread 0's, once it absorbed the others).
 std::string loadgen::common_json() {
   double wall = seconds(m_end_ - m_start_);
   std::string reasons = "{";
@@ -1131,29 +1337,31 @@ std::string loadgen::common_json() {
     reasons += (reasons.size() > 1 ? "," : "")
                + ("\"" + json_escape(k) + "\":" + std::to_string(v));
   reasons += "}";
-  char buf[1024];
+  double setup_s = std::max(1e-9, seconds(sh_.t_all_joined - sh_.t_first_connect));
+  // The process's CPU over its cores: 100 = every thread busy all along.
+  double cpu_pct = wall > 0 ? 100 * (cpu_end_ - cpu_start_) / wall / sh_.threads : 0;
+  char buf[2048];
   std::snprintf(
     buf, sizeof buf,
     "\"scenario\":\"%s\",\"server\":\"%s\",\"nodes\":%zu,\"subscribers\":%zu,\"requested\":%ld,"
     "\"fd_limit\":%ld,\"server_fd_limit\":%ld,\"note\":\"%s\",\"joined\":%ld,"
     "\"failed_connections\":%ld,\"closes\":%s,\"setup_s\":%.3f,\"connect_join_per_s\":%.0f,"
     "\"setup_loadgen_cpu_pct\":%.1f,\"setup_server_cpu_pct\":%.1f,"
-    "\"measured_s\":%.3f,\"loadgen_cpu_s\":%.3f,\"loadgen_cpu_pct\":%.1f,\"server_cpu_pct\":%.1f,"
+    "\"measured_s\":%.3f,\"loadgen_threads\":%d,\"loadgen_cpu_s\":%.3f,\"loadgen_cpu_pct\":%.1f,"
+    "\"loadgen_thread_cpu_max_pct\":%.1f,\"server_cpu_pct\":%.1f,"
     "\"server_core\":%d,\"server_core_busy_pct\":%.1f,\"loadgen_bound\":%s,"
     "\"frames_per_read\":%.2f,\"lost\":%llu,\"duplicated\":%llu,\"error_replies\":%llu,"
     "\"first_error\":\"%s\"",
     o_.scenario.c_str(), json_escape(o_.label).c_str(), std::max<std::size_t>(o_.ports.size(), 1),
-    conns_.size(), requested_, fd_limit_, server_fd_limit_, json_escape(cut_note_).c_str(), joined_,
-    failed_, reasons.c_str(), seconds(t_all_joined_ - t_first_connect_),
-    static_cast<double>(joined_) / std::max(1e-9, seconds(t_all_joined_ - t_first_connect_)),
-    100 * setup_cpu_ / std::max(1e-9, seconds(t_all_joined_ - t_first_connect_)),
-    o_.server_pid
-      ? 100 * setup_server_cpu_ / std::max(1e-9, seconds(t_all_joined_ - t_first_connect_))
-      : -1,
-    wall, cpu_end_ - cpu_start_, wall > 0 ? 100 * (cpu_end_ - cpu_start_) / wall : 0,
+    sh_.total, sh_.requested, sh_.fd_limit, sh_.server_fd_limit, json_escape(sh_.cut_note).c_str(),
+    joined_, failed_, reasons.c_str(), setup_s, static_cast<double>(joined_) / setup_s,
+    100 * sh_.setup_cpu / setup_s / sh_.threads,
+    o_.server_pid ? 100 * sh_.setup_server_cpu / setup_s : -1, wall, sh_.threads,
+    cpu_end_ - cpu_start_, cpu_pct, thread_cpu_max_pct_,
     wall > 0 && o_.server_pid ? 100 * (srv_cpu_end_ - srv_cpu_start_) / wall : -1, server_core_,
     server_core_busy_pct(),
-    wall > 0 && 100 * (cpu_end_ - cpu_start_) / wall > 90 ? "true" : "false",
+    // One thread at its limit caps the run too, however idle the others.
+    cpu_pct > 90 || thread_cpu_max_pct_ > 90 ? "true" : "false",
     measured_reads_ ? static_cast<double>(measured_frames_) / static_cast<double>(measured_reads_)
                     : 0,
     static_cast<unsigned long long>(lost_), static_cast<unsigned long long>(duplicated_),
@@ -1172,20 +1380,17 @@ std::string latency_json(const histogram& h) {
   return buf;
 }
 
-// Fan-out throughput: one publisher (connection 0, subscribed too), as fast as a window allows.
+// Fan-out throughput: one publisher (connection 0, subscribed too), as fast as a window allows:
+// at most W sequence numbers not yet received by every subscriber, in every thread. Thread 0
+// publishes and watches for stalls; the others receive, and publish how far all of theirs got.
 void loadgen::run_fanout() {
-  auto s = static_cast<long>(conns_.size());
-  long w = o_.window > 0 ? o_.window : std::clamp(200'000L / std::max(1L, s), 4L, 1024L);
-  std::size_t ring = 1;
-  while (ring < static_cast<std::size_t>(w) * 2)
-    ring <<= 1;
-  ring_.assign(ring, 0);
-  ring_mask_ = ring - 1;
-  ns_t t0 = now_ns();
+  long w = window_;
+  bool publisher = index_ == 0;
+  ns_t t0 = sh_.t0;
   ns_t m_begin = t0 + static_cast<ns_t>(o_.warmup * 1e9);
   ns_t m_stop = m_begin + static_cast<ns_t>(o_.duration * 1e9);
+  auto drain = static_cast<ns_t>(o_.drain_timeout * 1e9);
   stall_watch watch{o_.stall_timeout, t0};
-  bool stalled = false;
   while (true) {
     ns_t now = now_ns();
     if (!measuring_ && m_start_ == 0 && now >= m_begin)
@@ -1193,39 +1398,65 @@ void loadgen::run_fanout() {
     if (measuring_ && now >= m_stop)
       end_measure();
     bool publishing = m_end_ == 0;
-    if (publishing && conns_[0].st == state::joined && conns_[0].out.size() < (1 << 20)) {
-      auto inflight = static_cast<long>(published_ - low_);
-      if (inflight < w)
-        publish(w - inflight);
+    bool done = true; // publisher: its count is final once it stops
+    if (publisher) {
+      if (!publishing)
+        sh_.publishing_done.store(true);
+      if (publishing && conns_[0].st == state::joined && conns_[0].out.size() < (1 << 20)) {
+        if (sh_.threads > 1)
+          sh_.publisher_waiting.store(true); // before reading the watermarks: no wake-up lost
+        auto inflight = static_cast<long>(published_ - global_low());
+        if (inflight < w)
+          publish(w - inflight);
+      }
+      if (!publishing && global_low() == published_)
+        break;
+    } else {
+      done = sh_.publishing_done.load();
+      if (done)
+        learn_published();
+      if (done && low_ == published_)
+        break;
+      if (sh_.stop.load())
+        break;
     }
-    if (!publishing && low_ == published_)
-      break;
-    if (!publishing && now - m_end_ > static_cast<ns_t>(o_.drain_timeout * 1e9))
+    // The drain's bound; a thread left without the publisher's final count gives it as long again.
+    if (!publishing && now - m_end_ > drain && (done || now - m_end_ > 2 * drain))
       break;
     if (alive_ == 0)
       break;
     poll(publishing ? 10 : 50);
     finish_counts();
     now = now_ns();
-    if ((stalled = watch.stalled(low_, now)))
+    if (publisher && (stalled_ = watch.stalled(global_low(), now))) {
+      sh_.stop.store(true);
       break;
+    }
     progress(now, m_end_ ? "drain" : (measuring_ ? "measure" : "warmup"));
   }
   if (measuring_)
     end_measure();
+  if (publisher)
+    sh_.publishing_done.store(true);
+  view_.low.store(UINT64_MAX); // out of the run: holds no one back
+  learn_published();
   // Whatever a live subscriber has not received by now is lost.
   for (auto& c : conns_)
     if (c.st == state::joined && c.expected < published_)
       lost_ += published_ - c.expected;
   double wall = seconds(m_end_ - m_start_);
+  measured_rate_ = wall > 0 ? static_cast<double>(measured_deliveries_) / wall : 0;
+}
+
+// Thread 0, once it absorbed the others: the result line.
+void loadgen::report_fanout() {
+  auto s = static_cast<double>(sh_.total);
   std::printf("{%s,\"window\":%ld,\"published\":%llu,\"deliveries\":%llu,"
               "\"deliveries_per_s\":%.0f,\"publishes_per_s\":%.0f,\"stalled\":%s,"
               "\"saturated_latency\":{%s}}\n",
-              common_json().c_str(), w, static_cast<unsigned long long>(published_),
-              static_cast<unsigned long long>(deliveries_),
-              static_cast<double>(measured_deliveries_) / wall,
-              static_cast<double>(measured_deliveries_) / wall / static_cast<double>(s),
-              stalled ? "true" : "false", latency_json(latency_).c_str());
+              common_json().c_str(), window_, static_cast<unsigned long long>(published_),
+              static_cast<unsigned long long>(deliveries_), measured_rate_, measured_rate_ / s,
+              stalled_ ? "true" : "false", latency_json(latency_).c_str());
 }
 
 // Latency at a fixed publish rate, paced by a timerfd.
@@ -1372,55 +1603,130 @@ void loadgen::run_rooms() {
               latency_json(latency_).c_str());
 }
 
-int loadgen::run() {
-  plan_connections();
+void loadgen::run_idle() {
+  // Let the server settle (allocator, queues), then read its RSS.
+  start_measure();
+  ns_t until = now_ns() + static_cast<ns_t>(o_.settle * 1e9);
+  while (now_ns() < until)
+    poll(50);
+  end_measure();
+  long rss_after = o_.server_pid ? proc_status_kib(o_.server_pid, "VmRSS") : -1;
+  double per = joined_ > 0 && rss_after >= 0 ? static_cast<double>(rss_after - sh_.rss_before)
+                                                 * 1024.0 / static_cast<double>(joined_)
+                                             : -1;
+  std::printf(
+    "{%s,\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,\"rss_per_connection_bytes\":%.0f}\n",
+    common_json().c_str(), sh_.rss_before, rss_after, per);
+}
+
+void loadgen::thread_main() {
   if (o_.pad > 0)
     pad_ = ",\"pad\":\"" + std::string(static_cast<std::size_t>(o_.pad), 'x') + "\"";
-  long rss_before = o_.server_pid ? proc_status_kib(o_.server_pid, "VmRSS") : -1;
-  bool all = setup();
-  if (o_.scenario == "idle") {
-    // Let the server settle (allocator, queues), then read its RSS.
-    start_measure();
-    ns_t until = now_ns() + static_cast<ns_t>(o_.settle * 1e9);
-    while (now_ns() < until)
-      poll(50);
-    end_measure();
-    long rss_after = o_.server_pid ? proc_status_kib(o_.server_pid, "VmRSS") : -1;
-    double per = joined_ > 0 && rss_after >= 0 ? static_cast<double>(rss_after - rss_before)
-                                                   * 1024.0 / static_cast<double>(joined_)
-                                               : -1;
-    std::printf(
-      "{%s,\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,\"rss_per_connection_bytes\":%.0f}\n",
-      common_json().c_str(), rss_before, rss_after, per);
-  } else if (!all && joined_ == 0) {
-    std::printf("{%s,\"error\":\"no connection joined\"}\n", common_json().c_str());
-  } else if (o_.scenario == "fanout") {
-    if (conns_[0].st != state::joined)
-      die("the publisher's connection did not join");
-    run_fanout();
-  } else if (o_.scenario == "latency") {
-    if (conns_[0].st != state::joined)
-      die("the publisher's connection did not join");
-    run_latency();
-  } else {
+  if (o_.scenario == "fanout") {
+    // Sized before the setup: a thread still waiting for the others receives the first messages.
+    auto s = static_cast<long>(sh_.total);
+    window_ = o_.window > 0 ? o_.window : std::clamp(200'000L / std::max(1L, s), 4L, 1024L);
+    std::size_t ring = 1;
+    while (ring < static_cast<std::size_t>(window_) * 2)
+      ring <<= 1;
+    ring_.assign(ring, 0);
+    ring_mask_ = ring - 1;
+  }
+  if (!setup())
+    return;
+  if (o_.scenario == "fanout")
+    run_fanout(); // every thread; the result is printed once they all finished
+  else if (o_.scenario == "latency")
+    run_latency(); // these three run on one thread and print their own result
+  else if (o_.scenario == "rooms")
     run_rooms();
+  else
+    run_idle();
+}
+
+void loadgen::absorb(const loadgen& other) {
+  joined_ += other.joined_;
+  failed_ += other.failed_;
+  closes_.merge(other.closes_);
+  if (first_error_.empty())
+    first_error_ = other.first_error_;
+  deliveries_ += other.deliveries_;
+  measured_deliveries_ += other.measured_deliveries_;
+  lost_ += other.lost_;
+  duplicated_ += other.duplicated_;
+  reads_ += other.reads_;
+  frames_ += other.frames_;
+  polls_ += other.polls_;
+  measured_reads_ += other.measured_reads_;
+  measured_frames_ += other.measured_frames_;
+  other_frames_ += other.other_frames_;
+  replies_ok_ += other.replies_ok_;
+  replies_error_ += other.replies_error_;
+  join_errors_ += other.join_errors_;
+  latency_.merge(other.latency_);
+  measured_rate_ += other.measured_rate_;
+  thread_cpu_max_pct_ = std::max(thread_cpu_max_pct_, other.thread_cpu_max_pct_);
+  stalled_ = stalled_ || other.stalled_;
+}
+
+void loadgen::report() {
+  if (sh_.go.load() != 1) {
+    if (sh_.joined == 0)
+      std::printf("{%s,\"error\":\"no connection joined\"}\n", common_json().c_str());
+    else
+      die("the publisher's connection did not join");
+  } else if (o_.scenario == "fanout") {
+    report_fanout();
   }
   std::fflush(stdout);
-  for (std::size_t i = 0; i < conns_.size(); ++i) {
-    conn& c = conns_[i];
+}
+
+void loadgen::close_all() {
+  for (auto& c : conns_) {
     if (c.fd < 0)
       continue;
     linger lg{1, 0};
     setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(c.fd);
+    c.fd = -1;
   }
-  bool clean = all && closes_.total() == 0 && lost_ == 0 && duplicated_ == 0;
-  return clean ? 0 : 1;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  loadgen gen(parse_options(argc, argv));
-  return gen.run();
+  shared_run sh;
+  sh.o = parse_options(argc, argv);
+  plan_connections(sh);
+  // Contiguous shares; thread 0's starts with connection 0, the publisher.
+  sh.threads = static_cast<int>(std::clamp<std::size_t>(static_cast<std::size_t>(sh.o.threads), 1,
+                                                        std::max<std::size_t>(sh.total, 1)));
+  if (sh.threads != sh.o.threads)
+    std::fprintf(stderr, "pulse-loadgen: %d threads for %zu connections\n", sh.threads, sh.total);
+  if (sh.threads > 1)
+    sh.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  std::vector<std::unique_ptr<loadgen>> workers;
+  auto n = static_cast<std::size_t>(sh.threads);
+  for (std::size_t t = 0; t < n; ++t) {
+    std::size_t first = sh.total * t / n;
+    workers.push_back(
+      std::make_unique<loadgen>(sh, static_cast<int>(t), first, sh.total * (t + 1) / n - first));
+    sh.workers.push_back(workers.back().get());
+  }
+  sh.rss_before = sh.o.server_pid ? proc_status_kib(sh.o.server_pid, "VmRSS") : -1;
+  sh.cpu_before = self_cpu_seconds();
+  sh.srv_cpu_before = sh.o.server_pid ? proc_cpu_seconds(sh.o.server_pid) : 0;
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < n; ++t)
+    threads.emplace_back([&w = *workers[t]] { w.thread_main(); });
+  workers[0]->thread_main();
+  for (auto& th : threads)
+    th.join();
+  for (std::size_t t = 1; t < n; ++t)
+    workers[0]->absorb(*workers[t]);
+  workers[0]->report();
+  for (auto& w : workers)
+    w->close_all();
+  const loadgen& all = *workers[0];
+  return sh.all_joined && all.clean() ? 0 : 1;
 }

@@ -3,10 +3,12 @@
 
 For every point of the matrix it starts a fresh server (pinned to one core), waits for its
 "listening on" line, runs pulse-loadgen (pinned to another core), stops the server by its PID,
-then writes benchmarks/results/run-<date>.json, latest.md and latest.png.
+then writes benchmarks/results/run-<date>.json, latest.md and latest.png. With --base, a second
+Pulse binary (another revision's, built by benchmarks/build-base.sh) runs every point too. The
+cores scenario runs Pulse on 1, 2, 4, 8 cores (machines with 4 CPUs or more).
 See benchmarks/README.md.
 
-usage: benchmarks/run.py [--full] [--only NAME]... [--out DIR]
+usage: benchmarks/run.py [--full] [--only NAME]... [--out DIR] [--base PATH [--base-label REV]]
 """
 import argparse
 import datetime
@@ -40,6 +42,14 @@ FULL = {
     "idle": [dict(subscribers=s, settle=2) for s in (1000, 10000, "max")],
 }
 
+# Cores: one hot topic's fan-out at S = 10k with Pulse on n cores (--threads n), the load generator
+# on the CPUs left (as many threads as CPUs), for each n that leaves it at least n/2 + 1 of them.
+CORES = [1, 2, 4, 8]
+CORES_MIN_CPUS = 4
+CORES_POINT = {False: dict(subscribers=10000, duration=4, warmup=1),
+               True: dict(subscribers=10000, duration=10, warmup=2)}
+CORES_EFFICIENCY = 0.7  # deliveries/s on n cores / (n x on one core), the goal up to n = 8
+
 # Scale-out: the same fan-out through two Pulse nodes sharing one Redis (Pulse only), subscribers
 # split evenly between them, the publisher on the first. Both nodes and Redis share the server's
 # core, so the figure is the cost of going through Redis, against one node on that core.
@@ -53,6 +63,14 @@ TARGETS = [
     ("latency", 1000, "p99_us", "ratio<=", 0.5, "<= 0.5x baseline"),
     ("idle", 10000, "rss_per_connection_bytes", "pulse<=", 4096, "<= 4096 B"),
     ("idle", 10000, "connect_join_per_s", "ratio>=", 3, ">= 3x baseline"),
+]
+
+# Against another revision of Pulse (--base), measured in the same run: no slower, no bigger.
+# S None: at every S the run measured.
+BASE_TARGETS = [
+    ("fanout", None, "deliveries_per_s", "base>=", 0.9, ">= 0.9x base"),
+    ("latency", 1000, "p99_us", "base<=", 1.1, "<= 1.1x base"),
+    ("idle", None, "rss_per_connection_bytes", "base<=", 1.0, "<= 1.0x base"),
 ]
 
 # The figures of each scenario shown in the table: (key, label, higher is better).
@@ -96,15 +114,36 @@ def machine():
     }
 
 
-def git_revision():
+def git_revision(rev=None):
+    """HEAD's short hash, +dirty when the tree has changes; or another revision's short hash."""
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=10).stdout.strip()
+        short = subprocess.run(["git", "rev-parse", "--short", f"{rev or 'HEAD'}^{{commit}}"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        if rev:
+            return short or "unknown"
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
                                capture_output=True, text=True, timeout=10).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
+        return short + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def base_revision(binary, label):
+    """The commit a base binary was built from: build-base.sh writes it next to bin/; otherwise
+    what the label names now."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.dirname(binary)), "revision")) as f:
+            return f.read().strip()[:12]
+    except OSError:
+        return git_revision(label) if label else "unknown"
+
+
+def node_version(node):
+    try:
+        return subprocess.run([node, "--version"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None  # the cores scenario runs without Node
 
 
 class Server:
@@ -247,6 +286,7 @@ def run_point(servers, loadgen, scenario, point, cpus):
         result["server_command"] = " ".join(shlex.quote(a) for a in server.argv)
         result["loadgen_command"] = " ".join(shlex.quote(a) for a in cmd)
         result["point"] = point
+        result["cpus"] = dict(cpus)
         server.stop()
         results.append(result)
         summary = {k: result.get(k) for k in ("subscribers", "deliveries_per_s", "p99_us",
@@ -287,15 +327,21 @@ def clean(r):
 def evaluate(results):
     """The ratios per figure, and the targets' verdicts."""
     pairs = pair_up(results)
+    has_base = any(r.get("server") == "pulse-base" for r in results)
     ratios = []
     for (scenario, s), by in pairs.items():
-        p, b = by.get("pulse"), by.get("baseline")
+        p, b, base = by.get("pulse"), by.get("baseline"), by.get("pulse-base")
+        if not (p or b or base):
+            continue  # the cores scenario's runs: a table of their own
         for key, label, higher in FIGURES.get(scenario, []):
             pv = p.get(key) if p else None
             bv = b.get(key) if b else None
-            ratios.append({"scenario": scenario, "subscribers": s, "figure": key, "label": label,
-                           "pulse": pv, "baseline": bv, "ratio": ratio(pv, bv),
-                           "higher_is_better": higher})
+            row = {"scenario": scenario, "subscribers": s, "figure": key, "label": label,
+                   "pulse": pv, "baseline": bv, "ratio": ratio(pv, bv), "higher_is_better": higher}
+            if has_base:
+                basev = base.get(key) if base else None
+                row.update({"base": basev, "pulse_per_base": ratio(pv, basev)})
+            ratios.append(row)
     verdicts = []
     for scenario, s, key, how, bound, text in TARGETS:
         by = pairs.get((scenario, s), {})
@@ -310,10 +356,21 @@ def evaluate(results):
             ok = value is not None and (value >= bound if how == "ratio>=" else value <= bound)
         verdicts.append({"scenario": scenario, "subscribers": s, "figure": key, "target": text,
                          "value": value, "met": ok})
+    for scenario, at, key, how, bound, text in BASE_TARGETS if has_base else []:
+        for (sc, s), by in sorted(pairs.items(), key=lambda kv: str(kv[0])):
+            p, base = by.get("pulse"), by.get("pulse-base")
+            if sc != scenario or (at is not None and s != at) or not p or not base:
+                continue
+            value = ratio(p.get(key), base.get(key))
+            ok = value is not None and (value >= bound if how == "base>=" else value <= bound)
+            verdicts.append({"scenario": scenario, "subscribers": s, "figure": key, "target": text,
+                             "value": value, "met": ok})
+    # The base is the reference, not under test: its runs are counted here but do not fail it.
     verdicts.append({"scenario": "all", "subscribers": None, "figure": "lost, duplicated, disconnects",
                      "target": "0 in every run", "value": sum(not clean(r) for r in results),
                      "met": all(clean(r) for r in results
-                                if r.get("server") in ("pulse", "pulse-2-nodes"))})
+                                if r.get("server") in ("pulse", "pulse-2-nodes")
+                                or str(r.get("server")).startswith("pulse-cores-"))})
     return ratios, verdicts
 
 
@@ -330,6 +387,76 @@ def two_nodes(results):
                      "ratio": ratio(two_v, one_v), "lost": two.get("lost"),
                      "duplicated": two.get("duplicated")})
     return rows
+
+
+def cpu_list(cpus):
+    return ",".join(str(c) for c in cpus)
+
+
+def cores_plan(cpus):
+    """[(n, server CPUs, generator CPUs)] for each n the machine allows, and why it skips the rest
+    (or the whole scenario: then the list is empty)."""
+    if len(cpus) < CORES_MIN_CPUS:
+        return [], (f"{len(cpus)} CPU(s) available to this process (os.sched_getaffinity); "
+                    f"the cores scenario needs at least {CORES_MIN_CPUS}")
+    plan, left_out = [], None
+    for n in CORES:
+        # The generator needs more than half a core per server core to keep up.
+        if len(cpus) - n < n // 2 + 1:
+            left_out = (f"n = {n} needs {n + n // 2 + 1} CPUs ({n // 2 + 1} for the load "
+                        f"generator), this machine has {len(cpus)}")
+            break
+        plan.append((n, cpus[:n], cpus[n:]))
+    return plan, left_out
+
+
+def run_cores(pulse, loadgen, full, cpus):
+    """One hot topic's fan-out at S = 10k, Pulse on the first n CPUs with --threads n, the load
+    generator on the others with a thread per CPU. Returns the results and the plan's note."""
+    plan, note = cores_plan(cpus)
+    if not plan:
+        log(f"cores scenario skipped: {note}")
+        return [], note
+    if note:
+        log(f"cores scenario: {note}")
+    results = []
+    for n, server_cpus, gen_cpus in plan:
+        point = dict(CORES_POINT[full], threads=len(gen_cpus))
+        argv = [pulse, "--bind", "127.0.0.1", "--port", "0", "--threads", str(n)]
+        results += run_point([(f"pulse-cores-{n}", argv)], loadgen, "fanout", point,
+                             {"server": cpu_list(server_cpus), "loadgen": cpu_list(gen_cpus)})
+    return results, note
+
+
+def cores(results, note):
+    """Per n: deliveries/s, scaling against n = 1 and efficiency; the verdicts for n > 1."""
+    by_n = {int(r["server"].rsplit("-", 1)[1]): r for r in results
+            if str(r.get("server")).startswith("pulse-cores-")}
+    one = by_n.get(1, {}).get("deliveries_per_s")
+    rows, verdicts = [], []
+    for n in sorted(by_n):
+        r = by_n[n]
+        d = r.get("deliveries_per_s")
+        server_pct = r.get("server_cpu_pct")
+        rows.append({"n": n, "server_cpus": r["cpus"]["server"],
+                     "loadgen_cpus": r["cpus"]["loadgen"],
+                     "loadgen_threads": r.get("loadgen_threads"),
+                     "subscribers": r.get("subscribers"),
+                     "deliveries_per_s": d, "scaling": ratio(d, one),
+                     "efficiency": ratio(d, n * one) if one else None,
+                     "loadgen_cpu_pct": r.get("loadgen_cpu_pct"),
+                     "loadgen_thread_cpu_max_pct": r.get("loadgen_thread_cpu_max_pct"),
+                     "loadgen_bound": r.get("loadgen_bound"),
+                     "server_cpu_pct_per_core": None if server_pct is None or server_pct < 0
+                     else server_pct / n,
+                     "lost": r.get("lost"), "duplicated": r.get("duplicated"), "clean": clean(r)})
+        if n > 1:
+            e = rows[-1]["efficiency"]
+            verdicts.append({"scenario": "cores", "subscribers": r.get("subscribers"),
+                             "figure": f"efficiency on {n} cores",
+                             "target": f">= {CORES_EFFICIENCY}", "value": e,
+                             "met": e is not None and e >= CORES_EFFICIENCY})
+    return {"rows": rows, "note": note, "skipped": not rows}, verdicts
 
 
 def fmt(v, key=""):
@@ -354,14 +481,29 @@ def markdown(run):
              f"Servers pinned to CPU {run['cpus']['server']} (Pulse with `--threads 1`), the load "
              f"generator to CPU {run['cpus']['loadgen']}. Raw results: `{run['file']}`.", "",
              "Absolute numbers move with whatever else runs on the machine; the ratios, measured "
-             "back to back in the same run, are the figures to compare.", "",
-             "| scenario | S | figure | Pulse | baseline | Pulse / baseline |",
-             "|---|---:|---|---:|---:|---:|"]
+             "back to back in the same run, are the figures to compare.", ""]
+    base = run.get("base")
+    if base:
+        lines += [f"Base: `pulse-base` is `pulse-demo` built from revision {base['label']} "
+                  f"({base['revision']}, `{base['binary']}`), run with the same flags on the same "
+                  "CPU right after Pulse for every point.", ""]
+    if not run["ratios"]:
+        pass  # only the cores scenario ran: its own table below
+    elif base:
+        lines += ["| scenario | S | figure | Pulse | base | baseline | Pulse / baseline | "
+                  "Pulse / base |", "|---|---:|---|---:|---:|---:|---:|---:|"]
+    else:
+        lines += ["| scenario | S | figure | Pulse | baseline | Pulse / baseline |",
+                  "|---|---:|---|---:|---:|---:|"]
+    times = lambda v: "–" if v is None else f"{v:.2f}x"
     for r in run["ratios"]:
-        rt = r["ratio"]
-        lines.append(f"| {r['scenario']} | {fmt(r['subscribers'])} | {r['label']} | "
-                     f"{fmt(r['pulse'], r['figure'])} | {fmt(r['baseline'], r['figure'])} | "
-                     f"{'–' if rt is None else f'{rt:.2f}x'} |")
+        cells = [r["scenario"], fmt(r["subscribers"]), r["label"], fmt(r["pulse"], r["figure"])]
+        if base:
+            cells.append(fmt(r.get("base"), r["figure"]))
+        cells += [fmt(r["baseline"], r["figure"]), times(r["ratio"])]
+        if base:
+            cells.append(times(r.get("pulse_per_base")))
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Targets", "", "| scenario | S | figure | target | measured | met |",
               "|---|---:|---|---|---:|:---:|"]
     for v in run["verdicts"]:
@@ -372,6 +514,32 @@ def markdown(run):
             shown = f"{value} run(s) not clean"
         lines.append(f"| {v['scenario']} | {fmt(v['subscribers'])} | {v['figure']} | {v['target']} | "
                      f"{shown} | {'yes' if v['met'] else '**no**'} |")
+    if run.get("cores"):
+        c = run["cores"]
+        lines += ["", "## Cores", ""]
+        if c["skipped"]:
+            lines += [f"The cores scenario was skipped: {c['note']}. It runs on machines with at "
+                      f"least {CORES_MIN_CPUS} CPUs (`make bench-cores`, or "
+                      "`benchmarks/cores.sh`)."]
+        else:
+            lines += ["One hot topic's fan-out at S = 10k with `pulse-demo --threads n` pinned to "
+                      "the first n CPUs, the load generator on the other CPUs with one thread per "
+                      f"CPU. Efficiency = deliveries/s / (n x the n = 1 figure); the goal is "
+                      f">= {CORES_EFFICIENCY} up to n = 8."
+                      + (f" Not run: {c['note']}." if c["note"] else ""), "",
+                      "| n | server CPUs | generator CPUs (threads) | deliveries/s | scaling | "
+                      "efficiency | generator CPU (busiest thread) | server CPU per core | lost "
+                      "| dup |", "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+            pct = lambda v: "–" if v is None or v < 0 else f"{v:.0f}%"
+            for r in c["rows"]:
+                lines.append(
+                    f"| {r['n']} | {r['server_cpus']} | {r['loadgen_cpus']} "
+                    f"({fmt(r['loadgen_threads'])}) | {fmt(r['deliveries_per_s'])} | "
+                    f"{times(r['scaling'])} | {fmt(r['efficiency'])} | "
+                    f"{pct(r['loadgen_cpu_pct'])} ({pct(r['loadgen_thread_cpu_max_pct'])}"
+                    f"{', bound' if r['loadgen_bound'] else ''}) | "
+                    f"{pct(r['server_cpu_pct_per_core'])} | {fmt(r['lost'])} | "
+                    f"{fmt(r['duplicated'])} |")
     if run.get("two_nodes"):
         lines += ["", "## Two nodes through Redis", "",
                   "Fan-out with the subscribers split evenly between two Pulse nodes that share one "
@@ -401,8 +569,9 @@ def markdown(run):
                      f"{pct(r.get('loadgen_cpu_pct'))} | {pct(r.get('server_cpu_pct'))} | "
                      f"{pct(r.get('server_core_busy_pct'))} | "
                      f"{notes.replace('|', '/')} |")
-    lines += ["", "Generator CPU is the load generator's own CPU time over the measured seconds "
-              "(100% = its whole core): below about 90% it was not the bottleneck. Server CPU is "
+    lines += ["", "Generator CPU is the load generator's own CPU time over the measured seconds, "
+              "divided by its threads (100% = every one of its cores busy): below about 90%, and "
+              "its busiest thread too, it was not the bottleneck. Server CPU is "
               "the server process's own time; its core's busy time adds the loopback TCP work "
               "done in softirqs on that core, and anything else that ran there.", ""]
     if run.get("plot"):
@@ -422,13 +591,15 @@ def plot(run, path):
     for scenario, key, axis, title, unit in (
             ("fanout", "deliveries_per_s", left, "fan-out throughput", "deliveries/s"),
             ("latency", "p99_us", right, "p99 latency at 50k deliveries/s", "µs")):
-        for server, style in (("pulse", "o-"), ("baseline", "s--")):
+        names = {"pulse": "Pulse", "baseline": "Node ws baseline",
+                 "pulse-base": f"Pulse {(run.get('base') or {}).get('label', 'base')}"}
+        for server, style in (("pulse", "o-"), ("pulse-base", "^:"), ("baseline", "s--")):
             points = sorted((r["subscribers"], r[key]) for r in run["results"]
                             if r.get("scenario") == scenario and r.get("server") == server
                             and r.get(key) is not None and r.get("subscribers"))
             if points:
                 axis.plot([p[0] for p in points], [p[1] for p in points], style,
-                          label="Pulse" if server == "pulse" else "Node ws baseline")
+                          label=names[server])
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("subscribers S")
@@ -449,10 +620,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="every scenario at every size")
     parser.add_argument("--only", action="append",
-                        choices=["fanout", "latency", "rooms", "idle", "two-nodes"],
+                        choices=["fanout", "latency", "rooms", "idle", "two-nodes", "cores"],
                         help="run only these scenarios (repeatable)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
+    parser.add_argument("--base", metavar="PATH",
+                        help="another pulse-demo (benchmarks/build-base.sh REV builds one): "
+                             "runs every point as pulse-base, right after pulse")
+    parser.add_argument("--base-label", metavar="REV", help="what --base was built from")
     opts = parser.parse_args()
+    if opts.base and not os.access(opts.base, os.X_OK):
+        sys.exit(f"--base {opts.base}: not an executable")
 
     bins = [os.path.join(ROOT, "build", "bin"), os.path.join(ROOT, "build", "release", "bin")]
     pulse = newest(*(os.path.join(b, "pulse-demo") for b in bins))
@@ -460,17 +637,23 @@ def main():
     if not pulse or not loadgen:
         sys.exit("build pulse-demo and pulse-loadgen first (make bench does)")
     node = subprocess.run(["which", "node"], capture_output=True, text=True).stdout.strip() or "node"
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
         log("warning: one CPU only: server and load generator share it")
-        cpus = {"server": str(cores[0]), "loadgen": str(cores[0])}
+        cpus = {"server": str(available[0]), "loadgen": str(available[0])}
     else:
-        cpus = {"server": str(cores[0]), "loadgen": str(cores[1])}
-    servers = [
-        ("pulse", [pulse, "--bind", "127.0.0.1", "--port", "0", "--threads", "1"]),
-        ("baseline", [node, os.path.join(ROOT, "benchmarks", "baseline", "server.mjs"),
-                      "--bind", "127.0.0.1", "--port", "0"]),
-    ]
+        cpus = {"server": str(available[0]), "loadgen": str(available[1])}
+    pulse_flags = ["--bind", "127.0.0.1", "--port", "0", "--threads", "1"]
+    servers = [("pulse", [pulse] + pulse_flags)]
+    base = None
+    if opts.base:
+        base_path = os.path.abspath(opts.base)
+        label = opts.base_label or os.path.relpath(base_path, ROOT)
+        base = {"label": label, "binary": os.path.relpath(base_path, ROOT),
+                "revision": base_revision(base_path, opts.base_label)}
+        servers.append(("pulse-base", [base_path] + pulse_flags))
+    servers.append(("baseline", [node, os.path.join(ROOT, "benchmarks", "baseline", "server.mjs"),
+                                 "--bind", "127.0.0.1", "--port", "0"]))
     matrix = FULL if opts.full else QUICK
     started = time.monotonic()
     date = datetime.datetime.now().astimezone()
@@ -484,10 +667,18 @@ def main():
         cluster = [("pulse-2-nodes", servers[0][1])]
         for point in TWO_NODES:
             results += run_point(cluster, loadgen, "fanout", point, cpus)
+    cores_results, cores_note = [], None
+    if not opts.only or "cores" in opts.only:
+        cores_results, cores_note = run_cores(pulse, loadgen, opts.full, available)
+        results += cores_results
     os.makedirs(opts.out, exist_ok=True)
     stamp = date.strftime("%Y%m%d-%H%M%S")
     path = os.path.join(opts.out, f"run-{stamp}.json")
     ratios, verdicts = evaluate(results)
+    cores_summary = None
+    if not opts.only or "cores" in opts.only:
+        cores_summary, cores_verdicts = cores(cores_results, cores_note)
+        verdicts[-1:-1] = cores_verdicts  # before the all-runs verdict
     run = {
         "date": date.isoformat(timespec="seconds"),
         "command": " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
@@ -496,13 +687,14 @@ def main():
         "machine": machine(),
         "cpus": cpus,
         "binaries": {"pulse": os.path.relpath(pulse, ROOT), "loadgen": os.path.relpath(loadgen, ROOT),
-                     "node": subprocess.run([node, "--version"], capture_output=True,
-                                            text=True).stdout.strip()},
+                     "node": node_version(node)},
+        "base": base,
         "duration_s": round(time.monotonic() - started, 1),
         "file": os.path.relpath(path, ROOT),
         "ratios": ratios,
         "verdicts": verdicts,
         "two_nodes": two_nodes(results),
+        "cores": cores_summary,
         "results": results,
     }
     run["plot"] = plot(run, os.path.join(opts.out, "latest.png"))

@@ -24,6 +24,10 @@ class connection_bridge final : public transport::connection_handler {
     caf::anon_send(actor_, messages::inbound_text{std::move(message)});
   }
 
+  void on_binary(std::string&& message) override {
+    caf::anon_send(actor_, messages::inbound_binary{std::move(message)});
+  }
+
   void on_closed() override {
     caf::anon_send(actor_, messages::disconnect_atom::value);
     actor_ = nullptr;
@@ -43,10 +47,11 @@ class connection_bridge final : public transport::connection_handler {
 std::shared_ptr<transport::connection_handler>
 open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
                 std::shared_ptr<topic_directory> directory, const connection_limits& limits,
-                std::shared_ptr<const connection_identity> identity, actor_metrics* metrics) {
+                std::shared_ptr<const connection_identity> identity, actor_metrics* metrics,
+                transport::phoenix::wire_format format) {
   // Lazily: it starts with its first message, on an actor thread, instead of waking one now.
   auto actor = system.spawn<connection_actor, caf::lazy_init>(
-    std::move(socket), std::move(directory), limits, std::move(identity), metrics);
+    std::move(socket), std::move(directory), limits, std::move(identity), metrics, format);
   return std::make_shared<connection_bridge>(std::move(actor));
 }
 
@@ -55,11 +60,11 @@ connection_actor::connection_actor(caf::actor_config& config,
                                    std::shared_ptr<topic_directory> directory,
                                    connection_limits limits,
                                    std::shared_ptr<const connection_identity> identity,
-                                   actor_metrics* metrics)
+                                   actor_metrics* metrics, transport::phoenix::wire_format format)
     : caf::event_based_actor(config), socket_(std::move(socket)), directory_(std::move(directory)),
       limits_(limits),
       identity_(identity ? std::move(identity) : std::make_shared<const connection_identity>()),
-      metrics_(metrics), tokens_(limits.max_messages_per_second) {}
+      metrics_(metrics), format_(format), tokens_(limits.max_messages_per_second) {}
 
 caf::behavior connection_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& down) {
@@ -74,6 +79,11 @@ caf::behavior connection_actor::make_behavior() {
     [this](messages::inbound_text& msg) {
       handle_text(msg.text);
       after_message();
+    },
+    [this](messages::inbound_binary&) {
+      // Binary frames are V2's: not decoded yet on this connection.
+      socket_->close(transport::close_code::unsupported_data, "binary messages are not supported");
+      closing_ = true;
     },
     [this](const messages::deliver& msg) {
       write(msg.frame);

@@ -9,6 +9,7 @@
 #include "actors/topic_directory.hpp"
 #include "transport/connection.hpp"
 #include "transport/envelope.hpp"
+#include "transport/phoenix_codec.hpp"
 
 #include <caf/event_based_actor.hpp>
 
@@ -61,7 +62,8 @@ class connection_actor : public caf::event_based_actor {
   connection_actor(caf::actor_config& config,
                    std::shared_ptr<transport::websocket_connection> socket,
                    std::shared_ptr<topic_directory> directory, connection_limits limits,
-                   std::shared_ptr<const connection_identity> identity, actor_metrics* metrics);
+                   std::shared_ptr<const connection_identity> identity, actor_metrics* metrics,
+                   transport::phoenix::wire_format format = transport::phoenix::wire_format::v2);
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.connection"; }
@@ -101,6 +103,7 @@ class connection_actor : public caf::event_based_actor {
   connection_limits limits_;
   std::shared_ptr<const connection_identity> identity_;
   actor_metrics* metrics_;
+  transport::phoenix::wire_format format_;
   topic_table<topic_state> topics_;
   double tokens_;
   std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
@@ -114,6 +117,7 @@ class connection_actor : public caf::event_based_actor {
 std::shared_ptr<transport::connection_handler>
 open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
                 std::shared_ptr<topic_directory> directory, const connection_limits& limits,
-                std::shared_ptr<const connection_identity> identity, actor_metrics* metrics);
+                std::shared_ptr<const connection_identity> identity, actor_metrics* metrics,
+                transport::phoenix::wire_format format = transport::phoenix::wire_format::v2);
 
 } // namespace pulse

@@ -1,6 +1,6 @@
 // The whole conversation between Pulse's actors, on one page.
 //
-//   transport ──inbound_text / disconnect / shutdown──▶ connection actor
+//   transport ──inbound_text / inbound_binary / disconnect / shutdown──▶ connection actor
 //   connection ──subscribe──▶ channel        (found in the topic directory; started there on the
 //                                             first join, once per topic even when joins race)
 //   channel ──joined | join_refused──▶ connection   (the join's reply, what the client missed,
@@ -50,6 +50,11 @@ namespace pulse::messages {
 /// One complete inbound text message.
 struct inbound_text {
   std::string text;
+};
+
+/// One complete inbound binary message.
+struct inbound_binary {
+  std::string bytes;
 };
 
 /// The socket is gone.
@@ -255,6 +260,7 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 } // namespace pulse::messages
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::inbound_text)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::inbound_binary)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::subscribe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::joined)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::join_refused)

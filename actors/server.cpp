@@ -74,12 +74,13 @@ server_core::~server_core() {
 
 std::shared_ptr<transport::connection_handler>
 server_core::open(std::shared_ptr<transport::websocket_connection> socket,
-                  std::shared_ptr<const connection_identity> identity) {
+                  std::shared_ptr<const connection_identity> identity,
+                  transport::phoenix::wire_format format) {
   connection_limits limits;
   limits.max_subscriptions = options.max_subscriptions_per_connection;
   limits.max_messages_per_second = options.max_messages_per_second;
   return open_connection(*system, std::move(socket), directory, limits, std::move(identity),
-                         &metrics);
+                         &metrics, format);
 }
 
 namespace {
@@ -118,9 +119,10 @@ std::optional<std::string> subprotocol_token(const transport::http_request& requ
 
 transport::upgrade_decision server_core::decide(const transport::http_request& request) {
   using transport::upgrade_decision;
-  if (auto* vsn = request.query_param("vsn"); vsn && !vsn->starts_with("2."))
-    return upgrade_decision::refuse(400, "Pulse speaks Phoenix Channels V2 JSON: connect with "
-                                         "vsn=2.0.0");
+  auto format = transport::phoenix::format_for_version(request.query_param("vsn"));
+  if (!format)
+    return upgrade_decision::refuse(403, "unsupported protocol version: connect with vsn=2.0.0 "
+                                         "(or 1.0.0)");
   if (auto* origin = request.header("Origin")) {
     auto& allowed = options.allowed_origins;
     bool any = std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
@@ -136,9 +138,10 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
   // Anonymous connections without params share one identity: nothing per connection to keep.
   static const auto anonymous = std::make_shared<const connection_identity>();
   bool has_params = std::any_of(request.query.begin(), request.query.end(),
-                                [](auto& param) { return param.first != "vsn"; });
+                                [](auto& param) { return param.first != "vsn"; })
+                    || request.header("X-Phoenix-AuthToken");
   if (!authenticator && !has_params)
-    return accept_connection(anonymous);
+    return accept_connection(anonymous, *format);
   auto identity = std::make_shared<connection_identity>();
   for (auto& [key, value] : request.query)
     if (key != "vsn")
@@ -147,6 +150,8 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
     connect_info info{identity->params, {}, request};
     if (auto token = subprotocol_token(request))
       info.token = std::move(*token);
+    else if (auto* header = request.header("X-Phoenix-AuthToken")) // long-poll's authToken
+      info.token = *header;
     else if (auto* param = identity->params.if_contains("token"); param && param->is_string())
       info.token = std::string{param->get_string()};
     auto result = authenticator(info);
@@ -156,17 +161,19 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
     }
     identity->identity = std::move(result.identity);
   }
-  return accept_connection(std::move(identity));
+  return accept_connection(std::move(identity), *format);
 }
 
 transport::upgrade_decision
-server_core::accept_connection(std::shared_ptr<const connection_identity> identity) {
+server_core::accept_connection(std::shared_ptr<const connection_identity> identity,
+                               transport::phoenix::wire_format format) {
   std::weak_ptr<server_core> weak = weak_from_this();
   return transport::upgrade_decision::accept(
-    [weak, identity = std::move(identity)](std::shared_ptr<transport::websocket_connection> socket)
+    [weak, identity = std::move(identity),
+     format](std::shared_ptr<transport::websocket_connection> socket)
       -> std::shared_ptr<transport::connection_handler> {
       auto core = weak.lock();
-      return core ? core->open(std::move(socket), identity) : nullptr;
+      return core ? core->open(std::move(socket), identity, format) : nullptr;
     });
 }
 

@@ -8,6 +8,7 @@
 #include "actors/server.hpp"
 #include "actors/topic_directory.hpp"
 #include "transport/http_server.hpp"
+#include "transport/phoenix_codec.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -36,12 +37,13 @@ struct server_core : std::enable_shared_from_this<server_core> {
   /// Spawns the connection actor for `socket`.
   std::shared_ptr<transport::connection_handler>
   open(std::shared_ptr<transport::websocket_connection> socket,
-       std::shared_ptr<const connection_identity> identity = nullptr);
+       std::shared_ptr<const connection_identity> identity = nullptr,
+       transport::phoenix::wire_format format = transport::phoenix::wire_format::v2);
 
   /// Decides on a WebSocket upgrade: protocol version, origin, authentication.
   transport::upgrade_decision decide(const transport::http_request& request);
-  transport::upgrade_decision
-  accept_connection(std::shared_ptr<const connection_identity> identity);
+  transport::upgrade_decision accept_connection(std::shared_ptr<const connection_identity> identity,
+                                                transport::phoenix::wire_format format);
 
   /// Throws std::invalid_argument when no definition matches `topic`.
   void require_definition(const std::string& topic) const;

@@ -47,6 +47,9 @@ class connection_handler {
   /// A complete text message.
   virtual void on_text(std::string&& message) = 0;
 
+  /// A complete binary message (its bytes).
+  virtual void on_binary(std::string&& message) = 0;
+
   /// The connection ended, for whatever reason. Called exactly once, last.
   virtual void on_closed() = 0;
 

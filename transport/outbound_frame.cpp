@@ -9,6 +9,7 @@ namespace {
 
 constexpr std::uint8_t fin_bit = 0x80;
 constexpr std::uint8_t opcode_text = 0x1;
+constexpr std::uint8_t opcode_binary = 0x2;
 constexpr std::uint8_t opcode_close = 0x8;
 constexpr std::uint8_t opcode_pong = 0xA;
 
@@ -48,6 +49,31 @@ outbound_frame outbound_frame::text(std::string_view payload) {
   buffer.append(headroom_bytes, '\0');
   buffer.append(payload);
   return text_with_headroom(std::move(buffer));
+}
+
+outbound_frame outbound_frame::binary_with_headroom(std::string&& buffer) {
+  auto payload_size = buffer.size() - headroom_bytes;
+  auto start = write_header(buffer, opcode_binary, payload_size);
+  return {std::move(buffer), start};
+}
+
+outbound_frame outbound_frame::binary(std::string_view payload) {
+  std::string buffer;
+  buffer.reserve(headroom_bytes + payload.size());
+  buffer.append(headroom_bytes, '\0');
+  buffer.append(payload);
+  return binary_with_headroom(std::move(buffer));
+}
+
+bool outbound_frame::is_data() const noexcept {
+  auto bytes = wire_bytes();
+  auto opcode = bytes.empty() ? 0 : static_cast<std::uint8_t>(bytes[0]) & 0x0F;
+  return opcode == opcode_text || opcode == opcode_binary;
+}
+
+bool outbound_frame::is_binary() const noexcept {
+  auto bytes = wire_bytes();
+  return !bytes.empty() && (static_cast<std::uint8_t>(bytes[0]) & 0x0F) == opcode_binary;
 }
 
 outbound_frame outbound_frame::close(std::uint16_t code, std::string_view reason) {

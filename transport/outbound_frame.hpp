@@ -27,6 +27,17 @@ class outbound_frame {
   /// Frames a text message, copying `payload` once.
   static outbound_frame text(std::string_view payload);
 
+  /// Frames a binary message whose payload starts at `buffer[headroom_bytes]`.
+  static outbound_frame binary_with_headroom(std::string&& buffer);
+
+  /// Frames a binary message, copying `payload` once.
+  static outbound_frame binary(std::string_view payload);
+
+  /// A text or binary message (not a control frame).
+  bool is_data() const noexcept;
+  /// A binary message.
+  bool is_binary() const noexcept;
+
   /// Frames a close message with `code` and a reason (truncated to the 123 bytes a close allows).
   static outbound_frame close(std::uint16_t code, std::string_view reason);
 

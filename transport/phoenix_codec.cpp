@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace pulse::transport::phoenix {
@@ -127,6 +128,24 @@ intent classify(std::string_view topic, std::string_view event) {
 }
 
 } // namespace
+
+std::optional<wire_format> format_for_version(const std::string* vsn) {
+  if (!vsn)
+    return wire_format::v1;
+  // Semantic versions "1.0.x" and "2.0.x" (Elixir's "~> 1.0.0" and "~> 2.0.0").
+  auto matches = [&](std::string_view prefix) {
+    if (!vsn->starts_with(prefix) || vsn->size() == prefix.size())
+      return false;
+    auto patch = std::string_view{*vsn}.substr(prefix.size());
+    return patch.size() <= 9
+           && std::all_of(patch.begin(), patch.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (matches("1.0."))
+    return wire_format::v1;
+  if (matches("2.0."))
+    return wire_format::v2;
+  return std::nullopt;
+}
 
 std::variant<envelope, decode_error> decode(std::string_view text, const decode_limits& limits) {
   json::parse_options options;

@@ -8,12 +8,22 @@
 #include <boost/json/fwd.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
 namespace pulse::transport::phoenix {
+
+/// Phoenix's serializers: V2 (`[join_ref, ref, topic, event, payload]` arrays, and binary
+/// frames) and V1 (JSON objects, text only). A connection speaks one, chosen at connect time.
+enum class wire_format : std::uint8_t { v2, v1 };
+inline constexpr std::size_t wire_format_count = 2;
+
+/// The format a client asks for with its `vsn` param, as Phoenix picks it: none or "1.0.x" is
+/// V1, "2.0.x" is V2; nothing for any other version (the connection is refused, HTTP 403).
+std::optional<wire_format> format_for_version(const std::string* vsn);
 
 /// Bounds on what a client may send, beyond the WebSocket message size.
 struct decode_limits {

@@ -157,11 +157,11 @@ std::vector<std::pair<std::string, std::pair<std::string, expectation>>> http_ca
     {"an upgrade of another WebSocket version",
      {upgrade + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
       http(426)}},
-    {"an upgrade for protocol 1",
-     {"GET /socket/websocket?vsn=1.0.0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    {"an upgrade for a protocol version Phoenix does not speak",
+     {"GET /socket/websocket?vsn=3.0.0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
       "Sec-WebSocket-Version: 13\r\n\r\n",
-      http(400, "vsn=2.0.0")}},
+      http(403, "vsn=2.0.0")}},
     {"a path out of the web root",
      {"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", http(404)}},
   };

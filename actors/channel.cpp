@@ -15,11 +15,15 @@ pulse::handlers channel::handlers() {
 }
 
 void channel::broadcast(std::string_view event, boost::json::value payload) {
-  actor_->broadcast(event, payload, nullptr);
+  actor_->broadcast(event, pulse::payload{std::move(payload)}, nullptr);
+}
+
+void channel::broadcast_bytes(context* skip, std::string_view event, binary payload) {
+  actor_->broadcast(event, pulse::payload{std::move(payload)}, skip ? skip->subscriber_ : nullptr);
 }
 
 void channel::broadcast_from(context& ctx, std::string_view event, boost::json::value payload) {
-  actor_->broadcast(event, payload, ctx.subscriber_);
+  actor_->broadcast(event, pulse::payload{std::move(payload)}, ctx.subscriber_);
 }
 
 void channel::track(context& ctx, std::string_view key, boost::json::object meta) {

@@ -62,9 +62,17 @@ class channel {
  protected:
   /// Sends `event` to every subscriber of this topic. The frame is encoded once.
   void broadcast(std::string_view event, boost::json::value payload);
+  template<bytes B>
+  void broadcast(std::string_view event, B&& payload) {
+    broadcast_bytes(nullptr, event, binary{std::forward<B>(payload)});
+  }
 
   /// Sends `event` to every subscriber but the one `ctx` serves.
   void broadcast_from(context& ctx, std::string_view event, boost::json::value payload);
+  template<bytes B>
+  void broadcast_from(context& ctx, std::string_view event, B&& payload) {
+    broadcast_bytes(&ctx, event, binary{std::forward<B>(payload)});
+  }
 
   /// Presence, as Phoenix.Presence: `ctx`'s client is here under `key` with `meta`.
   void track(context& ctx, std::string_view key, boost::json::object meta = {});
@@ -91,6 +99,7 @@ class channel {
 
  private:
   friend class channel_actor;
+  void broadcast_bytes(context* skip, std::string_view event, binary payload);
   channel_actor* actor_ = nullptr;
 };
 

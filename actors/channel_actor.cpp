@@ -31,7 +31,9 @@ std::string random_name() {
 
 /// "o17": a broadcast's offset, as its frame's ref carries it (see the protocol).
 std::string offset_ref(std::uint64_t offset) {
-  return "o" + std::to_string(offset);
+  std::string ref(1, 'o'); // not "o" + ...: GCC 12 warns falsely (-Wrestrict) in Release
+  ref += std::to_string(offset);
+  return ref;
 }
 
 } // namespace
@@ -100,7 +102,11 @@ caf::behavior channel_actor::make_behavior() {
     [this](messages::publish& msg) {
       if (forward_if_retiring(msg, false))
         return;
-      broadcast(msg.event, msg.payload, nullptr);
+      try {
+        broadcast(msg.event, msg.payload, nullptr);
+      } catch (const std::exception& e) { // server code's broadcast: nobody to answer
+        log().error("channel {}: broadcast of \"{}\" failed: {}", topic_, msg.event, e.what());
+      }
       after_message();
     },
     [this](messages::dispatch& msg) {
@@ -150,15 +156,15 @@ caf::behavior channel_actor::make_behavior() {
     [this](messages::presence_fetched& msg) {
       for (auto& diff : presence_.fetched(msg.records)) {
         // Every node tells its own subscribers that a silent node's presences left: no ghosts.
-        subscribers_.queue_broadcast(phoenix::encode_broadcast(topic_, "presence_diff", diff));
-        tell_listeners("presence_diff", diff);
+        payload p{json::value(std::move(diff))};
+        subscribers_.queue_broadcast(encode_broadcast("presence_diff", p, std::nullopt, false));
+        tell_listeners("presence_diff", p);
       }
       after_message();
     },
     [this](messages::publish_failed& msg) {
       // Redis did not take it: this node's subscribers get it at least.
-      subscribers_.queue_broadcast(phoenix::broadcast_from_tail(msg.tail, std::nullopt),
-                                   msg.except);
+      subscribers_.queue_broadcast(frames_from_tail(msg.tail, std::nullopt, false), msg.except);
       after_message();
     },
     [this](messages::drain_atom) {
@@ -208,7 +214,8 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
                               msg.join_ref,
                               std::move(msg.params),
                               {},
-                              msg.identity ? std::move(msg.identity) : anonymous};
+                              msg.identity ? std::move(msg.identity) : anonymous,
+                              msg.format};
   pulse::context ctx{*this, &candidate, {}, &msg.ref, true};
   joining_ = &candidate;
   try {
@@ -242,12 +249,14 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
                          : std::vector<transport::outbound_frame>{};
   std::vector<transport::outbound_frame> frames;
   frames.reserve(2 + missed.size() + held.size());
-  frames.push_back(phoenix::encode_reply(msg.join_ref, msg.ref, topic_, true, response));
-  for (auto& frame : missed)
-    frames.push_back(std::move(frame));
+  frames.push_back(
+    phoenix::encode_reply(msg.format, msg.join_ref, msg.ref, topic_, true, response));
+  for (auto& frame : missed) // kept as V2: the others are made when asked for
+    if (auto converted = phoenix::convert(frame, msg.format); !converted.empty())
+      frames.push_back(std::move(converted));
   if (presence_.in_use())
     frames.push_back(
-      phoenix::encode_push(msg.join_ref, topic_, "presence_state", presence_.list()));
+      phoenix::encode_push(msg.format, msg.join_ref, topic_, "presence_state", presence_.list()));
   for (auto& frame : held)
     frames.push_back(std::move(frame));
   // What was queued before this join is not for the joiner: out it goes first.
@@ -262,10 +271,10 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
 void channel_actor::refuse(messages::subscribe& msg, const pulse::context& ctx) {
   auto connection_id = msg.connection.id();
   actor_metrics::add(metrics_->join_refusals);
-  send(msg.connection,
-       messages::join_refused{topic_, msg.join_ref,
-                              phoenix::encode_reply(msg.join_ref, msg.ref, topic_, false,
-                                                    ctx.join_response_.value_or(json::object{}))});
+  send(msg.connection, messages::join_refused{
+                         topic_, msg.join_ref,
+                         phoenix::encode_reply(msg.format, msg.join_ref, msg.ref, topic_, false,
+                                               ctx.join_response_.value_or(json::object{}))});
   for (auto id : requests_.open_to(connection_id)) // asked during the join, then refused
     if (auto pending = requests_.take(id))
       finish_request(id, std::move(*pending), {answer::outcome::gone, {}});
@@ -350,8 +359,7 @@ void channel_actor::handle_push(messages::push& msg) {
     // The connection left or joined again while this push was on its way.
     if (msg.ref)
       if (auto origin = caf::actor_cast<caf::actor>(current_sender()))
-        send(origin, messages::deliver{phoenix::encode_error_reply(std::nullopt, msg.ref, topic_,
-                                                                   "unmatched topic")});
+        send(origin, messages::push_unmatched{topic_, std::move(msg.ref)});
     return;
   }
   pulse::context ctx{*this, sub, std::move(msg.event), &msg.ref, false};
@@ -365,7 +373,7 @@ void channel_actor::handle_dispatch(messages::dispatch& msg) {
   check_idle();
 }
 
-void channel_actor::run_handler(pulse::context& ctx, const json::value& payload) {
+void channel_actor::run_handler(pulse::context& ctx, const payload& p) {
   auto it = handlers_.find(ctx.event());
   if (it == handlers_.end()) {
     log().info("channel {}: no handler for event \"{}\"", topic_, ctx.event());
@@ -375,9 +383,13 @@ void channel_actor::run_handler(pulse::context& ctx, const json::value& payload)
   }
   auto ref = ctx.ref_ && *ctx.ref_ ? **ctx.ref_ : std::string{"none"};
   try {
-    auto result = it->second(*channel_, ctx, payload);
-    if (result && !ctx.has_replied())
-      ctx.reply(std::move(*result));
+    auto result = it->second(*channel_, ctx, p);
+    if (result && !ctx.has_replied()) {
+      if (auto* bytes = std::get_if<binary>(&*result))
+        ctx.reply(std::move(*bytes));
+      else
+        ctx.reply(std::move(std::get<json::value>(*result)));
+    }
   } catch (const reply_error& e) {
     if (!ctx.has_replied())
       ctx.reply_error(e.response());
@@ -415,11 +427,16 @@ void channel_actor::finish_request(std::uint64_t id, server_requests::pending pe
   }
 }
 
-void channel_actor::tell_listeners(std::string_view event, const json::value& payload) {
+void channel_actor::tell_listeners(std::string_view event, const payload& p) {
   if (listeners_.empty())
     return;
   // Built once, shared by every listener.
-  auto msg = caf::make_message(pulse::event{topic_, std::string{event}, payload});
+  pulse::event e{topic_, std::string{event}, {}, {}, is_binary(p)};
+  if (auto* bytes = std::get_if<binary>(&p))
+    e.bytes = *bytes;
+  else
+    e.payload = std::get<json::value>(p);
+  auto msg = caf::make_message(std::move(e));
   for (auto& listener : listeners_)
     listener->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, msg),
                       context());
@@ -427,27 +444,62 @@ void channel_actor::tell_listeners(std::string_view event, const json::value& pa
 
 // ---- output ------------------------------------------------------------------------------------
 
-void channel_actor::broadcast(std::string_view event, const json::value& payload,
+frame_set channel_actor::encode_broadcast(std::string_view event, const payload& p,
+                                          const std::optional<std::string>& offset,
+                                          bool for_history) const {
+  frame_set frames;
+  for (std::size_t f = 0; f < frames.size(); ++f) {
+    auto format = static_cast<phoenix::wire_format>(f);
+    if (subscribers_.speaking(format) == 0 && !(for_history && format == phoenix::wire_format::v2))
+      continue;
+    if (auto* bytes = std::get_if<binary>(&p)) {
+      if (format == phoenix::wire_format::v2) // V1 has no binary frames
+        frames[f] = phoenix::encode_binary_broadcast(topic_, event, bytes->view());
+    } else {
+      frames[f] = phoenix::encode_broadcast(format, topic_, event, std::get<json::value>(p),
+                                            offset);
+    }
+  }
+  return frames;
+}
+
+frame_set channel_actor::frames_from_tail(std::string_view tail,
+                                          const std::optional<std::string>& offset,
+                                          bool for_history) const {
+  frame_set frames;
+  for (std::size_t f = 0; f < frames.size(); ++f) {
+    auto format = static_cast<phoenix::wire_format>(f);
+    if (subscribers_.speaking(format) > 0 || (for_history && format == phoenix::wire_format::v2))
+      frames[f] = phoenix::broadcast_from_tail(format, tail, offset);
+  }
+  return frames;
+}
+
+void channel_actor::broadcast(std::string_view event, const payload& p,
                               const pulse::subscriber* except, bool record) {
   actor_metrics::add(metrics_->broadcasts);
   bool keep = record && history_;
   auto skipped = except ? except->id() : caf::actor_id{0};
   if (broker_ && record) {
     // Through Redis, which numbers it and hands it to every node, this one included.
-    broker_->publish(topic_, phoenix::encode_broadcast_tail(topic_, event, payload),
+    auto* bytes = std::get_if<binary>(&p);
+    broker_->publish(topic_,
+                     bytes
+                       ? phoenix::encode_binary_broadcast_tail(topic_, event, bytes->view())
+                       : phoenix::encode_broadcast_tail(topic_, event, std::get<json::value>(p)),
                      keep ? settings_->history.max_messages : 0, skipped,
                      caf::actor_cast<caf::actor>(this));
   } else if (keep || subscribers_.size() > (except ? 1u : 0u)) {
     std::optional<std::string> offset;
     if (keep)
       offset = offset_ref(history_->next_offset());
-    auto frame = phoenix::encode_broadcast(topic_, event, payload, offset);
+    auto frames = encode_broadcast(event, p, offset, keep);
     if (keep)
-      history_->append(frame);
+      history_->append(frames[0]);
     actor_metrics::add(metrics_->deliveries, subscribers_.size() - (except ? 1 : 0));
-    subscribers_.queue_broadcast(std::move(frame), skipped);
+    subscribers_.queue_broadcast(std::move(frames), skipped);
   }
-  tell_listeners(event, payload);
+  tell_listeners(event, p);
 }
 
 void channel_actor::deliver(const pulse::subscriber& to, transport::outbound_frame frame) {
@@ -458,17 +510,36 @@ void channel_actor::deliver(const pulse::subscriber& to, transport::outbound_fra
   subscribers_.queue_for(to, std::move(frame));
 }
 
+void channel_actor::push(const pulse::subscriber& to, std::string_view event, const payload& p) {
+  auto* bytes = std::get_if<binary>(&p);
+  if (!bytes)
+    return deliver(to, phoenix::encode_push(to.format, to.join_ref, topic_, event,
+                                            std::get<json::value>(p)));
+  if (to.format == phoenix::wire_format::v2)
+    return deliver(to, phoenix::encode_binary_push(to.join_ref, topic_, event, bytes->view()));
+  log().debug("channel {}: \"{}\" is bytes, which a V1 client cannot receive: not sent", topic_,
+              event);
+}
+
 void channel_actor::reply(const pulse::subscriber& to, const std::optional<std::string>& ref,
-                          bool ok, const json::value& response) {
-  deliver(to, phoenix::encode_reply(to.join_ref, ref, topic_, ok, response));
+                          bool ok, const payload& response) {
+  auto* bytes = std::get_if<binary>(&response);
+  if (!bytes)
+    return deliver(to, phoenix::encode_reply(to.format, to.join_ref, ref, topic_, ok,
+                                             std::get<json::value>(response)));
+  if (to.format == phoenix::wire_format::v2)
+    return deliver(to, phoenix::encode_binary_reply(to.join_ref, ref, topic_, ok, bytes->view()));
+  deliver(to, phoenix::encode_error_reply(to.format, to.join_ref, ref, topic_,
+                                          "the reply is bytes, which a V1 client cannot receive: "
+                                          "connect with vsn=2.0.0"));
 }
 
 void channel_actor::request(pulse::subscriber& to, std::string_view event,
                             const json::value& payload, std::chrono::milliseconds timeout,
                             answer_handler on_answer) {
   auto id = requests_.open(to.id(), std::move(on_answer));
-  deliver(to, phoenix::encode_request(to.join_ref, server_requests::ref_of(id), topic_, event,
-                                      payload));
+  deliver(to, phoenix::encode_request(to.format, to.join_ref, server_requests::ref_of(id), topic_,
+                                      event, payload));
   delayed_send(this, timeout, messages::request_expired{id});
 }
 
@@ -486,6 +557,8 @@ std::vector<json::value> channel_actor::recent(std::string_view event, std::size
   if (!history_ || max == 0)
     return found;
   history_->visit_newest([&](const transport::outbound_frame& frame) {
+    if (frame.is_binary())
+      return true; // bytes: not what recent() offers
     boost::system::error_code ec;
     auto parsed = json::parse(frame.payload(), ec); // [null, "o17", topic, event, payload]
     auto* fields = ec ? nullptr : parsed.if_array();
@@ -516,14 +589,14 @@ void channel_actor::untrack(const pulse::subscriber& who, std::string_view key) 
 
 void channel_actor::share_presence(const json::object& diff) {
   if (!broker_) {
-    broadcast("presence_diff", diff, nullptr, false);
+    broadcast("presence_diff", payload{json::value(diff)}, nullptr, false);
     return;
   }
   // Stored first: a node that hears the diff finds the list in Redis already.
   presence_.store();
   broker_->publish(topic_, phoenix::encode_broadcast_tail(topic_, "presence_diff", diff), 0, 0,
                    caf::actor_cast<caf::actor>(this));
-  tell_listeners("presence_diff", diff);
+  tell_listeners("presence_diff", payload{json::value(diff)});
   start_heartbeat();
 }
 
@@ -545,13 +618,14 @@ void channel_actor::handle_remote(messages::remote_broadcast& msg) {
       return; // already in the history loaded from Redis
     offset = offset_ref(msg.offset);
   }
-  auto frame = phoenix::broadcast_from_tail(msg.tail, offset);
-  if (history_ && msg.offset > 0)
-    history_->append_at(msg.offset, frame);
+  auto keep = history_ && msg.offset > 0;
+  auto frames = frames_from_tail(msg.tail, offset, keep);
+  if (keep)
+    history_->append_at(msg.offset, frames[0]);
   auto skipped = msg.own && subscribers_.find(msg.except) ? msg.except : caf::actor_id{0};
   if (subscribers_.size() > (skipped ? 1u : 0u)) {
     actor_metrics::add(metrics_->deliveries, subscribers_.size() - (skipped ? 1 : 0));
-    subscribers_.queue_broadcast(std::move(frame), skipped);
+    subscribers_.queue_broadcast(std::move(frames), skipped);
   }
   if (msg.own)
     return; // listeners heard it as it was made; presence: this node's own table
@@ -559,16 +633,15 @@ void channel_actor::handle_remote(messages::remote_broadcast& msg) {
   if (!is_presence && listeners_.empty())
     return;
   // Decoded here, once, and only when it matters.
-  boost::system::error_code ec;
-  auto parsed = json::parse("[" + msg.tail, ec);
-  auto* fields = ec ? nullptr : parsed.if_array();
-  if (!fields || fields->size() != 3 || !fields->at(1).is_string())
+  auto content = phoenix::read_tail(msg.tail);
+  if (!content)
     return;
-  if (auto* diff = fields->at(2).if_object(); is_presence && diff) {
+  if (auto* diff = content->json.if_object(); is_presence && diff) {
     presence_.heard(*diff);
     start_heartbeat();
   }
-  tell_listeners(fields->at(1).get_string(), fields->at(2));
+  tell_listeners(content->event, content->is_binary ? payload{binary{std::move(content->bytes)}}
+                                                    : payload{std::move(content->json)});
 }
 
 void channel_actor::handle_history(messages::history_loaded& msg) {
@@ -578,7 +651,8 @@ void channel_actor::handle_history(messages::history_loaded& msg) {
     auto now = message_history::clock::now();
     for (auto& entry : msg.entries)
       history_->append_at(entry.offset,
-                          phoenix::broadcast_from_tail(entry.tail, offset_ref(entry.offset)),
+                          phoenix::broadcast_from_tail(phoenix::wire_format::v2, entry.tail,
+                                                       offset_ref(entry.offset)),
                           now - entry.age);
     if (history_->last_offset() < msg.last_offset)
       history_->reset(msg.epoch, msg.last_offset); // the stream lost its tail: keep nothing

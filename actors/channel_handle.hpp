@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/handlers.hpp"
+#include "actors/payload.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -27,14 +28,24 @@ class channel_handle {
 
   /// Sends `event` to every subscriber of the topic (encoded once, in the topic's actor).
   void broadcast(std::string_view event, boost::json::value payload) const;
+  template<bytes B>
+  void broadcast(std::string_view event, B&& payload) const {
+    broadcast_bytes(event, binary{std::forward<B>(payload)});
+  }
 
   /// Runs the topic's handler for `event` as if a client had pushed it; there is no client, so
   /// the handler's ctx.send and replies go nowhere.
   void send(std::string_view event, boost::json::value payload) const;
+  template<bytes B>
+  void send(std::string_view event, B&& payload) const {
+    send_bytes(event, binary{std::forward<B>(payload)});
+  }
 
  private:
   friend class server;
   friend class channel_builder;
+  void broadcast_bytes(std::string_view event, binary payload) const;
+  void send_bytes(std::string_view event, binary payload) const;
   channel_handle(std::weak_ptr<server_core> core, std::string topic)
       : core_(std::move(core)), topic_(std::move(topic)) {}
 
@@ -51,8 +62,9 @@ class channel_handle {
 ///   });
 class channel_builder {
  public:
-  /// Handles `event` with `fn`: `(context&, const boost::json::value&)`, returning nothing or
-  /// the reply.
+  /// Handles `event` with `fn`: `(context&, const boost::json::value&)` (or `const
+  /// pulse::binary&` for bytes, `const pulse::payload&` for either), returning nothing or the
+  /// reply.
   channel_builder& on(std::string event, handler fn);
   /// Runs after the class's on_subscribe, unless it rejected the join.
   channel_builder& on_subscribe(std::function<void(context&)> fn);
@@ -87,7 +99,15 @@ class channel_builder {
   /// For a definition by exact name: broadcast on, or send to, that topic. Throws
   /// std::logic_error on a pattern (use topic(...) first).
   void broadcast(std::string_view event, boost::json::value payload) const;
+  template<bytes B>
+  void broadcast(std::string_view event, B&& payload) const {
+    exact_topic().broadcast(event, std::forward<B>(payload));
+  }
   void send(std::string_view event, boost::json::value payload) const;
+  template<bytes B>
+  void send(std::string_view event, B&& payload) const {
+    exact_topic().send(event, std::forward<B>(payload));
+  }
 
  private:
   friend class server;

@@ -80,13 +80,13 @@ caf::behavior connection_actor::make_behavior() {
       handle_text(msg.text);
       after_message();
     },
-    [this](messages::inbound_binary&) {
-      // Binary frames are V2's: not decoded yet on this connection.
-      socket_->close(transport::close_code::unsupported_data, "binary messages are not supported");
-      closing_ = true;
+    [this](messages::inbound_binary& msg) {
+      handle_binary(msg.bytes);
+      after_message();
     },
-    [this](const messages::deliver& msg) {
-      write(msg.frame);
+    [this](messages::push_unmatched& msg) {
+      write(
+        phoenix::encode_error_reply(format_, std::nullopt, msg.ref, msg.topic, "unmatched topic"));
       after_message();
     },
     [this](messages::joined& msg) {
@@ -133,7 +133,8 @@ void connection_actor::handle_fan_out(const messages::fan_out& msg) {
   auto self = id();
   for (auto& entry : msg.entries)
     if (entry.is_for(self))
-      write(entry.frame);
+      if (auto& frame = entry.in(format_); !frame.empty()) // bytes do not travel over V1
+        write(frame);
 }
 
 void connection_actor::shut_down() {
@@ -156,23 +157,41 @@ connection_actor::admission connection_actor::admit_message() {
   tokens_ -= 1;
   if (tokens_ >= 0)
     return admission::admitted;
-  return tokens_ < -rate ? admission::closed : admission::refused;
+  actor_metrics::add(metrics_->rejected_messages);
+  if (tokens_ >= -rate)
+    return admission::refused;
+  log().warn("closing {}: over {} messages per second for too long", socket_->remote_address(),
+             limits_.max_messages_per_second);
+  socket_->close(transport::close_code::policy_violation, "rate limit exceeded");
+  closing_ = true; // nothing more for this client
+  return admission::closed;
 }
 
 void connection_actor::handle_text(std::string& text) {
   if (closing_)
     return;
   auto admitted = admit_message();
-  if (admitted != admission::admitted)
-    actor_metrics::add(metrics_->rejected_messages);
-  if (admitted == admission::closed) {
-    log().warn("closing {}: over {} messages per second for too long", socket_->remote_address(),
-               limits_.max_messages_per_second);
-    socket_->close(transport::close_code::policy_violation, "rate limit exceeded");
-    closing_ = true; // nothing more for this client
+  if (admitted != admission::closed)
+    handle_decoded(phoenix::decode(text, format_, limits_.decode), admitted);
+}
+
+void connection_actor::handle_binary(std::string& bytes) {
+  if (closing_)
+    return;
+  if (format_ != phoenix::wire_format::v2) {
+    log().info("closing {}: a binary message on a V1 connection", socket_->remote_address());
+    socket_->close(transport::close_code::unsupported_data,
+                   "binary messages need the V2 serializer: connect with vsn=2.0.0");
+    closing_ = true;
     return;
   }
-  auto decoded = phoenix::decode(text);
+  auto admitted = admit_message();
+  if (admitted != admission::closed)
+    handle_decoded(phoenix::decode_binary(bytes, limits_.decode), admitted);
+}
+
+void connection_actor::handle_decoded(
+  std::variant<transport::envelope, transport::decode_error> decoded, admission admitted) {
   if (admitted == admission::refused) {
     if (auto* msg = std::get_if<transport::envelope>(&decoded))
       reply_error(*msg, "rate limit exceeded: at most "
@@ -186,14 +205,15 @@ void connection_actor::handle_text(std::string& text) {
   actor_metrics::add(metrics_->rejected_messages);
   log().info("rejected message from {} (topic \"{}\", ref {}): {}", socket_->remote_address(),
              error.topic, error.ref.value_or("none"), error.reason);
-  if (error.ref || error.join_ref) {
-    write(phoenix::encode_error_reply(error.join_ref, error.ref,
+  if (!error.fatal && (error.ref || error.join_ref)) {
+    write(phoenix::encode_error_reply(format_, error.join_ref, error.ref,
                                       error.topic.empty() ? phoenix::system_topic : error.topic,
                                       error.reason));
     return;
   }
   // Nothing to answer to: the client does not speak the protocol.
   socket_->close(transport::close_code::invalid_payload, error.reason);
+  closing_ = true;
 }
 
 void connection_actor::handle(transport::envelope&& msg) {
@@ -228,7 +248,7 @@ void connection_actor::handle_subscribe(transport::envelope&& msg) {
       send(old.channel, messages::unsubscribe{id(), old.join_ref});
       demonitor(old.channel);
     }
-    write(phoenix::encode_unsubscribed(old.join_ref, msg.topic));
+    write(phoenix::encode_unsubscribed(format_, old.join_ref, msg.topic));
     topics_.erase(it);
   }
   if (topics_.size() >= limits_.max_subscriptions) {
@@ -243,7 +263,8 @@ void connection_actor::handle_subscribe(transport::envelope&& msg) {
                            msg.ref,
                            params ? std::move(*params) : json::object{},
                            caf::actor_cast<caf::actor>(this),
-                           identity_};
+                           identity_,
+                           format_};
   // Straight to the topic's actor (started on the first join): no other actor on the way.
   if (!directory_->send(msg.topic, std::move(join), true, ctrl(), context())) {
     actor_metrics::add(metrics_->join_refusals);
@@ -255,6 +276,8 @@ void connection_actor::handle_subscribe(transport::envelope&& msg) {
 void connection_actor::handle_unsubscribe(transport::envelope&& msg) {
   auto it = topics_.find(msg.topic);
   bool current = it != topics_.end() && (!msg.join_ref || *msg.join_ref == it->second.join_ref);
+  if (current && !it->second.channel) // the join is being decided: its answer comes first
+    return forward(std::move(msg), it->second);
   reply_ok(msg); // leaving a topic one is not in is fine (the client wants to be out)
   if (!current)
     return;
@@ -263,7 +286,7 @@ void connection_actor::handle_unsubscribe(transport::envelope&& msg) {
     send(state.channel, messages::unsubscribe{id(), state.join_ref});
     demonitor(state.channel);
   }
-  write(phoenix::encode_unsubscribed(state.join_ref, msg.topic));
+  write(phoenix::encode_unsubscribed(format_, state.join_ref, msg.topic));
   topics_.erase(it);
 }
 
@@ -280,8 +303,10 @@ void connection_actor::forward(transport::envelope&& msg, topic_state& state) {
          messages::answer{id(), std::move(msg.request_ref), msg.is_ok, std::move(msg.payload)});
     return;
   }
+  auto payload = msg.is_binary ? pulse::payload{binary{std::move(msg.bytes)}}
+                               : pulse::payload{std::move(msg.payload)};
   send(state.channel, messages::push{id(), state.join_ref, std::move(msg.ref), std::move(msg.event),
-                                     std::move(msg.payload)});
+                                     std::move(payload)});
 }
 
 void connection_actor::handle_joined(messages::joined& msg) {
@@ -297,10 +322,12 @@ void connection_actor::handle_joined(messages::joined& msg) {
   state.channel = msg.channel;
   monitor(state.channel);
 
+  // What arrived meanwhile, in order: pushes, and maybe a leave (after which the rest is
+  // unmatched).
   auto held = std::move(state.held);
   state.held.clear();
   for (auto& pending : held)
-    forward(std::move(pending), state);
+    handle(std::move(pending));
 }
 
 void connection_actor::handle_refused(messages::join_refused& msg) {
@@ -311,15 +338,19 @@ void connection_actor::handle_refused(messages::join_refused& msg) {
   auto held = std::move(it->second.held);
   topics_.erase(it);
 
-  for (auto& pending : held)
-    reply_error(pending, "unmatched topic", false);
+  for (auto& pending : held) {
+    if (pending.kind == transport::intent::unsubscribe)
+      reply_ok(pending); // out, as the client wanted
+    else
+      reply_error(pending, "unmatched topic", false);
+  }
 }
 
 void connection_actor::handle_channel_down(const caf::down_msg& down) {
   // A channel failed: its subscribers hear phx_error and rejoin (the official client does).
   for (auto it = topics_.begin(); it != topics_.end();) {
     if (it->second.channel && it->second.channel.address() == down.source) {
-      write(phoenix::encode_channel_failed(it->second.join_ref, it->first));
+      write(phoenix::encode_channel_failed(format_, it->second.join_ref, it->first));
       it = topics_.erase(it);
     } else {
       ++it;
@@ -329,14 +360,14 @@ void connection_actor::handle_channel_down(const caf::down_msg& down) {
 
 void connection_actor::reply_ok(const transport::envelope& msg) {
   if (msg.ref)
-    write(phoenix::encode_reply(msg.join_ref, msg.ref, msg.topic, true, json::object{}));
+    write(phoenix::encode_reply(format_, msg.join_ref, msg.ref, msg.topic, true, json::object{}));
 }
 
 void connection_actor::reply_error(const transport::envelope& msg, std::string_view reason,
                                    bool with_join_ref) {
   actor_metrics::add(metrics_->rejected_messages);
   if (msg.ref || msg.join_ref)
-    write(phoenix::encode_error_reply(with_join_ref ? msg.join_ref : std::nullopt, msg.ref,
+    write(phoenix::encode_error_reply(format_, with_join_ref ? msg.join_ref : std::nullopt, msg.ref,
                                       msg.topic, reason));
 }
 

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace pulse {
@@ -55,6 +56,8 @@ struct connection_limits {
   /// Inbound messages per second (a token bucket of one second's worth). Past it, messages get
   /// an error reply; a client that goes on until it is a second's worth in debt is closed (1008).
   double max_messages_per_second = 10'000;
+  /// What a message may hold: topic, event and ref sizes, JSON nesting.
+  transport::phoenix::decode_limits decode;
 };
 
 class connection_actor : public caf::event_based_actor {
@@ -77,9 +80,13 @@ class connection_actor : public caf::event_based_actor {
   };
 
   void handle_text(std::string& text);
+  void handle_binary(std::string& bytes);
   enum class admission { admitted, refused, closed };
-  /// Takes a token for one inbound message: refused past the rate, closed far past it.
+  /// Takes a token for one inbound message: refused past the rate, closed (the connection too)
+  /// far past it.
   admission admit_message();
+  void handle_decoded(std::variant<transport::envelope, transport::decode_error> decoded,
+                      admission admitted);
   void handle(transport::envelope&& msg);
   void handle_subscribe(transport::envelope&& msg);
   void handle_unsubscribe(transport::envelope&& msg);

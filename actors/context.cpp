@@ -1,7 +1,6 @@
 #include "actors/context.hpp"
 
 #include "actors/channel_actor.hpp"
-#include "transport/phoenix_codec.hpp"
 
 namespace pulse {
 
@@ -58,7 +57,17 @@ void context::reply(json::value response) {
     return;
   }
   if (subscriber_ && ref_ && *ref_)
-    actor_.reply(*subscriber_, *ref_, true, response);
+    actor_.reply(*subscriber_, *ref_, true, payload{std::move(response)});
+}
+
+void context::reply_bytes(binary response) {
+  if (joining_)
+    return reply(boost::json::value(nullptr)); // a join's reply travels as JSON
+  if (replied_)
+    return;
+  replied_ = true;
+  if (subscriber_ && ref_ && *ref_)
+    actor_.reply(*subscriber_, *ref_, true, payload{std::move(response)});
 }
 
 void context::reply_error(json::value response) {
@@ -68,14 +77,17 @@ void context::reply_error(json::value response) {
     return;
   replied_ = true;
   if (subscriber_ && ref_ && *ref_)
-    actor_.reply(*subscriber_, *ref_, false, response);
+    actor_.reply(*subscriber_, *ref_, false, payload{std::move(response)});
 }
 
 void context::send(std::string_view event, json::value payload) {
-  if (!subscriber_)
-    return;
-  actor_.deliver(*subscriber_,
-                 transport::phoenix::encode_push(subscriber_->join_ref, topic(), event, payload));
+  if (subscriber_)
+    actor_.push(*subscriber_, event, pulse::payload{std::move(payload)});
+}
+
+void context::send_bytes(std::string_view event, binary payload) {
+  if (subscriber_)
+    actor_.push(*subscriber_, event, pulse::payload{std::move(payload)});
 }
 
 void context::request(std::string_view event, json::value payload,
@@ -112,11 +124,15 @@ void context::fail_channel(std::string_view reason) {
 }
 
 void context::broadcast(std::string_view event, json::value payload) {
-  actor_.broadcast(event, payload, nullptr);
+  actor_.broadcast(event, pulse::payload{std::move(payload)}, nullptr);
+}
+
+void context::broadcast_bytes(std::string_view event, binary payload, bool skip_sender) {
+  actor_.broadcast(event, pulse::payload{std::move(payload)}, skip_sender ? subscriber_ : nullptr);
 }
 
 void context::broadcast_from(std::string_view event, json::value payload) {
-  actor_.broadcast(event, payload, subscriber_);
+  actor_.broadcast(event, pulse::payload{std::move(payload)}, subscriber_);
 }
 
 } // namespace pulse

@@ -23,6 +23,7 @@
 #pragma once
 
 #include "actors/handlers.hpp"
+#include "actors/payload.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -93,12 +94,21 @@ class context {
   /// Answers the client's push (or join) with `{"status": "ok", "response": response}`.
   /// Only the first reply counts; a push sent without a ref gets none.
   void reply(boost::json::value response = boost::json::object{});
+  /// Answers with bytes (a binary reply; a join's reply is always JSON).
+  template<bytes B>
+  void reply(B&& response) {
+    reply_bytes(binary{std::forward<B>(response)});
+  }
   /// Answers with `{"status": "error", "response": response}`.
   void reply_error(boost::json::value response);
   bool has_replied() const noexcept { return replied_; }
 
   /// Pushes an event to this client only.
   void send(std::string_view event, boost::json::value payload);
+  template<bytes B>
+  void send(std::string_view event, B&& payload) {
+    send_bytes(event, binary{std::forward<B>(payload)});
+  }
 
   /// Asks this client; `on_answer` runs later inside the channel actor with the answer, a
   /// timeout, or `gone`. Never blocks.
@@ -122,12 +132,24 @@ class context {
 
   /// Every subscriber of the topic, this client included.
   void broadcast(std::string_view event, boost::json::value payload);
+  template<bytes B>
+  void broadcast(std::string_view event, B&& payload) {
+    broadcast_bytes(event, binary{std::forward<B>(payload)}, false);
+  }
   /// Every subscriber but this client.
   void broadcast_from(std::string_view event, boost::json::value payload);
+  template<bytes B>
+  void broadcast_from(std::string_view event, B&& payload) {
+    broadcast_bytes(event, binary{std::forward<B>(payload)}, true);
+  }
 
  private:
   friend class channel;
   friend class channel_actor;
+
+  void reply_bytes(binary response);
+  void send_bytes(std::string_view event, binary payload);
+  void broadcast_bytes(std::string_view event, binary payload, bool skip_sender);
 
   context(channel_actor& actor, subscriber* sub, std::string event,
           const std::optional<std::string>* ref, bool joining)

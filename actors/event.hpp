@@ -1,6 +1,8 @@
 // A broadcast as an in-process subscriber receives it.
 #pragma once
 
+#include "actors/payload.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <string>
@@ -11,7 +13,9 @@ namespace pulse {
 struct event {
   std::string topic;
   std::string name;
-  boost::json::value payload;
+  boost::json::value payload; ///< null for a broadcast of bytes
+  binary bytes;               ///< a broadcast of bytes (is_binary)
+  bool is_binary = false;
 };
 
 } // namespace pulse

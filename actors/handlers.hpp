@@ -1,6 +1,10 @@
-// Event handlers of every shape (member functions and lambdas, with or without a reply value)
-// brought to one call shape, so a channel's table is a plain map from event name to function.
+// Event handlers of every shape (member functions and lambdas, taking JSON, bytes or either,
+// with or without a reply value) brought to one call shape, so a channel's table is a plain map
+// from event name to function.
 #pragma once
+
+#include "actors/errors.hpp"
+#include "actors/payload.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -17,51 +21,96 @@ namespace pulse {
 class channel;
 class context;
 
-/// One event handler. Accepted shapes, for a channel class `C`:
-///   void (C::*)(context&, const boost::json::value&)                  no reply (or ctx.reply)
-///   boost::json::value (C::*)(context&, const boost::json::value&)    the value is the reply
-/// and any callable taking `(context&, const boost::json::value&)` returning void or a value
-/// convertible to boost::json::value.
+namespace detail {
+
+/// The argument a handler takes, out of the payload that arrived: JSON handlers refuse bytes
+/// and binary handlers refuse JSON, with a reply that says what the event expects.
+template<class Arg>
+const Arg& argument_of(const payload& p) {
+  if constexpr (std::is_same_v<Arg, payload>) {
+    return p;
+  } else if constexpr (std::is_same_v<Arg, binary>) {
+    if (auto* bytes = std::get_if<binary>(&p))
+      return *bytes;
+    throw reply_error("this event expects a binary payload (an ArrayBuffer), not JSON");
+  } else {
+    if (auto* value = std::get_if<boost::json::value>(&p))
+      return *value;
+    throw reply_error("this event expects a JSON payload, not bytes");
+  }
+}
+
+/// A handler's return value as the reply's payload.
+template<class R>
+payload reply_of(R&& result) {
+  using plain = std::remove_cvref_t<R>;
+  if constexpr (std::is_same_v<plain, payload> || std::is_same_v<plain, binary>)
+    return payload{std::forward<R>(result)};
+  else
+    return payload{boost::json::value(std::forward<R>(result))};
+}
+
+template<class R>
+concept reply_value
+  = std::is_void_v<R> || std::convertible_to<R, boost::json::value> || std::is_same_v<
+    std::remove_cvref_t<R>, binary> || std::is_same_v<std::remove_cvref_t<R>, payload>;
+
+/// Which payload a callable takes: the variant first (it also accepts the other two), then JSON,
+/// then bytes.
+template<class F>
+struct argument_for {
+  using type = std::conditional_t<
+    std::is_invocable_v<F&, context&, const payload&>, payload,
+    std::conditional_t<std::is_invocable_v<F&, context&, const boost::json::value&>,
+                       boost::json::value, binary>>;
+};
+
+} // namespace detail
+
+/// One event handler. Accepted shapes, for a channel class `C`, with `In` one of
+/// `boost::json::value` (JSON payloads), `pulse::binary` (bytes) or `pulse::payload` (either):
+///   void (C::*)(context&, const In&)        no reply (or ctx.reply)
+///   R (C::*)(context&, const In&)           the value is the reply: JSON-convertible, binary
+///                                           or payload
+/// and any callable taking `(context&, const In&)` and returning void or such a value.
 class handler {
  public:
-  using function = std::function<std::optional<boost::json::value>(channel&, context&,
-                                                                   const boost::json::value&)>;
+  using function = std::function<std::optional<payload>(channel&, context&, const payload&)>;
 
   handler() = default;
 
-  template<class C>
-  requires std::derived_from<C, channel>
-  handler(void (C::*fn)(context&, const boost::json::value&)) // NOLINT: implicit by design
-      : fn_([fn](channel& self, context& ctx, const boost::json::value& payload) {
-          (static_cast<C&>(self).*fn)(ctx, payload);
-          return std::optional<boost::json::value>{};
-        }) {}
-
-  template<class C, class R>
-  requires std::derived_from<C, channel> && std::convertible_to<R, boost::json::value>
-  handler(R (C::*fn)(context&, const boost::json::value&)) // NOLINT: implicit by design
-      : fn_([fn](channel& self, context& ctx, const boost::json::value& payload) {
-          return std::optional<boost::json::value>{(static_cast<C&>(self).*fn)(ctx, payload)};
-        }) {}
-
-  template<class F>
-  requires std::invocable<F&, context&, const boost::json::value&>
-  handler(F fn) // NOLINT: implicit by design
-      : fn_(
-        [fn = std::move(fn)](channel&, context& ctx, const boost::json::value& payload) mutable {
-          using result = std::invoke_result_t<F&, context&, const boost::json::value&>;
-          if constexpr (std::is_void_v<result>) {
-            fn(ctx, payload);
-            return std::optional<boost::json::value>{};
+  template<class C, class R, class In>
+  requires std::derived_from<C, channel> && detail::reply_value<R>
+  handler(R (C::*fn)(context&, const In&)) // NOLINT: implicit by design
+      : fn_([fn](channel& self, context& ctx, const payload& p) -> std::optional<payload> {
+          auto& in = detail::argument_of<In>(p);
+          if constexpr (std::is_void_v<R>) {
+            (static_cast<C&>(self).*fn)(ctx, in);
+            return std::nullopt;
           } else {
-            return std::optional<boost::json::value>{boost::json::value(fn(ctx, payload))};
+            return detail::reply_of((static_cast<C&>(self).*fn)(ctx, in));
+          }
+        }) {}
+
+  template<class F, class In = typename detail::argument_for<F>::type>
+  requires std::is_invocable_v<F&, context&, const In&> && detail::reply_value<
+    std::invoke_result_t<F&, context&, const In&>>
+  handler(F fn) // NOLINT: implicit by design
+      : fn_([fn = std::move(fn)](channel&, context& ctx,
+                                 const payload& p) mutable -> std::optional<payload> {
+          using result = std::invoke_result_t<F&, context&, const In&>;
+          auto& in = detail::argument_of<In>(p);
+          if constexpr (std::is_void_v<result>) {
+            fn(ctx, in);
+            return std::nullopt;
+          } else {
+            return detail::reply_of(fn(ctx, in));
           }
         }) {}
 
   /// Runs the handler; a value it returns is the reply.
-  std::optional<boost::json::value> operator()(channel& self, context& ctx,
-                                               const boost::json::value& payload) const {
-    return fn_(self, ctx, payload);
+  std::optional<payload> operator()(channel& self, context& ctx, const payload& p) const {
+    return fn_(self, ctx, p);
   }
 
   explicit operator bool() const noexcept { return static_cast<bool>(fn_); }

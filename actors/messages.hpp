@@ -28,7 +28,9 @@
 
 #include "actors/auth.hpp"
 #include "actors/event.hpp"
+#include "actors/payload.hpp"
 #include "transport/outbound_frame.hpp"
+#include "transport/phoenix_codec.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -36,6 +38,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -73,6 +76,7 @@ struct subscribe {
   boost::json::object params;
   caf::actor connection;
   std::shared_ptr<const connection_identity> identity; ///< who the connection is (shared)
+  transport::phoenix::wire_format format;              ///< how its frames are written
 };
 
 /// The join succeeded: `frames` are the reply, what the client missed, the presence state and
@@ -97,7 +101,7 @@ struct push {
   std::string join_ref;
   std::optional<std::string> ref;
   std::string event;
-  boost::json::value payload;
+  pulse::payload payload;
 };
 
 /// The client's answer to a server request.
@@ -114,19 +118,26 @@ struct unsubscribe {
   std::string join_ref;
 };
 
-/// One frame for one connection, from a channel that has no subscription of it to batch it
-/// with (an answer to a push that crossed a leave).
-struct deliver {
-  transport::outbound_frame frame;
+/// Channel -> connection: a push with `ref` reached the channel after the connection's
+/// subscription ended (it crossed a leave): answer it as unmatched.
+struct push_unmatched {
+  std::string topic;
+  std::optional<std::string> ref;
 };
 
-/// One frame of a channel's flush, and whom it is for: every subscriber (`only` and `except`
-/// 0), every subscriber but `except` (broadcast_from), or only `only` (a reply, a push, a server
-/// request: they travel in the batch so that they keep their place among the broadcasts).
+/// One message of a channel's flush, encoded once per wire format in use, and whom it is for:
+/// every subscriber (`only` and `except` 0), every subscriber but `except` (broadcast_from), or
+/// only `only` (a reply, a push, a server request: they travel in the batch so that they keep
+/// their place among the broadcasts). A format's frame is empty where it cannot carry the
+/// message (bytes over V1).
 struct outbound_entry {
-  transport::outbound_frame frame;
+  std::array<transport::outbound_frame, transport::phoenix::wire_format_count> frames;
   caf::actor_id only = 0;
   caf::actor_id except = 0;
+
+  const transport::outbound_frame& in(transport::phoenix::wire_format format) const noexcept {
+    return frames[static_cast<std::size_t>(format)];
+  }
 
   bool is_for(caf::actor_id connection) const noexcept {
     return only == 0 ? except != connection : only == connection;
@@ -145,14 +156,14 @@ struct fan_out {
 struct publish {
   std::string topic;
   std::string event;
-  boost::json::value payload;
+  pulse::payload payload;
 };
 
 /// Run a handler as if a client had pushed the event.
 struct dispatch {
   std::string topic;
   std::string event;
-  boost::json::value payload;
+  pulse::payload payload;
 };
 
 /// Deliver the topic's broadcasts to `listener` as pulse::event messages, until it quits or
@@ -267,7 +278,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::join_refused)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::unsubscribe)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::deliver)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::push_unmatched)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::fan_out)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::publish)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::dispatch)

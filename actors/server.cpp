@@ -79,6 +79,7 @@ server_core::open(std::shared_ptr<transport::websocket_connection> socket,
   connection_limits limits;
   limits.max_subscriptions = options.max_subscriptions_per_connection;
   limits.max_messages_per_second = options.max_messages_per_second;
+  limits.decode.max_json_depth = options.max_json_depth;
   return open_connection(*system, std::move(socket), directory, limits, std::move(identity),
                          &metrics, format);
 }
@@ -227,14 +228,30 @@ void server_core::stop() {
 
 void channel_handle::broadcast(std::string_view event, json::value payload) const {
   if (auto core = core_.lock())
-    core->tell_channel(topic_, messages::publish{topic_, std::string{event}, std::move(payload)},
-                       false); // nobody subscribed means nobody to tell
+    core->tell_channel(
+      topic_, messages::publish{topic_, std::string{event}, pulse::payload{std::move(payload)}},
+      false); // nobody subscribed means nobody to tell
+}
+
+void channel_handle::broadcast_bytes(std::string_view event, binary payload) const {
+  if (auto core = core_.lock())
+    core->tell_channel(
+      topic_, messages::publish{topic_, std::string{event}, pulse::payload{std::move(payload)}},
+      false);
 }
 
 void channel_handle::send(std::string_view event, json::value payload) const {
   if (auto core = core_.lock())
-    core->tell_channel(topic_, messages::dispatch{topic_, std::string{event}, std::move(payload)},
-                       true);
+    core->tell_channel(
+      topic_, messages::dispatch{topic_, std::string{event}, pulse::payload{std::move(payload)}},
+      true);
+}
+
+void channel_handle::send_bytes(std::string_view event, binary payload) const {
+  if (auto core = core_.lock())
+    core->tell_channel(
+      topic_, messages::dispatch{topic_, std::string{event}, pulse::payload{std::move(payload)}},
+      true);
 }
 
 channel_builder& channel_builder::on(std::string event, handler fn) {
@@ -512,8 +529,9 @@ void server::stop() {
 }
 
 std::shared_ptr<transport::connection_handler>
-server::attach(std::shared_ptr<transport::websocket_connection> connection) {
-  return core_->open(std::move(connection));
+server::attach(std::shared_ptr<transport::websocket_connection> connection,
+               transport::phoenix::wire_format format) {
+  return core_->open(std::move(connection), nullptr, format);
 }
 
 std::uint16_t server::port() const noexcept {

@@ -23,6 +23,7 @@
 #include "actors/event.hpp"
 #include "transport/connection.hpp"
 #include "transport/limits.hpp"
+#include "transport/phoenix_codec.hpp"
 
 #include <chrono>
 #include <concepts>
@@ -60,6 +61,8 @@ struct server_options {
   /// Inbound messages per second per connection: past it, messages get an error reply
   /// ("rate limit exceeded"); a client that keeps on for another second's worth is closed (1008).
   double max_messages_per_second = 10'000;
+  /// How deeply a message's JSON may nest; deeper ones get an error reply naming the limit.
+  std::size_t max_json_depth = 256;
   /// Origins whose pages may connect (against cross-site WebSocket hijacking), as
   /// "https://example.com". Empty, the default: the page's origin must be the server's own (the
   /// Origin header's host is the Host header). "*": any origin. Clients that send no Origin
@@ -156,7 +159,8 @@ class server {
   /// Attaches a connection that did not come through this server's listener (an in-memory
   /// one in tests, or another transport): returns what its inbound traffic goes to.
   std::shared_ptr<transport::connection_handler>
-  attach(std::shared_ptr<transport::websocket_connection> connection);
+  attach(std::shared_ptr<transport::websocket_connection> connection,
+         transport::phoenix::wire_format format = transport::phoenix::wire_format::v2);
 
   std::uint16_t port() const noexcept;
   const server_options& options() const noexcept;

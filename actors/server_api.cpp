@@ -1,5 +1,6 @@
 #include "actors/server_api.hpp"
 
+#include "actors/base64.hpp"
 #include "actors/messages.hpp"
 #include "actors/server_core.hpp"
 
@@ -69,10 +70,18 @@ http_response broadcast(server_core& core, const http_request& request) {
   } catch (const std::invalid_argument&) {
     return error_response(404, "no channel is defined for \"" + topic + "\"");
   }
-  auto* payload = fields->if_contains("payload");
+  // Bytes come as base64 in "binary" and go out as a binary frame; JSON in "payload".
+  pulse::payload payload = json::value(json::object{});
+  if (auto* bytes = fields->if_contains("binary")) {
+    auto decoded = bytes->is_string() ? base64_decode(bytes->get_string()) : std::nullopt;
+    if (!decoded)
+      return error_response(400, "\"binary\" must be a base64 string");
+    payload = binary{std::move(*decoded)};
+  } else if (auto* json_payload = fields->if_contains("payload")) {
+    payload = *json_payload;
+  }
   core.tell_channel(topic,
-                    messages::publish{topic, std::string{event->get_string()},
-                                      payload ? *payload : json::object{}},
+                    messages::publish{topic, std::string{event->get_string()}, std::move(payload)},
                     false); // nobody subscribed means nobody to tell
   return json_response(202, json::object{{"ok", true}});
 }

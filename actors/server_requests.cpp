@@ -11,7 +11,9 @@ std::uint64_t server_requests::open(caf::actor_id connection, answer_handler on_
 }
 
 std::string server_requests::ref_of(std::uint64_t id) {
-  return "s" + std::to_string(id);
+  std::string ref(1, 's'); // not "s" + ...: GCC 12 warns falsely (-Wrestrict) in Release
+  ref += std::to_string(id);
+  return ref;
 }
 
 std::optional<std::pair<std::uint64_t, server_requests::pending>>

@@ -14,6 +14,7 @@ subscriber* subscriber_set::find(caf::actor_id connection) {
 
 subscriber& subscriber_set::add(subscriber sub) {
   index_[sub.id()] = subscribers_.size();
+  ++per_format_[static_cast<std::size_t>(sub.format)];
   return subscribers_.emplace_back(std::move(sub));
 }
 
@@ -27,6 +28,7 @@ std::optional<subscriber> subscriber_set::remove(caf::actor_id connection,
     return std::nullopt; // an older subscription of this connection, already replaced
   std::optional<subscriber> gone{std::move(subscribers_[position])};
   index_.erase(it);
+  --per_format_[static_cast<std::size_t>(gone->format)];
   if (position + 1 != subscribers_.size()) {
     subscribers_[position] = std::move(subscribers_.back());
     index_[subscribers_[position].id()] = position;
@@ -35,12 +37,14 @@ std::optional<subscriber> subscriber_set::remove(caf::actor_id connection,
   return gone;
 }
 
-void subscriber_set::queue_broadcast(transport::outbound_frame frame, caf::actor_id except) {
-  queued_.push_back({std::move(frame), 0, except});
+void subscriber_set::queue_broadcast(frame_set frames, caf::actor_id except) {
+  queued_.push_back({std::move(frames), 0, except});
 }
 
 void subscriber_set::queue_for(const subscriber& to, transport::outbound_frame frame) {
-  queued_.push_back({std::move(frame), to.id(), 0});
+  frame_set frames;
+  frames[static_cast<std::size_t>(to.format)] = std::move(frame);
+  queued_.push_back({std::move(frames), to.id(), 0});
 }
 
 void subscriber_set::flush(caf::execution_unit* host) {
@@ -85,6 +89,7 @@ void subscriber_set::send_to_all(const caf::message& batch, caf::actor_id skip,
 }
 
 void subscriber_set::clear() {
+  per_format_ = {};
   subscribers_.clear();
   index_.clear();
   queued_.clear();

@@ -10,6 +10,7 @@
 #include <caf/actor.hpp>
 #include <caf/execution_unit.hpp>
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -26,9 +27,13 @@ struct subscriber {
   boost::json::object params;
   boost::json::object assigns;
   std::shared_ptr<const connection_identity> identity; ///< never null
+  transport::phoenix::wire_format format;              ///< how its frames are written
 
   caf::actor_id id() const noexcept { return connection.id(); }
 };
+
+/// One message in every wire format (empty where not needed, or not possible).
+using frame_set = std::array<transport::outbound_frame, transport::phoenix::wire_format_count>;
 
 class subscriber_set {
  public:
@@ -43,10 +48,15 @@ class subscriber_set {
 
   std::size_t size() const noexcept { return subscribers_.size(); }
   bool empty() const noexcept { return subscribers_.empty(); }
+  /// How many subscribers speak `format` (a broadcast is encoded for each format in use).
+  std::size_t speaking(transport::phoenix::wire_format format) const noexcept {
+    return per_format_[static_cast<std::size_t>(format)];
+  }
 
-  /// Queues a frame for every subscriber but `except` (0: none).
-  void queue_broadcast(transport::outbound_frame frame, caf::actor_id except = 0);
-  /// Queues a frame for one subscriber, in its place among the broadcasts.
+  /// Queues a message for every subscriber but `except` (0: none), each getting its format's
+  /// frame.
+  void queue_broadcast(frame_set frames, caf::actor_id except = 0);
+  /// Queues a frame (in its format) for one subscriber, in its place among the broadcasts.
   void queue_for(const subscriber& to, transport::outbound_frame frame);
 
   bool has_queued() const noexcept { return !queued_.empty(); }
@@ -66,6 +76,7 @@ class subscriber_set {
   std::vector<subscriber> subscribers_; // contiguous: the flush loop walks it
   std::unordered_map<caf::actor_id, std::size_t> index_;
   std::vector<messages::outbound_entry> queued_;
+  std::array<std::size_t, transport::phoenix::wire_format_count> per_format_{};
 };
 
 } // namespace pulse

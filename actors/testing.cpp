@@ -1,5 +1,7 @@
 #include "actors/testing.hpp"
 
+#include "transport/phoenix_codec.hpp"
+
 #include <boost/json.hpp>
 
 #include <condition_variable>
@@ -16,21 +18,76 @@ namespace json = boost::json;
 frame frame::parse(std::string_view text) {
   json::error_code ec;
   auto value = json::parse(text, ec);
-  auto* array = ec ? nullptr : value.if_array();
-  if (!array || array->size() != 5)
-    throw std::runtime_error("not a Phoenix V2 frame: " + std::string{text});
-  auto ref_of = [](const json::value& v) -> std::optional<std::string> {
-    if (v.is_string())
-      return std::string{v.get_string()};
+  auto ref_of = [](const json::value* v) -> std::optional<std::string> {
+    if (v && v->is_string())
+      return std::string{v->get_string()};
     return std::nullopt;
   };
   frame out;
-  out.join_ref = ref_of((*array)[0]);
-  out.ref = ref_of((*array)[1]);
+  if (auto* object = ec ? nullptr : value.if_object()) { // V1
+    auto* topic = object->if_contains("topic");
+    auto* event = object->if_contains("event");
+    if (!topic || !topic->is_string() || !event || !event->is_string()
+        || !object->contains("payload") || object->contains("join_ref"))
+      throw std::runtime_error("not a Phoenix V1 frame: " + std::string{text});
+    out.ref = ref_of(object->if_contains("ref"));
+    out.topic = std::string{topic->get_string()};
+    out.event = std::string{event->get_string()};
+    out.payload = std::move(object->at("payload"));
+    return out;
+  }
+  auto* array = ec ? nullptr : value.if_array();
+  if (!array || array->size() != 5)
+    throw std::runtime_error("not a Phoenix V2 frame: " + std::string{text});
+  out.join_ref = ref_of(&(*array)[0]);
+  out.ref = ref_of(&(*array)[1]);
   out.topic = std::string{(*array)[2].as_string()};
   out.event = std::string{(*array)[3].as_string()};
   out.payload = std::move((*array)[4]);
   return out;
+}
+
+frame frame::parse_binary(std::string_view bytes) {
+  // Server forms: 0 push (join_ref, topic, event), 1 reply (join_ref, ref, topic, status),
+  // 2 broadcast (topic, event); each meta field preceded by a length byte in the header.
+  static constexpr std::size_t metas_of[] = {3, 4, 2};
+  auto kind = bytes.empty() ? 255 : static_cast<std::uint8_t>(bytes[0]);
+  if (kind > 2 || bytes.size() < 1 + metas_of[kind])
+    throw std::runtime_error("not a Phoenix V2 binary frame");
+  std::vector<std::string> metas;
+  auto pos = 1 + metas_of[kind];
+  for (std::size_t i = 0; i < metas_of[kind]; ++i) {
+    auto length = static_cast<std::uint8_t>(bytes[1 + i]);
+    if (pos + length > bytes.size())
+      throw std::runtime_error("a Phoenix V2 binary frame shorter than its header says");
+    metas.emplace_back(bytes.substr(pos, length));
+    pos += length;
+  }
+  auto ref_of = [](std::string& s) {
+    return s.empty() ? std::nullopt : std::optional<std::string>{std::move(s)};
+  };
+  frame out;
+  out.is_binary = true;
+  out.bytes = std::string{bytes.substr(pos)};
+  if (kind == 0) {
+    out.join_ref = ref_of(metas[0]);
+    out.topic = metas[1];
+    out.event = metas[2];
+  } else if (kind == 1) {
+    out.join_ref = ref_of(metas[0]);
+    out.ref = ref_of(metas[1]);
+    out.topic = metas[2];
+    out.event = "phx_reply";
+    out.payload = json::object{{"status", metas[3]}};
+  } else {
+    out.topic = metas[0];
+    out.event = metas[1];
+  }
+  return out;
+}
+
+frame frame::parse(const transport::outbound_frame& raw) {
+  return raw.is_binary() ? parse_binary(raw.payload()) : parse(raw.payload());
 }
 
 bool frame::is_ok() const {
@@ -133,19 +190,34 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 
 // ---- test_client -------------------------------------------------------------------------------
 
-namespace {
+namespace {} // namespace
 
-std::string encode(const std::optional<std::string>& join_ref, const std::string& ref,
-                   const std::string& topic, const std::string& event, const json::value& payload) {
+std::string test_client::encode(const std::optional<std::string>& join_ref, const std::string& ref,
+                                const std::string& topic, const std::string& event,
+                                const json::value& payload) const {
+  if (v1_) {
+    json::object message{{"topic", topic}, {"event", event}, {"payload", payload}, {"ref", ref}};
+    if (join_ref)
+      message["join_ref"] = *join_ref;
+    return json::serialize(message);
+  }
   json::array message{join_ref ? json::value(*join_ref) : json::value(nullptr), json::value(ref),
                       json::value(topic), json::value(event), payload};
   return json::serialize(message);
 }
 
-} // namespace
-
 test_client::test_client(server& server)
     : connection_(std::make_shared<memory_connection>()), handler_(server.attach(connection_)) {}
+
+test_client::test_client(server& server, std::string_view vsn)
+    : connection_(std::make_shared<memory_connection>()) {
+  std::string version{vsn};
+  auto format = transport::phoenix::format_for_version(&version);
+  if (!format)
+    throw std::invalid_argument("Pulse speaks no protocol version \"" + version + "\"");
+  v1_ = *format == transport::phoenix::wire_format::v1;
+  handler_ = server.attach(connection_, *format);
+}
 
 test_client::~test_client() {
   disconnect();
@@ -154,6 +226,11 @@ test_client::~test_client() {
 void test_client::send_text(std::string text) {
   if (handler_)
     handler_->on_text(std::move(text));
+}
+
+void test_client::send_binary(std::string bytes) {
+  if (handler_)
+    handler_->on_binary(std::move(bytes));
 }
 
 frame test_client::join(const std::string& topic, json::object params,
@@ -169,6 +246,18 @@ std::string test_client::push(const std::string& topic, const std::string& event
   auto ref = next_ref();
   auto join_ref = join_refs_.count(topic) ? std::optional{join_refs_[topic]} : std::nullopt;
   send_text(encode(join_ref, ref, topic, event, payload));
+  return ref;
+}
+
+std::string test_client::push_binary(const std::string& topic, const std::string& event,
+                                     std::string_view bytes) {
+  auto ref = next_ref();
+  auto join_ref = join_refs_.count(topic) ? join_refs_[topic] : std::string{};
+  std::string message{'\0', static_cast<char>(join_ref.size()), static_cast<char>(ref.size()),
+                      static_cast<char>(topic.size()), static_cast<char>(event.size())};
+  message += join_ref + ref + topic + event;
+  message += bytes;
+  send_binary(std::move(message));
   return ref;
 }
 
@@ -198,7 +287,7 @@ frame test_client::next(std::chrono::milliseconds timeout) {
     skipped_.pop_front();
     return out;
   }
-  return frame::parse(connection_->take(timeout).payload());
+  return frame::parse(connection_->take(timeout));
 }
 
 std::optional<frame> test_client::take_matching(const std::function<bool(const frame&)>& matches,
@@ -217,7 +306,7 @@ std::optional<frame> test_client::take_matching(const std::function<bool(const f
     auto raw = connection_->take_unless_closed(std::max(left, std::chrono::milliseconds{0}));
     if (!raw)
       return std::nullopt;
-    auto candidate = frame::parse(raw->payload());
+    auto candidate = frame::parse(*raw);
     if (matches(candidate))
       return candidate;
     skipped_.push_back(std::move(candidate));

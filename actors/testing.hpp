@@ -38,10 +38,17 @@ struct frame {
   std::optional<std::string> ref;
   std::string topic;
   std::string event;
-  boost::json::value payload;
+  boost::json::value payload; ///< a reply's `{"status", "response"}` too
+  std::string bytes;          ///< a binary frame's payload (a binary reply's response)
+  bool is_binary = false;
 
-  /// Parses `[join_ref, ref, topic, event, payload]`; throws std::runtime_error otherwise.
+  /// Parses V2 `[join_ref, ref, topic, event, payload]` or a V1 object; throws
+  /// std::runtime_error otherwise.
   static frame parse(std::string_view text);
+  /// Parses a V2 binary frame as the server writes them (push, reply, broadcast).
+  static frame parse_binary(std::string_view bytes);
+  /// Either, by the frame's kind.
+  static frame parse(const transport::outbound_frame& frame);
 
   bool is_reply() const noexcept { return event == "phx_reply"; }
   /// A reply whose status is "ok".
@@ -62,6 +69,8 @@ bool eventually(const std::function<bool()>& condition,
 class test_client {
  public:
   explicit test_client(server& server);
+  /// A client that speaks the serializer `vsn` asks for ("1.0.0": V1 objects).
+  test_client(server& server, std::string_view vsn);
   ~test_client();
 
   test_client(const test_client&) = delete;
@@ -69,6 +78,8 @@ class test_client {
 
   /// Sends one raw text message, exactly as given.
   void send_text(std::string text);
+  /// Sends one raw binary message, exactly as given.
+  void send_binary(std::string bytes);
 
   /// Joins `topic` and returns the join's reply.
   frame join(const std::string& topic, boost::json::object params = {},
@@ -76,6 +87,9 @@ class test_client {
   /// Pushes `event` on a joined topic and returns the push's ref.
   std::string push(const std::string& topic, const std::string& event,
                    boost::json::value payload = boost::json::object{});
+  /// Pushes bytes, as a V2 binary frame, and returns the push's ref.
+  std::string push_binary(const std::string& topic, const std::string& event,
+                          std::string_view bytes);
   /// Pushes and returns the reply to that push.
   frame request(const std::string& topic, const std::string& event,
                 boost::json::value payload = boost::json::object{},
@@ -111,6 +125,9 @@ class test_client {
 
  private:
   std::string next_ref() { return std::to_string(++ref_counter_); }
+  std::string encode(const std::optional<std::string>& join_ref, const std::string& ref,
+                     const std::string& topic, const std::string& event,
+                     const boost::json::value& payload) const;
   /// The first frame `matches` accepts, skipped ones first; nothing once the server closed.
   std::optional<frame> take_matching(const std::function<bool(const frame&)>& matches,
                                      std::chrono::milliseconds timeout);
@@ -120,6 +137,7 @@ class test_client {
   std::deque<frame> skipped_; // frames passed over by next_event() and reply_to()
   std::map<std::string, std::string> join_refs_;
   std::uint64_t ref_counter_ = 0;
+  bool v1_ = false;
 };
 
 } // namespace pulse::testing

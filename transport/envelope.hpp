@@ -27,6 +27,9 @@ struct envelope {
   std::string topic;
   std::string event;
   boost::json::value payload;
+  /// A binary message's payload (V2 binary frames): `payload` is then null.
+  std::string bytes;
+  bool is_binary = false;
   /// For an answer: the server request it answers, and whether it succeeded; the payload is then
   /// the answer's response.
   std::string request_ref;
@@ -40,6 +43,8 @@ struct decode_error {
   std::optional<std::string> join_ref;
   std::optional<std::string> ref;
   std::string topic;
+  /// The message could not be taken apart at all (a binary frame that breaks the format).
+  bool fatal = false;
 };
 
 } // namespace pulse::transport

@@ -69,6 +69,8 @@ int run_app(int argc, char** argv, std::string_view description,
         "inbound messages per second per connection (more: error replies, then 1008)");
   limit("--max-subscriptions", options.max_subscriptions_per_connection,
         "topics one connection may join");
+  limit("--max-json-depth", options.max_json_depth,
+        "how deeply a message's JSON may nest (deeper: an error reply)");
   app.add_option("--allowed-origin", options.allowed_origins,
                  "an origin whose pages may connect (repeatable; * for any; default: same "
                  "origin)");

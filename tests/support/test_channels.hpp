@@ -68,6 +68,8 @@ class test_room : public channel {
       {"whisper", &test_room::on_whisper}, {"boom", &test_room::on_boom},
       {"refuse", &test_room::on_refuse},   {"ask", &test_room::on_ask},
       {"crash", &test_room::on_crash},     {"identity", &test_room::on_identity},
+      {"blob", &test_room::on_blob},       {"blob_from", &test_room::on_blob_from},
+      {"kind", &test_room::on_kind},       {"send_blob", &test_room::on_send_blob},
     };
   }
 
@@ -113,6 +115,22 @@ class test_room : public channel {
         later.broadcast("answered", std::move(report));
     });
     ctx.reply();
+  }
+
+  /// Bytes: broadcast to everyone, and the reply is the bytes reversed.
+  binary on_blob(context&, const binary& bytes) {
+    broadcast("blob", bytes);
+    std::string reversed{bytes.view().rbegin(), bytes.view().rend()};
+    return binary{std::move(reversed)};
+  }
+
+  void on_blob_from(context& ctx, const binary& bytes) { broadcast_from(ctx, "blob", bytes); }
+
+  /// Either kind of payload: says which it got.
+  json::value on_kind(context&, const payload& p) { return json::object{{"binary", is_binary(p)}}; }
+
+  void on_send_blob(context& ctx, const json::value& payload) {
+    ctx.send("blob", binary{std::string{payload.at("text").as_string()}});
   }
 
   std::int64_t messages_ = 0;

@@ -1,5 +1,7 @@
 #include "actors/testing.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
 using namespace pulse;
@@ -192,4 +194,28 @@ TEST_CASE_METHOD(fixture, "a lingering channel keeps history for clients that co
   auto rejoined = back.join("room:linger", {{"name", "x"}, {"last_offset", 1}, {"epoch", epoch}});
   CHECK(rejoined.response().at("recovered") == true);
   CHECK(back.next_event("said").payload.at("n") == 2);
+}
+
+TEST_CASE_METHOD(fixture, "every rejoin is answered: an offset that is no number is not recovered") {
+  test_client speaker{srv};
+  auto epoch = speaker.join("room:odd", {{"name", "s"}}).response().at("epoch");
+  say(speaker, "room:odd", 1, 2);
+  for (int i = 1; i <= 2; ++i)
+    speaker.next_event("said");
+  auto not_offsets = json::parse(R"([-1, "abc", "", "-1", "1.5", 1.5, 1e30, {}, [], true,
+                                     18446744073709551616, "18446744073709551616", " 1"])");
+  for (auto& offset : not_offsets.as_array()) {
+    CAPTURE(json::serialize(offset));
+    test_client back{srv};
+    auto rejoined = back.join("room:odd", {{"name", "b"}, {"last_offset", offset}, {"epoch", epoch}});
+    REQUIRE(rejoined.is_ok());
+    CHECK(rejoined.response().at("recovered") == false);
+    CHECK(rejoined.response().at("offset") == 2);
+    CHECK(rejoined.response().at("epoch") == epoch);
+  }
+  SECTION("while a first join, or a null offset, asks nothing") {
+    test_client first{srv};
+    auto joined = first.join("room:odd", {{"name", "f"}, {"last_offset", nullptr}});
+    CHECK_FALSE(joined.response().as_object().contains("recovered"));
+  }
 }

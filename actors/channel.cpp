@@ -14,16 +14,20 @@ pulse::handlers channel::handlers() {
   return {};
 }
 
-void channel::broadcast(std::string_view event, boost::json::value payload) {
-  actor_->broadcast(event, pulse::payload{std::move(payload)}, nullptr);
+void channel::broadcast(std::string_view event, boost::json::value payload,
+                        broadcast_options options) {
+  actor_->broadcast(event, pulse::payload{std::move(payload)}, nullptr, options.keep);
 }
 
-void channel::broadcast_bytes(context* skip, std::string_view event, binary payload) {
-  actor_->broadcast(event, pulse::payload{std::move(payload)}, skip ? skip->subscriber_ : nullptr);
+void channel::broadcast_bytes(context* skip, std::string_view event, binary payload,
+                              broadcast_options options) {
+  actor_->broadcast(event, pulse::payload{std::move(payload)}, skip ? skip->subscriber_ : nullptr,
+                    options.keep);
 }
 
-void channel::broadcast_from(context& ctx, std::string_view event, boost::json::value payload) {
-  actor_->broadcast(event, pulse::payload{std::move(payload)}, ctx.subscriber_);
+void channel::broadcast_from(context& ctx, std::string_view event, boost::json::value payload,
+                             broadcast_options options) {
+  actor_->broadcast(event, pulse::payload{std::move(payload)}, ctx.subscriber_, options.keep);
 }
 
 void channel::track(context& ctx, std::string_view key, boost::json::object meta) {
@@ -52,6 +56,10 @@ const std::string& channel::topic() const {
 
 std::vector<boost::json::value> channel::recent(std::string_view event, std::size_t max) const {
   return actor_->recent(event, max);
+}
+
+std::vector<binary> channel::recent_bytes(std::string_view event, std::size_t max) const {
+  return actor_->recent_bytes(event, max);
 }
 
 std::size_t channel::subscriber_count() const {

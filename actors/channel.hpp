@@ -60,18 +60,22 @@ class channel {
   virtual pulse::handlers handlers();
 
  protected:
-  /// Sends `event` to every subscriber of this topic. The frame is encoded once.
-  void broadcast(std::string_view event, boost::json::value payload);
+  /// Sends `event` to every subscriber of this topic. The frame is encoded once (per wire format
+  /// in use); bytes go out as a binary frame. `options.keep = false`: not kept in the history.
+  void broadcast(std::string_view event, boost::json::value payload,
+                 broadcast_options options = {});
   template<bytes B>
-  void broadcast(std::string_view event, B&& payload) {
-    broadcast_bytes(nullptr, event, binary{std::forward<B>(payload)});
+  void broadcast(std::string_view event, B&& payload, broadcast_options options = {}) {
+    broadcast_bytes(nullptr, event, binary{std::forward<B>(payload)}, options);
   }
 
   /// Sends `event` to every subscriber but the one `ctx` serves.
-  void broadcast_from(context& ctx, std::string_view event, boost::json::value payload);
+  void broadcast_from(context& ctx, std::string_view event, boost::json::value payload,
+                      broadcast_options options = {});
   template<bytes B>
-  void broadcast_from(context& ctx, std::string_view event, B&& payload) {
-    broadcast_bytes(&ctx, event, binary{std::forward<B>(payload)});
+  void broadcast_from(context& ctx, std::string_view event, B&& payload,
+                      broadcast_options options = {}) {
+    broadcast_bytes(&ctx, event, binary{std::forward<B>(payload)}, options);
   }
 
   /// Presence, as Phoenix.Presence: `ctx`'s client is here under `key` with `meta`.
@@ -96,10 +100,13 @@ class channel {
   /// The payloads of the last `max` broadcasts of `event` that the topic's history keeps
   /// (channel_builder::history; shared by every node with scale-out), oldest first.
   std::vector<boost::json::value> recent(std::string_view event, std::size_t max) const;
+  /// The same for broadcasts of bytes.
+  std::vector<binary> recent_bytes(std::string_view event, std::size_t max) const;
 
  private:
   friend class channel_actor;
-  void broadcast_bytes(context* skip, std::string_view event, binary payload);
+  void broadcast_bytes(context* skip, std::string_view event, binary payload,
+                       broadcast_options options);
   channel_actor* actor_ = nullptr;
 };
 

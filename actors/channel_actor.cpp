@@ -476,11 +476,11 @@ frame_set channel_actor::frames_from_tail(std::string_view tail,
 }
 
 void channel_actor::broadcast(std::string_view event, const payload& p,
-                              const pulse::subscriber* except, bool record) {
+                              const pulse::subscriber* except, bool kept) {
   actor_metrics::add(metrics_->broadcasts);
-  bool keep = record && history_;
+  bool keep = kept && history_;
   auto skipped = except ? except->id() : caf::actor_id{0};
-  if (broker_ && record) {
+  if (broker_) {
     // Through Redis, which numbers it and hands it to every node, this one included.
     auto* bytes = std::get_if<binary>(&p);
     broker_->publish(topic_,
@@ -550,6 +550,20 @@ void channel_actor::fail(std::string_view reason) {
   retiring_ = true;
   directory_->retire(topic_, id());
   quit(caf::make_error(caf::sec::runtime_error, std::string{reason}));
+}
+
+std::vector<binary> channel_actor::recent_bytes(std::string_view event, std::size_t max) const {
+  std::vector<binary> found;
+  if (!history_ || max == 0)
+    return found;
+  history_->visit_newest([&](const transport::outbound_frame& frame) {
+    if (frame.is_binary())
+      if (auto content = phoenix::read_tail(frame.payload()); content && content->event == event)
+        found.emplace_back(std::move(content->bytes));
+    return found.size() < max;
+  });
+  std::reverse(found.begin(), found.end());
+  return found;
 }
 
 std::vector<json::value> channel_actor::recent(std::string_view event, std::size_t max) const {

@@ -45,12 +45,13 @@ class channel_actor : public caf::event_based_actor {
   const std::string& topic() const noexcept { return topic_; }
   std::size_t subscriber_count() const noexcept { return subscribers_.size(); }
   std::vector<boost::json::value> recent(std::string_view event, std::size_t max) const;
+  std::vector<binary> recent_bytes(std::string_view event, std::size_t max) const;
 
   // What channel and pulse::context do on a handler's behalf.
-  /// Every subscriber but `except` (if any); `record`: kept in the history (presence diffs are
-  /// not: a rejoining client gets the presence state instead).
+  /// Every subscriber but `except` (if any), on every node; `keep`: kept in the history
+  /// (presence diffs are not: a rejoining client gets the presence state instead).
   void broadcast(std::string_view event, const payload& p, const pulse::subscriber* except,
-                 bool record = true);
+                 bool keep = true);
   /// A frame (in its format) for one subscriber, in its place among the broadcasts.
   void deliver(const pulse::subscriber& to, transport::outbound_frame frame);
   void push(const pulse::subscriber& to, std::string_view event, const payload& p);

@@ -123,16 +123,19 @@ void context::fail_channel(std::string_view reason) {
   actor_.fail(reason);
 }
 
-void context::broadcast(std::string_view event, json::value payload) {
-  actor_.broadcast(event, pulse::payload{std::move(payload)}, nullptr);
+void context::broadcast(std::string_view event, json::value payload, broadcast_options options) {
+  actor_.broadcast(event, pulse::payload{std::move(payload)}, nullptr, options.keep);
 }
 
-void context::broadcast_bytes(std::string_view event, binary payload, bool skip_sender) {
-  actor_.broadcast(event, pulse::payload{std::move(payload)}, skip_sender ? subscriber_ : nullptr);
+void context::broadcast_bytes(std::string_view event, binary payload, bool skip_sender,
+                              broadcast_options options) {
+  actor_.broadcast(event, pulse::payload{std::move(payload)}, skip_sender ? subscriber_ : nullptr,
+                   options.keep);
 }
 
-void context::broadcast_from(std::string_view event, json::value payload) {
-  actor_.broadcast(event, pulse::payload{std::move(payload)}, subscriber_);
+void context::broadcast_from(std::string_view event, json::value payload,
+                             broadcast_options options) {
+  actor_.broadcast(event, pulse::payload{std::move(payload)}, subscriber_, options.keep);
 }
 
 } // namespace pulse

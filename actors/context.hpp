@@ -131,16 +131,18 @@ class context {
   void fail_channel(std::string_view reason);
 
   /// Every subscriber of the topic, this client included.
-  void broadcast(std::string_view event, boost::json::value payload);
+  void broadcast(std::string_view event, boost::json::value payload,
+                 broadcast_options options = {});
   template<bytes B>
-  void broadcast(std::string_view event, B&& payload) {
-    broadcast_bytes(event, binary{std::forward<B>(payload)}, false);
+  void broadcast(std::string_view event, B&& payload, broadcast_options options = {}) {
+    broadcast_bytes(event, binary{std::forward<B>(payload)}, false, options);
   }
   /// Every subscriber but this client.
-  void broadcast_from(std::string_view event, boost::json::value payload);
+  void broadcast_from(std::string_view event, boost::json::value payload,
+                      broadcast_options options = {});
   template<bytes B>
-  void broadcast_from(std::string_view event, B&& payload) {
-    broadcast_bytes(event, binary{std::forward<B>(payload)}, true);
+  void broadcast_from(std::string_view event, B&& payload, broadcast_options options = {}) {
+    broadcast_bytes(event, binary{std::forward<B>(payload)}, true, options);
   }
 
  private:
@@ -149,7 +151,8 @@ class context {
 
   void reply_bytes(binary response);
   void send_bytes(std::string_view event, binary payload);
-  void broadcast_bytes(std::string_view event, binary payload, bool skip_sender);
+  void broadcast_bytes(std::string_view event, binary payload, bool skip_sender,
+                       broadcast_options options);
 
   context(channel_actor& actor, subscriber* sub, std::string event,
           const std::optional<std::string>* ref, bool joining)

@@ -54,6 +54,13 @@ using payload = std::variant<boost::json::value, binary>;
 template<class T>
 concept bytes = std::same_as<std::remove_cvref_t<T>, binary>;
 
+/// How a broadcast is made.
+struct broadcast_options {
+  /// Kept in the topic's history (when it has one), so that rejoining clients recover it. Off
+  /// for what only matters now: cursors, typing indicators.
+  bool keep = true;
+};
+
 inline bool is_binary(const payload& p) noexcept {
   return std::holds_alternative<binary>(p);
 }

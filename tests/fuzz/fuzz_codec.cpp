@@ -104,9 +104,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto& msg = std::get<pulse::transport::envelope>(decoded);
   require_frame(phoenix::encode_reply(format, msg.join_ref, msg.ref, msg.topic, true, msg.payload),
                 format);
-  auto pushed = require_frame(
-    phoenix::encode_push(format, msg.join_ref.value_or(""), msg.topic, msg.event, msg.payload),
-    format);
+  auto pushed = require_frame(phoenix::encode_push(format, msg.join_ref.value_or(""), msg.topic,
+                                                   msg.event, msg.payload),
+                              format);
   if (!same(payload_of(pushed, format), msg.payload))
     std::abort(); // written out, read back: the same value
   // A broadcast through a tail, in both formats, and a kept V2 frame converted to V1.

@@ -97,6 +97,12 @@ class context {
   /// Per-subscriber state, kept from subscribe to unsubscribe.
   boost::json::object& assigns() noexcept;
   void assign(std::string_view key, boost::json::value value);
+  /// An assign, as a typed value (throws payload_error when it does not convert, std::out_of_range
+  /// when it was never assigned).
+  template<class T>
+  T assigned(std::string_view key) {
+    return from_json<T>(assigns().at(key));
+  }
   /// The same for a typed value (a std::string, a described struct...), stored as JSON.
   template<class T>
   requires(!std::is_convertible_v<T, boost::json::value>) void assign(std::string_view key,

@@ -62,8 +62,7 @@ posted chat_room::on_message(context& ctx, const post& said) {
     throw reply_error("message is longer than " + std::to_string(options_.max_text_chars)
                       + " characters");
   auto at = apps::now_iso8601();
-  broadcast(
-    new_message{std::string{ctx.assigns().at("username").as_string()}, std::string{text}, at});
+  broadcast(new_message{ctx.assigned<std::string>("username"), std::string{text}, at});
   return posted{at};
 }
 

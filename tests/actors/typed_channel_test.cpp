@@ -48,7 +48,7 @@ class opinion_poll : public typed_channel<opinion_poll> {
  private:
   tally on_vote(context& ctx, const vote& v) {
     votes_ += v.weight;
-    broadcast(voted{std::string{ctx.assigns().at("name").as_string()}, v.choice});
+    broadcast(voted{ctx.assigned<std::string>("name"), v.choice});
     return tally{votes_};
   }
   void on_reset(context&, const none&) { votes_ = 0; }
@@ -106,7 +106,7 @@ TEST_CASE("a server writes the TypeScript of every channel it defines") {
   srv.channel("typed").emits<voted>("pong").on("ping",
                                                [](context&, const ping& p) { return ping{p.n}; });
   auto types = srv.typescript_types();
-  CHECK_THAT(types, Catch::Contains("export interface Channels {"));
+  CHECK_THAT(types, Catch::Contains("export type Channels = {"));
   CHECK_THAT(types, Catch::Contains("topic: `poll:${string}`;"));
   CHECK_THAT(types, Catch::Contains(R"(join: { "name"?: string; "age"?: number; };)"));
   CHECK_THAT(

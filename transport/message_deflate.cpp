@@ -1,7 +1,5 @@
 #include "transport/message_deflate.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -9,15 +7,19 @@
 #include <memory>
 #include <new>
 #include <stdexcept>
+#include <zlib.h>
 
 namespace pulse::transport {
 
 namespace {
 
-// Level 1 compresses Phoenix's JSON within a few percent of level 6, in less time for the larger
-// messages (presence states); see docs/operations.md for the figures.
-constexpr int compression_level = 1;
-constexpr int memory_level = 8; // zlib's default: about 260 KiB per stream
+// zlib's default level: a broadcast is compressed once for all its subscribers, so bytes saved
+// count more than the time (level 1 is up to twice as fast, its output up to 20% larger on
+// kilobytes of JSON). Memory level 6 instead of 8: a quarter of the hash table to clear before
+// each message (0.7 us instead of 2.5 us) and 170 KiB per stream instead of 270, for output
+// within 0.2% of it. docs/operations.md has the figures.
+constexpr int compression_level = 6;
+constexpr int memory_level = 6;
 constexpr std::string_view sync_flush_tail{"\x00\x00\xff\xff", 4};
 
 std::atomic<std::uint64_t> compressed_messages = 0;

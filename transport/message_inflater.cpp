@@ -1,11 +1,10 @@
 #include "transport/message_inflater.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <climits>
 #include <new>
+#include <zlib.h>
 
 namespace pulse::transport {
 

@@ -113,8 +113,8 @@ outbound_frame outbound_frame::deflated(int window_bits) const {
       block = fresh.release();
     // else another thread's block won, and `block` now points to it
   }
-  auto& variant
-    = block->by_window_bits[static_cast<std::size_t>(window_bits - deflated_variants::min_window_bits)];
+  auto& variant = block->by_window_bits[static_cast<std::size_t>(
+    window_bits - deflated_variants::min_window_bits)];
   std::call_once(variant.made, [&] {
     auto original = payload();
     std::string buffer(headroom_bytes, '\0');
@@ -123,7 +123,8 @@ outbound_frame outbound_frame::deflated(int window_bits) const {
     if (buffer.size() - headroom_bytes >= original.size())
       return; // incompressible (already compressed media, random bytes): the original is smaller
     auto opcode = static_cast<std::uint8_t>(static_cast<std::uint8_t>(wire_bytes()[0]) & 0x0F);
-    auto start = write_header(buffer, static_cast<std::uint8_t>(opcode | rsv1_bit), buffer.size() - headroom_bytes);
+    auto start = write_header(buffer, static_cast<std::uint8_t>(opcode | rsv1_bit),
+                              buffer.size() - headroom_bytes);
     variant.bytes = std::make_shared<const shared_bytes>(std::move(buffer), bytes_->created);
     variant.offset = start;
   });

@@ -86,8 +86,9 @@ class outbound_frame {
   struct deflated_variants; // per window size: the compressed frame, made once
 
   struct shared_bytes {
-    explicit shared_bytes(std::string&& wire,
-                          std::chrono::steady_clock::time_point made = std::chrono::steady_clock::now())
+    explicit shared_bytes(std::string&& wire)
+        : shared_bytes(std::move(wire), std::chrono::steady_clock::now()) {}
+    shared_bytes(std::string&& wire, std::chrono::steady_clock::time_point made)
         : bytes(std::move(wire)), created(made) {}
     shared_bytes(const shared_bytes&) = delete;
     shared_bytes& operator=(const shared_bytes&) = delete;

@@ -66,9 +66,10 @@ class websocket_reader {
   void fail(listener& out, std::uint16_t code, std::string_view why);
 
   std::size_t max_message_bytes_;
-  std::optional<message_inflater> inflater_; // permessage-deflate was agreed
-  std::string partial_; // an incomplete frame carried over to the next read
-  std::string message_; // the message being assembled from fragments (inflated)
+  /// Set when permessage-deflate was agreed.
+  std::optional<message_inflater> inflater_;
+  std::string partial_;              // an incomplete frame carried over to the next read
+  std::string message_;              // the message being assembled from fragments (inflated)
   std::size_t compressed_bytes_ = 0; // of the message, as they came
   bool in_message_ = false;
   bool message_is_binary_ = false;

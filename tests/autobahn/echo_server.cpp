@@ -55,8 +55,9 @@ int main(int argc, char** argv) {
   app.add_option("--bind", bind, "address to listen on")->capture_default_str();
   app.add_option("--threads", threads, "I/O threads")->capture_default_str();
   app.add_flag("--compress", options.permessage_deflate, "accept permessage-deflate offers");
-  app.add_option("--max-message-bytes", options.max_message_bytes,
-                 "largest inbound message (9.x sends up to 16 MiB)")
+  app
+    .add_option("--max-message-bytes", options.max_message_bytes,
+                "largest inbound message (9.x sends up to 16 MiB)")
     ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   // Echoes pile up while a slow client reads: the bound is for hostile peers, not for this one.

@@ -126,14 +126,22 @@ def main():
     parser.add_argument("--out", required=True, help="directory for reports and logs")
     parser.add_argument("--set", choices=["quick", "full"], default="quick")
     parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--cases", help="comma separated case patterns instead of the set's "
+                        "(12.* and 13.* run against the --compress server)")
     args = parser.parse_args()
 
-    plain = list_cases(args.autobahn, PLAIN_PATTERNS)
-    sizes = "123456" if args.set == "quick" else None
-    deflate_patterns = ["%s.%s" % (sub, size) for sub in DEFLATE_SUBCATEGORIES
-                        for size in sizes] if sizes else [sub + ".*" for sub in
-                                                          DEFLATE_SUBCATEGORIES]
-    deflate = list_cases(args.autobahn, deflate_patterns)
+    if args.cases:
+        patterns = [p.strip() for p in args.cases.split(",") if p.strip()]
+        deflate_patterns = [p for p in patterns if p.split(".")[0] in ("12", "13")]
+        plain_patterns = [p for p in patterns if p not in deflate_patterns]
+    else:
+        plain_patterns = PLAIN_PATTERNS
+        deflate_patterns = [sub + ".*" for sub in DEFLATE_SUBCATEGORIES]
+        if args.set == "quick":
+            deflate_patterns = ["%s.%d" % (sub, size) for sub in DEFLATE_SUBCATEGORIES
+                                for size in range(1, 7)]
+    plain = list_cases(args.autobahn, plain_patterns) if plain_patterns else []
+    deflate = list_cases(args.autobahn, deflate_patterns) if deflate_patterns else []
     plain_flags = ["--max-message-bytes", str(LARGEST_MESSAGE_BYTES)]
     deflate_flags = ["--compress"]
     shards = [[("plain", plain_flags, p), ("deflate", deflate_flags, d)]

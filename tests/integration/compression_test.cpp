@@ -139,7 +139,8 @@ TEST_CASE("with compression on, the handshake agrees to permessage-deflate as Pu
   }
 }
 
-TEST_CASE("a broadcast reaches compressing and plain subscribers intact, compressed once a window") {
+TEST_CASE(
+  "a broadcast reaches compressing and plain subscribers intact, compressed once a window") {
   test_server server{compressing()};
   auto port = server.start();
   ws_test_client wide1{port, {.deflate = true}};

@@ -1,11 +1,10 @@
 // permessage-deflate as a client does it, straight on zlib, to check Pulse's side against.
 #pragma once
 
-#include <zlib.h>
-
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <zlib.h>
 
 namespace pulse::test {
 

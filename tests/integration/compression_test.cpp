@@ -181,7 +181,7 @@ TEST_CASE("the outbound bound counts the compressed bytes a connection queues") 
   auto plain_connection = server.connection(1);
 
   // A megabyte of text that deflates to a few kilobytes: over the bound plain, under it compressed.
-  auto text = chatty_text(16'000);
+  auto text = chatty_text(20'000);
   REQUIRE(text.size() > 1'000'000);
   auto frame = transport::outbound_frame::text(text);
   CHECK(compressing_connection->send(frame));

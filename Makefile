@@ -72,7 +72,8 @@ AUTOBAHN_SHARDS ?= 4
 AUTOBAHN_RUN = /usr/bin/python3 tests/autobahn/run.py --server $(DEV)/bin/pulse-autobahn-echo \
   --autobahn $(AUTOBAHN) --shards $(AUTOBAHN_SHARDS)
 
-## autobahn: every case of 1-7, 9, 12 and 13 (12 and 13 with permessage-deflate); about 10 minutes
+## autobahn: every case of 1-7, 9, 12 and 13 (12 and 13 with permessage-deflate); about 20 minutes on
+## two busy cores
 autobahn: autobahn-build
 	$(AUTOBAHN_RUN) --set full --out build/autobahn/full
 

@@ -150,8 +150,9 @@ std::optional<deflate_agreement> accept(const offer& o) {
   constexpr std::string_view names[4] = {"server_no_context_takeover", "client_no_context_takeover",
                                          "server_max_window_bits", "client_max_window_bits"};
   for (auto& [key, value] : o.params) {
+    std::string_view wanted = key; // clang 14 lambdas cannot capture structured bindings
     auto known = std::find_if(std::begin(names), std::end(names),
-                              [&](std::string_view name) { return iequals(key, name); });
+                              [wanted](std::string_view name) { return iequals(wanted, name); });
     if (known == std::end(names))
       return std::nullopt;
     auto index = known - std::begin(names);

@@ -5,13 +5,13 @@ DEV := build/dev
 RELEASE := build/release
 TSAN := build/tsan
 FUZZ := build/fuzz
-FUZZ_TARGETS := fuzz_frames fuzz_codec fuzz_inbound
+FUZZ_TARGETS := fuzz_frames fuzz_inflate fuzz_codec fuzz_inbound
 FUZZ_SECONDS ?= 300
 CMAKE_COMMON := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 PORT ?= 8080
 BIND ?= 127.0.0.1
 
-.PHONY: soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz check-format check-layers format tsan fuzz fuzz-build clean
+.PHONY: soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz check-format check-layers format tsan fuzz fuzz-build clean autobahn test-autobahn autobahn-build
 
 all: dev
 
@@ -37,7 +37,7 @@ dev: web
 	@cmake --build $(DEV) -j $(JOBS)
 
 ## test: every check and every test, as CI runs them
-test: dev check-format check-layers test-cpp test-js test-scale test-browser test-soak test-fuzz
+test: dev check-format check-layers test-cpp test-js test-scale test-browser test-soak test-fuzz test-autobahn
 
 test-cpp:
 	cd $(DEV) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -62,6 +62,32 @@ test-scale:
 
 test-browser:
 	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/browser/
+
+# The Autobahn|Testsuite (its Python 3 port, beside the repository in ../shared/autobahn) against
+# pulse-autobahn-echo, Pulse's transport alone: the cases dealt over AUTOBAHN_SHARDS parallel
+# clients, each with echo servers of its own. Passes when every case is OK, NON-STRICT or
+# INFORMATIONAL (tests/autobahn/run.py). Reports in build/autobahn/.
+AUTOBAHN := $(CURDIR)/../shared/autobahn
+AUTOBAHN_SHARDS ?= 4
+AUTOBAHN_RUN = /usr/bin/python3 tests/autobahn/run.py --server $(DEV)/bin/pulse-autobahn-echo \
+  --autobahn $(AUTOBAHN) --shards $(AUTOBAHN_SHARDS)
+
+## autobahn: every case of 1-7, 9, 12 and 13 (12 and 13 with permessage-deflate); about 20 minutes on
+## two busy cores
+autobahn: autobahn-build
+	$(AUTOBAHN_RUN) --set full --out build/autobahn/full
+
+# In `make test`: 1-7, 9 and the first six sizes of each 12.x and 13.x, when the suite is there.
+test-autobahn:
+	@if [ -d "$(AUTOBAHN)" ]; then \
+	  $(MAKE) --no-print-directory autobahn-build && \
+	  $(AUTOBAHN_RUN) --set quick --out build/autobahn/quick; \
+	else echo "autobahn: skipped ($(AUTOBAHN) is not there)"; fi
+
+autobahn-build:
+	@scripts/install-deps python3-twisted python3-txaio python3-six
+	@cmake -S . -B $(DEV) -DCMAKE_BUILD_TYPE=Debug -DPULSE_SANITIZE=ON $(CMAKE_COMMON) >/dev/null
+	@cmake --build $(DEV) -j $(JOBS) --target pulse-autobahn-echo
 
 check-format:
 	@files=$$(git ls-files '*.cpp' '*.hpp'); \

@@ -1,5 +1,6 @@
 #include "transport/http_session.hpp"
 
+#include "transport/deflate_negotiation.hpp"
 #include "transport/log.hpp"
 #include "transport/websocket_session.hpp"
 
@@ -223,14 +224,25 @@ void http_session<Stream>::upgrade(http::request<http::string_body>& request, ht
   auto ws = std::make_shared<websocket::stream<Stream>>(std::move(stream_));
   auto protocols = request[http::field::sec_websocket_protocol];
   bool phoenix = offers_subprotocol({protocols.data(), protocols.size()}, "phoenix");
-  ws->set_option(websocket::stream_base::decorator([phoenix](websocket::response_type& response) {
-    response.set(http::field::server, "Pulse");
-    // The official client's authToken option offers "phoenix" and aborts unless it is chosen.
-    if (phoenix)
-      response.set(http::field::sec_websocket_protocol, "phoenix");
-  }));
+  std::optional<deflate_agreement> deflate;
+  if (context_.limits.permessage_deflate) {
+    std::string offers; // a repeated header is one list, joined by commas (RFC 9110 §5.3)
+    for (auto [field, end] = request.equal_range(http::field::sec_websocket_extensions);
+         field != end; ++field)
+      offers.append(offers.empty() ? "" : ", ").append(field->value());
+    deflate = negotiate_deflate(offers);
+  }
+  ws->set_option(
+    websocket::stream_base::decorator([phoenix, deflate](websocket::response_type& response) {
+      response.set(http::field::server, "Pulse");
+      // The official client's authToken option offers "phoenix" and aborts unless it is chosen.
+      if (phoenix)
+        response.set(http::field::sec_websocket_protocol, "phoenix");
+      if (deflate)
+        response.set(http::field::sec_websocket_extensions, deflate->response_header());
+    }));
   beast::get_lowest_layer(*ws).expires_after(context_.limits.request_timeout);
-  ws->async_accept(request, [self = this->shared_from_this(), ws,
+  ws->async_accept(request, [self = this->shared_from_this(), ws, deflate,
                              open = std::move(decision.open)](error_code ec) {
     if (ec) {
       log().info("WebSocket handshake with {} failed: {}", self->remote_address_, ec.message());
@@ -243,12 +255,12 @@ void http_session<Stream>::upgrade(http::request<http::string_body>& request, ht
       auto tls = std::make_shared<websocket_session<tls_stream>>(std::move(ws->next_layer()),
                                                                  self->context_.limits,
                                                                  self->remote_address_,
-                                                                 self->context_.sessions);
+                                                                 self->context_.sessions, deflate);
       tls->start(open, early_bytes);
     } else {
       auto plain = std::make_shared<websocket_session<tcp::socket>>(
         ws->next_layer().release_socket(), self->context_.limits, self->remote_address_,
-        self->context_.sessions);
+        self->context_.sessions, deflate);
       plain->start(open, early_bytes);
     }
   });

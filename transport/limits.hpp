@@ -1,4 +1,5 @@
-// Transport limits: every bound a client can run into, with the defaults Pulse ships.
+// Transport limits: every bound a client can run into, with the defaults Pulse ships, and the
+// WebSocket options that change what each connection costs.
 #pragma once
 
 #include <chrono>
@@ -29,6 +30,11 @@ struct limits {
   /// Largest HTTP request header block, and body.
   std::size_t max_http_header_bytes = 8 << 10;
   std::size_t max_http_body_bytes = 1 << 20;
+  /// permessage-deflate (RFC 7692) for clients that offer it (browsers do): off by default. On,
+  /// data messages of 128 bytes and more go out compressed, each broadcast compressed once per
+  /// window size and shared by its subscribers; a client that compresses with context takeover
+  /// costs about 40 KiB more (zlib's inflate state) from its first compressed message on.
+  bool permessage_deflate = false;
 };
 
 } // namespace pulse::transport

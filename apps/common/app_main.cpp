@@ -35,6 +35,8 @@ int run_app(int argc, char** argv, std::string_view description,
   app.add_option("--tls-key", options.tls_private_key, "PEM private key of --tls-cert");
   app.add_option("--redis", options.redis_url,
                  "redis://HOST:PORT: share channels with the other nodes on this Redis");
+  app.add_flag("--compress", options.limits.permessage_deflate,
+               "permessage-deflate for clients that offer it (docs/operations.md); off by default");
   app.add_option("--api-key", options.api_key,
                  "key of the server API (/api/...); empty: the API is off");
   std::string log_format_name = "text";

@@ -10,6 +10,8 @@
 //
 // The token comes from the official client's `authToken` option (the Sec-WebSocket-Protocol
 // header) or, failing that, from a `token` connect param (`new Socket(url, {params: {token}})`).
+// Without an authenticator, a server with JWT keys (server_options::jwt, actors/jwt.hpp) verifies
+// that token itself, and its claims are the identity.
 #pragma once
 
 #include "transport/connection.hpp"
@@ -19,6 +21,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace pulse {
 
@@ -42,6 +45,13 @@ struct connect_result {
 };
 
 using authenticator = std::function<connect_result(const connect_info&)>;
+
+/// The user an identity names: its "sub" (a JWT's subject), or "" when it has none.
+inline std::string_view user_id_of(const boost::json::value& identity) noexcept {
+  auto* object = identity.if_object();
+  auto* sub = object ? object->if_contains("sub") : nullptr;
+  return sub && sub->is_string() ? std::string_view{sub->get_string()} : std::string_view{};
+}
 
 /// What a connection carries into every subscription: its identity and connect params.
 struct connection_identity {

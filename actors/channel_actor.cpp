@@ -1,6 +1,7 @@
 #include "actors/channel_actor.hpp"
 
 #include "actors/errors.hpp"
+#include "actors/jwt.hpp"
 #include "transport/log.hpp"
 #include "transport/phoenix_codec.hpp"
 
@@ -217,6 +218,8 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
                               msg.identity ? std::move(msg.identity) : anonymous,
                               msg.format};
   pulse::context ctx{*this, &candidate, {}, &msg.ref, true};
+  if (settings_->channel_tokens && !check_channel_token(candidate, ctx))
+    return refuse(msg, ctx);
   joining_ = &candidate;
   try {
     channel_->on_subscribe(ctx);
@@ -266,6 +269,21 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   monitor(msg.connection);
   subscribers_.add(std::move(candidate));
   actor_metrics::add(metrics_->joins);
+}
+
+bool channel_actor::check_channel_token(pulse::subscriber& candidate, pulse::context& ctx) {
+  auto* token = candidate.params.if_contains("token");
+  auto checked = settings_->channel_tokens->verify_channel(
+    token && token->is_string() ? std::string_view{token->get_string()} : std::string_view{},
+    topic_, user_id_of(candidate.identity->identity));
+  if (!checked) {
+    log().info("channel {}: join refused (join_ref {}): {}", topic_, candidate.join_ref,
+               checked.error);
+    ctx.reject(checked.error);
+    return false;
+  }
+  candidate.assigns["channel_claims"] = std::move(*checked.claims);
+  return true;
 }
 
 void channel_actor::refuse(messages::subscribe& msg, const pulse::context& ctx) {

@@ -75,6 +75,8 @@ class channel_actor : public caf::event_based_actor {
   void handle_subscribe(messages::subscribe& msg);
   void handle_unsubscribe(caf::actor_id connection, const std::string* join_ref);
   void refuse(messages::subscribe& msg, const pulse::context& ctx);
+  /// A channel that requires tokens: false, with ctx rejected, when the join's is not good.
+  bool check_channel_token(pulse::subscriber& candidate, pulse::context& ctx);
   void check_idle();
   void retire();
   /// While retiring: hands what reached it to the topic's next actor. True when it did.

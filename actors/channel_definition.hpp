@@ -19,6 +19,8 @@
 
 namespace pulse {
 
+class jwt_verifier;
+
 /// What channel_builder adds to a definition: handlers on top of the class's own, history, and
 /// how long an idle topic's actor lingers.
 struct channel_settings {
@@ -30,6 +32,8 @@ struct channel_settings {
   std::chrono::milliseconds linger{0};
   /// With scale-out (server_options::redis_url): shared with the other nodes, or this node's own.
   bool node_local = false;
+  /// Set: every join must carry a channel token for its topic (require_channel_token()).
+  std::shared_ptr<const jwt_verifier> channel_tokens;
   /// Outbound events declared with channel_builder::emits (TypeScript of their payloads).
   std::vector<channel_types::event> emits;
 

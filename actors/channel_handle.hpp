@@ -79,6 +79,13 @@ class channel_builder {
   /// Runs after the class's on_unsubscribe.
   channel_builder& on_unsubscribe(std::function<void(context&)> fn);
 
+  /// Every join must carry a channel token in its params (`{token: "..."}`): a JWT checked as
+  /// the server's connection tokens are (server_options::jwt), whose `channel` claim is the topic
+  /// and whose `sub`, when the connection has a user (ctx.user_id()), is that user. Refused joins
+  /// get an error reply with the reason; the token's claims are ctx.assigns()["channel_claims"].
+  /// Throws std::logic_error when the server has no JWT key.
+  channel_builder& require_channel_token();
+
   /// Keeps each topic's actor (and the state in its members) when its last subscriber leaves.
   channel_builder& persistent(bool keep = true);
 

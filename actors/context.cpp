@@ -23,6 +23,10 @@ const json::value& context::identity() const noexcept {
   return subscriber_ ? subscriber_->identity->identity : none;
 }
 
+std::string_view context::user_id() const noexcept {
+  return user_id_of(identity());
+}
+
 const json::object& context::connect_params() const noexcept {
   return subscriber_ ? subscriber_->identity->params : empty_object;
 }

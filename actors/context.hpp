@@ -88,8 +88,10 @@ class context {
   }
 
   /// Who the client is, as the server's authenticator said when it connected (null without an
-  /// authenticator, or without a client).
+  /// authenticator, or without a client). With JWT authentication: the token's claims.
   const boost::json::value& identity() const noexcept;
+  /// The identity's "sub" (a JWT's subject: the user), or "" when there is none.
+  std::string_view user_id() const noexcept;
 
   /// The params the client connected with (the query string, without vsn).
   const boost::json::object& connect_params() const noexcept;

@@ -27,6 +27,9 @@ namespace json = boost::json;
 // ---- server_core -------------------------------------------------------------------------------
 
 server_core::server_core(server_options opts) : options(std::move(opts)), http(options.limits) {
+  // Before the actor system: a key file that cannot be read ends here, with nothing to stop.
+  if (options.jwt.is_enabled())
+    jwt = std::make_shared<jwt_verifier>(options.jwt);
   if (options.threads == 0)
     options.threads = transport::usable_cpu_count();
   config.set("scheduler.max-threads", options.threads);
@@ -142,13 +145,14 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
   bool has_params = std::any_of(request.query.begin(), request.query.end(),
                                 [](auto& param) { return param.first != "vsn"; })
                     || request.header("X-Phoenix-AuthToken");
-  if (!authenticator && !has_params)
+  bool checked = authenticator || jwt;
+  if (!checked && !has_params)
     return accept_connection(anonymous, *format);
   auto identity = std::make_shared<connection_identity>();
   for (auto& [key, value] : request.query)
     if (key != "vsn")
       identity->params[key] = value;
-  if (authenticator) {
+  if (checked) {
     connect_info info{identity->params, {}, request};
     if (auto token = subprotocol_token(request))
       info.token = std::move(*token);
@@ -156,7 +160,7 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
       info.token = *header;
     else if (auto* param = identity->params.if_contains("token"); param && param->is_string())
       info.token = std::string{param->get_string()};
-    auto result = authenticator(info);
+    auto result = authenticate(info);
     if (!result.accepted) {
       log().info("refused a connection from {}: {}", request.remote_address, result.reason);
       return upgrade_decision::refuse(403, result.reason.empty() ? "unauthorized" : result.reason);
@@ -164,6 +168,15 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
     identity->identity = std::move(result.identity);
   }
   return accept_connection(std::move(identity), *format);
+}
+
+connect_result server_core::authenticate(const connect_info& client) const {
+  if (authenticator)
+    return authenticator(client);
+  auto verified = jwt->verify(client.token);
+  if (!verified)
+    return connect_result::reject(std::move(verified.error));
+  return connect_result::accept(std::move(*verified.claims));
 }
 
 transport::upgrade_decision
@@ -278,6 +291,17 @@ channel_builder& channel_builder::emits(std::string event, std::string typescrip
   definition_->edit([&](channel_settings& settings) {
     settings.emits.push_back({std::move(event), std::move(typescript), {}});
   });
+  return *this;
+}
+
+channel_builder& channel_builder::require_channel_token() {
+  auto core = core_.lock();
+  if (!core || !core->jwt)
+    throw std::logic_error("channel \"" + pattern()
+                           + "\" wants channel tokens, but the server has no JWT key: set "
+                             "server_options::jwt (--jwt-key or --jwt-jwks)");
+  std::shared_ptr<const jwt_verifier> verifier = core->jwt;
+  definition_->edit([&](channel_settings& settings) { settings.channel_tokens = verifier; });
   return *this;
 }
 
@@ -466,6 +490,16 @@ void server::authenticate(authenticator fn) {
   core_->authenticator = std::move(fn);
 }
 
+const jwt_verifier* server::jwt() const noexcept {
+  return core_->jwt.get();
+}
+
+std::size_t server::reload_jwt_keys() {
+  if (!core_->jwt)
+    throw std::logic_error("no JWT keys to reload: set server_options::jwt");
+  return core_->jwt->reload();
+}
+
 void server::serve_files(std::string url_prefix, std::filesystem::path directory) {
   core_->http.mount(std::move(url_prefix), std::move(directory));
 }
@@ -517,23 +551,44 @@ std::uint16_t server::start() {
 
 namespace {
 
-sem_t shutdown_signal;
+sem_t signalled;
+volatile sig_atomic_t reload_asked = 0;
 
 extern "C" void on_shutdown_signal(int) {
-  sem_post(&shutdown_signal); // async-signal-safe
+  sem_post(&signalled); // async-signal-safe
+}
+
+extern "C" void on_reload_signal(int) {
+  reload_asked = 1;
+  sem_post(&signalled);
 }
 
 } // namespace
 
 void server::run() {
   start();
-  sem_init(&shutdown_signal, 0, 0);
+  sem_init(&signalled, 0, 0);
   struct sigaction action {};
   action.sa_handler = on_shutdown_signal;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  while (sem_wait(&shutdown_signal) != 0 && errno == EINTR) {
+  auto& jwt_options = core_->options.jwt;
+  if (core_->jwt && !(jwt_options.key_file.empty() && jwt_options.jwks_file.empty())) {
+    action.sa_handler = on_reload_signal;
+    sigaction(SIGHUP, &action, nullptr);
+  }
+  for (;;) {
+    while (sem_wait(&signalled) != 0 && errno == EINTR) {
+    }
+    if (!reload_asked)
+      break;
+    reload_asked = 0; // each signal posted once: a SIGTERM meanwhile still wakes the next wait
+    try {
+      log().info("SIGHUP: reloaded the JWT keys ({} now)", reload_jwt_keys());
+    } catch (const std::exception& e) {
+      log().error("SIGHUP: the JWT keys stay as they were: {}", e.what());
+    }
   }
   log().info("shutting down");
   stop();

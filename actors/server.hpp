@@ -21,6 +21,7 @@
 #include "actors/channel.hpp"
 #include "actors/channel_handle.hpp"
 #include "actors/event.hpp"
+#include "actors/jwt.hpp"
 #include "transport/connection.hpp"
 #include "transport/limits.hpp"
 #include "transport/phoenix_codec.hpp"
@@ -79,6 +80,10 @@ struct server_options {
   /// the default: plain HTTP and ws.
   std::filesystem::path tls_certificate;
   std::filesystem::path tls_private_key;
+  /// JWT authentication (actors/jwt.hpp): with a key or a JWKS set and no authenticate(fn), every
+  /// connection must bring a valid token, whose claims become its identity. Empty, the default:
+  /// off.
+  jwt_options jwt;
 };
 
 /// What a server carries: connections and channels now, traffic since it started.
@@ -148,8 +153,16 @@ class server {
 
   /// Decides who may connect: `fn` sees the connect params, the token and the HTTP request, and
   /// accepts with an identity (ctx.identity() in every handler) or refuses (HTTP 403). Before
-  /// start(). See actors/auth.hpp.
+  /// start(). See actors/auth.hpp. It replaces the JWT check of server_options::jwt (call
+  /// jwt()->verify(client.token) in `fn` to keep it).
   void authenticate(authenticator fn);
+
+  /// The JWT verifier of server_options::jwt, or nullptr when none is configured.
+  const jwt_verifier* jwt() const noexcept;
+  /// Reads the JWT key files again (run() does on SIGHUP); returns how many keys there are.
+  /// Throws std::runtime_error when they cannot be read, keeping the old keys, and
+  /// std::logic_error without JWT keys.
+  std::size_t reload_jwt_keys();
 
   /// Serves the files in `directory` under `url_prefix`. Before start().
   void serve_files(std::string url_prefix, std::filesystem::path directory);
@@ -159,7 +172,8 @@ class server {
   /// Binds and starts serving; returns the port (useful with port 0). Throws when the address
   /// cannot be bound.
   std::uint16_t start();
-  /// start(), then waits for SIGINT or SIGTERM, then stop().
+  /// start(), then waits for SIGINT or SIGTERM, then stop(). With JWT key files, SIGHUP reloads
+  /// them meanwhile.
   void run();
   /// Stops accepting, closes every client with 1001 (going away) once its queued messages are
   /// sent or the drain timeout passed, and stops every actor. Idempotent.

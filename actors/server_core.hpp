@@ -42,6 +42,8 @@ struct server_core : std::enable_shared_from_this<server_core> {
 
   /// Decides on a WebSocket upgrade: protocol version, origin, authentication.
   transport::upgrade_decision decide(const transport::http_request& request);
+  /// Who the client is: the authenticator's word, else its JWT's claims.
+  connect_result authenticate(const connect_info& client) const;
   transport::upgrade_decision accept_connection(std::shared_ptr<const connection_identity> identity,
                                                 transport::phoenix::wire_format format);
 
@@ -59,6 +61,7 @@ struct server_core : std::enable_shared_from_this<server_core> {
   caf::actor registry;
   transport::http_server http;
   pulse::authenticator authenticator;
+  std::shared_ptr<jwt_verifier> jwt; ///< set: server_options::jwt has keys
   actor_metrics metrics;
   std::mutex mutex;              // guards owned, started, stopped
   std::vector<caf::actor> owned; // stopped with the server: adopted actors, callback listeners

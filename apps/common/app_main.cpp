@@ -39,6 +39,23 @@ int run_app(int argc, char** argv, std::string_view description,
                "permessage-deflate for clients that offer it (docs/operations.md); off by default");
   app.add_option("--api-key", options.api_key,
                  "key of the server API (/api/...); empty: the API is off");
+  auto& jwt = options.jwt;
+  auto jwt_option = [&app](std::string name, auto& value, std::string help) {
+    return app.add_option(std::move(name), value, std::move(help))
+      ->group("JWT (docs/operations.md)");
+  };
+  jwt_option("--jwt-key", jwt.key_file,
+             "connections need a JWT verified with this key: an HS256 secret file, or an RS256 "
+             "or ES256 public key in PEM");
+  jwt_option("--jwt-jwks", jwt.jwks_file,
+             "connections need a JWT verified with a key of this JWKS file (by kid; reloaded on "
+             "SIGHUP)");
+  jwt_option("--jwt-issuer", jwt.issuer, "the iss a JWT must have");
+  jwt_option("--jwt-audience", jwt.audience, "the aud a JWT must have (or list)");
+  std::int64_t leeway_s = jwt.leeway.count();
+  jwt_option("--jwt-leeway", leeway_s, "clock skew allowed on exp and nbf, in seconds")
+    ->check(CLI::NonNegativeNumber)
+    ->capture_default_str();
   std::string log_format_name = "text";
   std::string log_level_name = "info";
   app.add_option("--log-format", log_format_name, "log lines as text, or as JSON objects")
@@ -105,6 +122,7 @@ int run_app(int argc, char** argv, std::string_view description,
   options.scheduler = scheduler_name == "stealing" ? scheduling::stealing : scheduling::sharing;
   limits.idle_timeout = std::chrono::milliseconds{idle_ms};
   limits.close_timeout = std::chrono::milliseconds{close_ms};
+  jwt.leeway = std::chrono::seconds{leeway_s};
   try {
     server srv{options};
     install(srv, web_root);

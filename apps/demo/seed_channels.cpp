@@ -84,11 +84,22 @@ void install_echo(server& server) {
   });
 }
 
+void install_identity(server& server) {
+  auto whoami = [](context& ctx, const json::value&) {
+    return json::object{
+      {"user_id", ctx.user_id()}, {"identity", ctx.identity()}, {"assigns", ctx.assigns()}};
+  };
+  server.channel("identity").on("whoami", whoami);
+  if (server.jwt())
+    server.channel("private:*").require_channel_token().on("whoami", whoami);
+}
+
 void install_seed_channels(server& server) {
   install_notifications(server);
   install_chat(server);
   install_bench(server);
   install_echo(server);
+  install_identity(server);
 }
 
 } // namespace pulse::demo

@@ -1,5 +1,5 @@
 // The channels of Pulse's docs, exactly as documented (notifications, chat), the benchmark's
-// bench channel, and echo for client conformance tests.
+// bench channel, echo for client conformance tests, and identity for authentication tests.
 #pragma once
 
 #include "actors/pulse.hpp"
@@ -20,6 +20,11 @@ void install_bench(server& server);
 /// pushes `asked` {status: "ok"|"error"|"timeout"|"gone", response}; event `crash` takes the
 /// topic's actor down (its clients get phx_error and rejoin).
 void install_echo(server& server);
+
+/// `identity`: event `whoami` replies {user_id, identity} (who the server says the client is;
+/// with JWT authentication, its token's claims). With JWT keys also `private:*`, whose joins need a
+/// channel token for their topic; its `whoami` adds {assigns} (the channel token's claims).
+void install_identity(server& server);
 
 /// All of the above.
 void install_seed_channels(server& server);

@@ -51,7 +51,8 @@ int run_app(int argc, char** argv, std::string_view description,
              "connections need a JWT verified with a key of this JWKS file (by kid; reloaded on "
              "SIGHUP)");
   jwt_option("--jwt-issuer", jwt.issuer, "the iss a JWT must have");
-  jwt_option("--jwt-audience", jwt.audience, "the aud a JWT must have (or list)");
+  jwt_option("--jwt-audience", jwt.audience,
+             "the audience a JWT's aud must name (a string, or one in a list)");
   std::int64_t leeway_s = jwt.leeway.count();
   jwt_option("--jwt-leeway", leeway_s, "clock skew allowed on exp and nbf, in seconds")
     ->check(CLI::NonNegativeNumber)

@@ -31,7 +31,8 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   void upgrade(http::request<http::string_body>& request, http_request&& info);
   void longpoll(http::request<http::string_body>& request, http_request&& info, bool keep_alive);
   /// A long-poll answer: `status` 200 with a JSON body, but for a method it does not take (400);
-  /// `written` runs once it went out or failed.
+  /// `written` runs once it went out or failed; `allow_headers` makes it a CORS preflight's
+  /// answer, allowing those request headers.
   void answer_longpoll(unsigned status, std::string body, bool keep_alive,
                        std::function<void()> written = {},
                        const std::string* allow_headers = nullptr);

@@ -6,6 +6,7 @@
 #include "tests/support/ws_test_client.hpp"
 #include "transport/base64.hpp"
 #include "transport/http_server.hpp"
+#include "transport/longpoll_endpoint.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -228,6 +229,22 @@ TEST_CASE("the session token is the last token param, and only the user's reache
   std::lock_guard guard{mutex};
   for (auto& shown : seen)
     CHECK((shown == "user-secret" || shown == "forged"));
+}
+
+TEST_CASE("the session token is told from the user's token by its place in the query") {
+  auto index = [](std::vector<std::pair<std::string, std::string>> query) {
+    transport::http_request request;
+    request.query = std::move(query);
+    return transport::longpoll_endpoint::session_token_index(request);
+  };
+  // The official client: the user's params, vsn, then the session token (none at first).
+  CHECK(index({{"token", "user"}, {"vsn", "2.0.0"}}) == std::nullopt);
+  CHECK(index({{"token", "user"}, {"vsn", "2.0.0"}, {"token", "session"}}) == 2u);
+  CHECK(index({{"vsn", "2.0.0"}, {"token", "session"}}) == 1u);
+  CHECK(index({{"vsn", "2.0.0"}}) == std::nullopt);
+  // Without vsn, only a second token can be the session's.
+  CHECK(index({{"token", "user"}}) == std::nullopt);
+  CHECK(index({{"token", "user"}, {"token", "session"}}) == 1u);
 }
 
 TEST_CASE("long-poll sessions count as connections, within the connection limits") {

@@ -152,10 +152,49 @@ TEST_CASE("messages POSTed as ndjson reach the channel in order, and so do their
     REQUIRE(reply.size() == 1);
     CHECK(reply[0].as_array()[1] == "4");
   }
-  SECTION("a V1 client (vsn=1.0.0, or none) opens a session too") {
-    CHECK(!open_session(port, "vsn=1.0.0&").empty());
-    CHECK(!open_session(port, "user=ada&").empty());
+  SECTION("a V1 client (vsn=1.0.0, or none) speaks V1 objects") {
+    for (auto version : {"vsn=1.0.0", "user=ada"}) {
+      auto v1 = open_session(port, std::string{version} + "&");
+      CHECK(post(port, std::string{version} + "&token=" + v1,
+                 R"({"topic":"echo","event":"phx_join","payload":{},"ref":"1"})")
+            == json::object{{"status", 200}});
+      auto reply = poll_messages(port, v1, 1);
+      REQUIRE(reply.size() == 1);
+      CHECK(reply[0].as_object().at("event") == "phx_reply");
+      CHECK(reply[0].as_object().at("ref") == "1");
+    }
   }
+}
+
+TEST_CASE(
+  "a binary push POSTed in base64 reaches its channel, and binary frames back are dropped") {
+  test_server server;
+  auto port = server.start();
+  auto token = open_session(port);
+  auto query = "vsn=2.0.0&token=" + token;
+  REQUIRE(post(port, query, R"(["1","1","room:1","phx_join",{}])")
+          == json::object{{"status", 200}});
+  REQUIRE(poll_messages(port, token, 2).size() == 2); // the join's reply and the channel's hello
+  // A V2 push frame (kind 0): sizes of join_ref, ref, topic and event, then each, then bytes.
+  auto push = [](std::string ref, std::string event) {
+    std::string frame{'\0', '\1', static_cast<char>(ref.size()), '\6',
+                      static_cast<char>(event.size())};
+    return transport::base64url_encode(frame + "1" + ref + "room:1" + event + "\x01\x02");
+  };
+  // "kind" answers in JSON whether it got bytes; "blob" broadcasts them and answers in bytes.
+  CHECK(
+    post(port, query,
+         push("2", "kind") + "\n" + push("3", "blob") + "\n" + R"(["1","4","room:1","count",{}])")
+    == json::object{{"status", 200}});
+  auto messages = poll_messages(port, token, 2);
+  REQUIRE(messages.size() == 2);
+  CHECK(
+    messages[0]
+    == json::parse(R"(["1","2","room:1","phx_reply",{"status":"ok","response":{"binary":true}}])"));
+  CHECK(messages[1].as_array()[1] == "4"); // after the two binary frames, which were dropped
+  CHECK(server.srv.stats().longpoll_sessions == 1);
+  auto metrics = http_request(port, "GET", "/metrics").body;
+  CHECK(metrics.find("\npulse_longpoll_binary_dropped_total 2\n") != std::string::npos);
 }
 
 TEST_CASE("a GET with nothing to deliver is answered 204 once the poll window passed") {

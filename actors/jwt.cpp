@@ -3,7 +3,7 @@
 // become PEM public keys with OpenSSL 3.
 #include "actors/jwt.hpp"
 
-#include "actors/base64.hpp"
+#include "transport/base64.hpp"
 #include "transport/log.hpp"
 
 #include <boost/json.hpp>
@@ -162,7 +162,8 @@ pkey_ptr key_from_params(const char* type, OSSL_PARAM_BLD* builder) {
 
 std::string jwk_bytes(const json::object& jwk, std::string_view name, const std::string& where) {
   auto* value = jwk.if_contains(name);
-  auto decoded = value && value->is_string() ? base64_decode(value->get_string()) : std::nullopt;
+  auto decoded = value && value->is_string() ? transport::base64_decode(value->get_string())
+                                             : std::nullopt;
   if (!decoded || decoded->empty())
     fail(where, "no base64url \"" + std::string{name} + "\"");
   return std::move(*decoded);
@@ -285,7 +286,7 @@ jwt_verified refuse(std::string reason) {
 }
 
 std::optional<json::value> decoded_json(std::string_view base64) {
-  auto bytes = base64_decode(base64);
+  auto bytes = transport::base64_decode(base64);
   if (!bytes)
     return std::nullopt;
   json::error_code ec;

@@ -1,12 +1,12 @@
 #include "actors/server.hpp"
 
-#include "actors/base64.hpp"
 #include "actors/channel_actor.hpp"
 #include "actors/connection_actor.hpp"
 #include "actors/registry_actor.hpp"
 #include "actors/server_api.hpp"
 #include "actors/server_core.hpp"
 #include "actors/typescript.hpp"
+#include "transport/base64.hpp"
 #include "transport/log.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -112,7 +112,7 @@ std::optional<std::string> subprotocol_token(const transport::http_request& requ
     while (!item.empty() && item.back() == ' ')
       item.remove_suffix(1);
     if (item.starts_with(prefix))
-      return base64_decode(item.substr(prefix.size()));
+      return transport::base64_decode(item.substr(prefix.size()));
     if (comma == std::string_view::npos)
       break;
     rest.remove_prefix(comma + 1);
@@ -153,6 +153,8 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
     if (key != "vsn")
       identity->params[key] = value;
   if (checked) {
+    // A long-poll request's own session token never comes this far: the transport takes it out
+    // (longpoll_endpoint::session_token_index), so a `token` param here is the user's.
     connect_info info{identity->params, {}, request};
     if (auto token = subprotocol_token(request))
       info.token = std::move(*token);
@@ -622,8 +624,9 @@ std::size_t server::connection_count() const {
 
 server_stats server::stats() const {
   auto traffic = core_->http.traffic();
-  return {traffic.connections,  core_->directory->size(), traffic.messages_in,
-          traffic.messages_out, traffic.bytes_in,         traffic.bytes_out};
+  return {traffic.connections,      core_->directory->size(), traffic.messages_in,
+          traffic.messages_out,     traffic.bytes_in,         traffic.bytes_out,
+          traffic.longpoll_sessions};
 }
 
 void server::adopt(const caf::actor& actor) {

@@ -13,7 +13,8 @@
 //     server.run();                                            // until SIGINT or SIGTERM
 //   }
 //
-// Clients connect to ws://HOST:PORT/socket/websocket?vsn=2.0.0 with any Phoenix Channels client.
+// Clients connect to ws://HOST:PORT/socket/websocket?vsn=2.0.0 with any Phoenix Channels client,
+// or long-poll at http://HOST:PORT/socket/longpoll (the official client's LongPoll transport).
 // A broadcast from any thread: server.topic("room:42").broadcast("event", payload).
 #pragma once
 
@@ -88,12 +89,13 @@ struct server_options {
 
 /// What a server carries: connections and channels now, traffic since it started.
 struct server_stats {
-  std::size_t connections = 0;   ///< open WebSocket connections
+  std::size_t connections = 0;   ///< open connections: WebSockets and long-poll sessions
   std::size_t channels = 0;      ///< topics with a running actor
-  std::uint64_t messages_in = 0; ///< WebSocket messages received
+  std::uint64_t messages_in = 0; ///< WebSocket messages and long-poll POSTed messages received
   std::uint64_t messages_out = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  std::size_t longpoll_sessions = 0; ///< of the connections, those over long-poll
 };
 
 /// An in-process subscription to a topic's broadcasts; cancelled when destroyed.
@@ -189,7 +191,7 @@ class server {
   const server_options& options() const noexcept;
   caf::actor_system& system() noexcept;
 
-  /// Open WebSocket connections.
+  /// Open connections: WebSockets and long-poll sessions (/socket/longpoll).
   std::size_t connection_count() const;
 
   /// Connections and channels now, traffic so far. Cheap; any thread.

@@ -40,7 +40,8 @@ struct server_core : std::enable_shared_from_this<server_core> {
        std::shared_ptr<const connection_identity> identity = nullptr,
        transport::phoenix::wire_format format = transport::phoenix::wire_format::v2);
 
-  /// Decides on a WebSocket upgrade: protocol version, origin, authentication.
+  /// Decides on a WebSocket upgrade or a new long-poll session: protocol version, origin,
+  /// authentication.
   transport::upgrade_decision decide(const transport::http_request& request);
   /// Who the client is: the authenticator's word, else its JWT's claims.
   connect_result authenticate(const connect_info& client) const;

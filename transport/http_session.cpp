@@ -141,8 +141,14 @@ void http_session<Stream>::on_read(error_code ec, std::size_t) {
   if (ec) {
     if (ec == http::error::header_limit)
       return respond(431, "text/plain", "request header fields too large\n", false);
-    if (ec == http::error::body_limit)
+    if (ec == http::error::body_limit) {
+      // The long-poll client reads a status only from a JSON body.
+      auto target = parser_->get().target();
+      if (target.substr(0, target.find('?')) == context_.longpoll_path)
+        return answer_longpoll(200, longpoll_endpoint::status_body(413, "request body too large"),
+                               false);
       return respond(413, "text/plain", "request body too large\n", false);
+    }
     if (ec.category() == http::make_error_code(http::error::bad_target).category())
       return respond(400, "text/plain", "malformed HTTP request\n", false);
     return; // the connection broke
@@ -165,6 +171,8 @@ void http_session<Stream>::handle(http::request<http::string_body>& request) {
       return respond(426, "text/plain", "this endpoint speaks WebSocket only\n", false);
     return upgrade(request, std::move(info));
   }
+  if (info.path == context_.longpoll_path)
+    return longpoll(request, std::move(info), keep_alive);
   if (auto route = context_.routes.find(info.path); route != context_.routes.end()) {
     info.body = std::move(request.body());
     http_response response;
@@ -267,6 +275,60 @@ void http_session<Stream>::upgrade(http::request<http::string_body>& request, ht
 }
 
 template<class Stream>
+void http_session<Stream>::longpoll(http::request<http::string_body>& request, http_request&& info,
+                                    bool keep_alive) {
+  auto& endpoint = context_.longpoll;
+  switch (request.method()) {
+    case http::verb::options: { // a browser's CORS preflight
+      auto* asked = info.header("Access-Control-Request-Headers");
+      std::string headers = asked ? *asked : std::string{};
+      return answer_longpoll(200, {}, keep_alive, {}, &headers);
+    }
+    case http::verb::post:
+      info.body = std::move(request.body());
+      return answer_longpoll(200, endpoint.post(info), keep_alive);
+    case http::verb::get: {
+      // A held GET waits up to the poll window, longer than a request may take to arrive.
+      beast::get_lowest_layer(stream_).expires_never();
+      auto self = this->shared_from_this();
+      endpoint.poll(std::move(info), [self, keep_alive](std::string body,
+                                                        std::function<void()> written) {
+        asio::post(self->stream_.get_executor(), [self, keep_alive, body = std::move(body),
+                                                  written = std::move(written)]() mutable {
+          self->answer_longpoll(200, std::move(body), keep_alive, std::move(written));
+        });
+      });
+      return;
+    }
+    default: return answer_longpoll(400, {}, keep_alive);
+  }
+}
+
+template<class Stream>
+void http_session<Stream>::answer_longpoll(unsigned status, std::string body, bool keep_alive,
+                                           std::function<void()> written,
+                                           const std::string* allow_headers) {
+  auto response
+    = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+  response->set(http::field::server, "Pulse");
+  if (!body.empty())
+    response->set(http::field::content_type, "application/json; charset=utf-8");
+  response->set(http::field::cache_control, "no-store");
+  response->set(http::field::access_control_allow_origin, "*");
+  if (allow_headers) {
+    response->set(http::field::access_control_allow_headers, *allow_headers);
+    response->set(http::field::access_control_allow_methods, "get, post, options");
+    response->set(http::field::access_control_max_age, "3600");
+  }
+  response->keep_alive(keep_alive && !context_.stopping);
+  response->body() = std::move(body);
+  response->prepare_payload();
+  beast::get_lowest_layer(stream_).expires_after(context_.limits.request_timeout);
+  written_ = std::move(written);
+  write(std::move(response));
+}
+
+template<class Stream>
 template<class Response>
 void http_session<Stream>::write(std::shared_ptr<Response> response) {
   bool keep_alive = response->keep_alive();
@@ -333,6 +395,8 @@ void http_session<Stream>::serve_file(const std::filesystem::path& file, bool ke
 
 template<class Stream>
 void http_session<Stream>::on_write(error_code ec, bool keep_alive) {
+  if (auto done = std::exchange(written_, nullptr))
+    done();
   if (ec)
     return;
   if (!keep_alive) {

@@ -21,7 +21,7 @@ namespace pulse::transport {
 
 class session_tracker;
 
-/// What the server keeps of every session, plain or TLS.
+/// What the server keeps of every session: a WebSocket, plain or TLS, or a long-poll session.
 class websocket_session_base : public websocket_connection {
  public:
   /// Ends the session at once. Only for a server whose I/O threads have stopped.

@@ -87,9 +87,18 @@ int run_app(int argc, char** argv, std::string_view description,
   limit("--idle-timeout-ms", idle_ms, "no inbound data for this long: close 1008");
   std::int64_t close_ms = limits.close_timeout.count();
   limit("--close-timeout-ms", close_ms, "time a closing connection gets to flush before it is cut");
-  limit("--max-connections", limits.max_connections, "open WebSocket connections (more: HTTP 503)");
+  limit("--max-connections", limits.max_connections,
+        "open connections, WebSocket and long-poll (more: HTTP 503, long-poll status 500)");
   limit("--max-connections-per-ip", limits.max_connections_per_ip,
-        "open WebSocket connections per address, 0 for no limit (more: HTTP 503)");
+        "open connections per address, 0 for no limit (more: HTTP 503, long-poll status 500)");
+  std::int64_t window_ms = limits.longpoll_window.count();
+  limit("--longpoll-window-ms", window_ms,
+        "how long a long-poll GET waits for a message (keep it under the client's 20 s)");
+  std::int64_t longpoll_idle_ms = limits.longpoll_idle_timeout.count();
+  limit("--longpoll-idle-timeout-ms", longpoll_idle_ms,
+        "no long-poll GET for this long: the session ends");
+  limit("--max-longpoll-messages", limits.max_longpoll_messages,
+        "messages a long-poll session buffers between GETs (more: slow consumer, closed)");
   limit("--max-messages-per-second", options.max_messages_per_second,
         "inbound messages per second per connection (more: error replies, then 1008)");
   limit("--max-subscriptions", options.max_subscriptions_per_connection,
@@ -123,6 +132,8 @@ int run_app(int argc, char** argv, std::string_view description,
   options.scheduler = scheduler_name == "stealing" ? scheduling::stealing : scheduling::sharing;
   limits.idle_timeout = std::chrono::milliseconds{idle_ms};
   limits.close_timeout = std::chrono::milliseconds{close_ms};
+  limits.longpoll_window = std::chrono::milliseconds{window_ms};
+  limits.longpoll_idle_timeout = std::chrono::milliseconds{longpoll_idle_ms};
   jwt.leeway = std::chrono::seconds{leeway_s};
   try {
     server srv{options};

@@ -1,7 +1,7 @@
-#include "actors/base64.hpp"
 #include "tests/support/jwt_tokens.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_test_client.hpp"
+#include "transport/base64.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -98,7 +98,8 @@ TEST_CASE("a JWT lets a client in, and its claims are the identity in every hand
   }
   SECTION("through the official client's authToken (Sec-WebSocket-Protocol)") {
     ws_test_client client{
-      s.port, {.subprotocols = {"phoenix", "base64url.bearer.phx." + base64url_encode(token)}}};
+      s.port,
+      {.subprotocols = {"phoenix", "base64url.bearer.phx." + transport::base64url_encode(token)}}};
     CHECK(client.subprotocol() == "phoenix");
     REQUIRE(client.join("identity").is_ok());
     CHECK(client.request("identity", "whoami").response().at("user_id") == "ada");

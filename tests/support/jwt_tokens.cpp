@@ -1,6 +1,6 @@
 #include "tests/support/jwt_tokens.hpp"
 
-#include "actors/base64.hpp"
+#include "transport/base64.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/bio.h>
@@ -46,7 +46,7 @@ std::string number(EVP_PKEY* key, const char* name, int size = 0) {
   std::string bytes(static_cast<std::size_t>(size ? size : BN_num_bytes(value)), '\0');
   BN_bn2binpad(value, reinterpret_cast<unsigned char*>(bytes.data()),
                static_cast<int>(bytes.size()));
-  return base64url_encode(bytes);
+  return transport::base64url_encode(bytes);
 }
 
 key_pair pair_of(EVP_PKEY* key, json::object jwk) {
@@ -102,8 +102,8 @@ std::string sign_jwt(const json::object& claims, std::string_view alg, std::stri
 }
 
 std::string unsigned_jwt(const json::object& claims) {
-  return base64url_encode(R"({"alg":"none","typ":"JWT"})") + "."
-         + base64url_encode(json::serialize(claims)) + ".";
+  return transport::base64url_encode(R"({"alg":"none","typ":"JWT"})") + "."
+         + transport::base64url_encode(json::serialize(claims)) + ".";
 }
 
 std::int64_t unix_time(std::chrono::seconds offset) {

@@ -1,6 +1,6 @@
-#include "actors/base64.hpp"
 #include "actors/jwt.hpp"
 #include "tests/support/jwt_tokens.hpp"
+#include "transport/base64.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -154,8 +154,8 @@ TEST_CASE("a refused JWT says why") {
   SECTION("alg none, in any spelling") {
     CHECK(error_of(rsa, unsigned_jwt(claims())) == "unsigned token (alg none)");
     CHECK(error_of(hmac, unsigned_jwt(claims())) == "unsigned token (alg none)");
-    auto shouting = base64url_encode(R"({"alg":"NONE"})") + "."
-                    + base64url_encode(json::serialize(claims())) + ".";
+    auto shouting = transport::base64url_encode(R"({"alg":"NONE"})") + "."
+                    + transport::base64url_encode(json::serialize(claims())) + ".";
     CHECK(error_of(rsa, shouting) == "unsigned token (alg none)");
   }
   SECTION("HS256 signed with the public key as its secret (the HS/RS confusion)") {
@@ -174,17 +174,17 @@ TEST_CASE("a refused JWT says why") {
     auto token = rs256(claims());
     auto first = token.find('.');
     auto second = token.find('.', first + 1);
-    auto admin = base64url_encode(json::serialize(claims({{"sub", "root"}})));
+    auto admin = transport::base64url_encode(json::serialize(claims({{"sub", "root"}})));
     auto tampered = token.substr(0, first + 1) + admin + token.substr(second);
     CHECK(error_of(rsa, tampered) == "invalid signature");
   }
   SECTION("garbage") {
     CHECK(error_of(rsa, "") == "missing token");
-    for (std::string junk :
-         std::vector<std::string>{"garbage", "a.b", "a.b.c", "a.b.c.d", "..", "...", "%%%.%%%.%%%",
-                                  " " + rs256(claims()), base64url_encode("{}") + ".e30.sig",
-                                  base64url_encode(R"({"alg":"RS256"})") + ".bm90IGpzb24.c2ln",
-                                  base64url_encode(R"({"alg":"PS256"})") + ".e30.c2ln"}) {
+    for (std::string junk : std::vector<std::string>{
+           "garbage", "a.b", "a.b.c", "a.b.c.d", "..", "...", "%%%.%%%.%%%", " " + rs256(claims()),
+           transport::base64url_encode("{}") + ".e30.sig",
+           transport::base64url_encode(R"({"alg":"RS256"})") + ".bm90IGpzb24.c2ln",
+           transport::base64url_encode(R"({"alg":"PS256"})") + ".e30.c2ln"}) {
       INFO(junk);
       auto error = error_of(rsa, junk);
       CHECK((error.starts_with("malformed token") || error == "unsupported algorithm PS256"));

@@ -1,12 +1,13 @@
 // JWT authentication with the official `phoenix` client: tokens signed here with Node's crypto, sent
-// as authToken (the phoenix subprotocol) or as a connect param, to pulse-demo started with
-// --jwt-jwks (RS256 and ES256 keys by kid) and with --jwt-key (an HS256 secret).
+// as authToken (the phoenix subprotocol, or long-poll's header) or as a connect param, to
+// pulse-demo started with --jwt-jwks (RS256 and ES256 keys by kid) and with --jwt-key (an HS256
+// secret).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Socket } from "phoenix";
+import { Socket, LongPoll } from "phoenix";
 import WebSocket from "ws";
 import { startDemo, nextCall, pushResult } from "./support/demo_server.mjs";
 import { signJwt, unsignedJwt, keyPair, unixTime } from "./support/jwt.mjs";
@@ -145,6 +146,11 @@ test("a channel token joins its own topic only", async () => {
     assert.deepEqual(await pushResult(channel.join()), { status: "error", response: { reason } });
     channel.leave(); // no rejoin attempts
   }
+});
+
+test("the LongPoll transport's authToken (X-Phoenix-AuthToken) is verified the same way", async () => {
+  const seen = await whoami(connect(demo, { transport: LongPoll, authToken: es256({ sub: "erin" }) }));
+  assert.equal(seen.user_id, "erin");
 });
 
 test("SIGHUP reloads the JWKS: a new kid is let in, a removed one is not", async () => {

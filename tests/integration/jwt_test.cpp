@@ -3,6 +3,7 @@
 #include "tests/support/ws_test_client.hpp"
 #include "transport/base64.hpp"
 
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
 using namespace pulse;
@@ -128,6 +129,22 @@ TEST_CASE("a connection without a good JWT is refused with 403 and the reason") 
   // The server serves on.
   ws_test_client client{s.port, {.target = with_token(signed_token())}};
   CHECK(client.join("identity").is_ok());
+}
+
+TEST_CASE("a long-poll client's JWT, as X-Phoenix-AuthToken or a param, opens its session") {
+  jwt_server s;
+  // The answer's status is in its body (410: a new session; 403: refused, with the reason).
+  auto open = [&](const std::string& query, std::map<std::string, std::string> headers) {
+    auto result = http_request(s.port, "GET", "/socket/longpoll?" + query, std::move(headers));
+    REQUIRE(result.status == 200);
+    return json::parse(result.body).as_object();
+  };
+  CHECK(open("vsn=2.0.0", {{"X-Phoenix-AuthToken", signed_token()}}).at("status") == 410);
+  CHECK(open("token=" + signed_token() + "&vsn=2.0.0", {}).at("status") == 410);
+  auto expired = open("vsn=2.0.0", {{"X-Phoenix-AuthToken", signed_token({{"exp", 1}})}});
+  CHECK(expired.at("status") == 403);
+  CHECK(expired.at("reason") == "token expired");
+  CHECK(open("vsn=2.0.0", {}).at("reason") == "missing token");
 }
 
 TEST_CASE("a channel that requires tokens admits a join whose token names its topic") {

@@ -104,8 +104,8 @@ void document_channel::answer_sync(context& ctx, std::string_view state_vector) 
     ctx.send(event, binary{encode_awareness(present)});
   ctx.assign("synced", true);
   ask_for_state(ctx, entries.empty() ? binary{} : entries.back(),
-                is_empty_state_vector(state_vector) ? asked_for::fresh_join
-                                                    : asked_for::returning_join);
+                is_empty_state_vector(state_vector) ? asked_for::nothing_new
+                                                    : asked_for::own_edits);
 }
 
 void document_channel::ask_for_state(context& ctx, binary covered, asked_for reason) {
@@ -130,13 +130,16 @@ void document_channel::compact(context& ctx) {
 }
 
 void document_channel::refuse_update(context& ctx, const std::string& reason) {
-  // What was refused stays in the editor's document: asked for its state, it sends it back
-  // within the state that compacts the log.
-  auto it = requests_.find(editor_of(ctx));
-  if (ctx.assigns().contains("synced") && (it == requests_.end() || it->second.empty())) {
+  // What was refused stays in the editor's document and comes back inside its next state, which
+  // is kept whatever it was asked for: an answer on its way now was made after this update.
+  auto& pending = requests_[editor_of(ctx)];
+  for (auto& request : pending)
+    if (request.reason == asked_for::nothing_new)
+      request.reason = asked_for::own_edits;
+  if (pending.empty() && ctx.assigns().contains("synced")) {
     auto newest = recent_bytes(event, 1);
     if (!newest.empty())
-      ask_for_state(ctx, std::move(newest.back()), asked_for::compaction);
+      ask_for_state(ctx, std::move(newest.back()), asked_for::own_edits);
   }
   throw reply_error(reason);
 }
@@ -188,7 +191,7 @@ void document_channel::on_state(context& ctx, const y_message& message, const bi
     return;
   }
   auto history = options_.history_updates;
-  if (request.reason == asked_for::fresh_join && log_.window_count() < history / 4)
+  if (request.reason == asked_for::nothing_new && log_.window_count() < history / 4)
     return; // what it has came from here, and no compaction is due
   if (bytes.size() > options_.max_document_bytes)
     throw reply_error("document \"" + topic() + "\" would take more than "
@@ -208,10 +211,15 @@ void document_channel::on_state(context& ctx, const y_message& message, const bi
   auto needed_bytes = update.size();
   for (auto i = first; i < entries.size(); ++i)
     needed_bytes += entries[i].size();
-  if (entries.size() - first + 1 > history * 3 / 4)
+  if (entries.size() - first + 1 > history * 3 / 4) {
+    // So much was kept meanwhile that this state could not let enough age out: asked again,
+    // the editor answers from where the log is now.
+    if (request.reason != asked_for::nothing_new && !entries.empty())
+      ask_for_state(ctx, entries.back(), request.reason);
     throw reply_error("document \"" + topic()
                       + "\" changed too much while this state was on "
-                        "its way: not kept");
+                        "its way: asked again");
+  }
   if (needed_bytes > options_.max_document_bytes)
     throw reply_error("document \"" + topic() + "\" would take more than "
                       + bytes_text(options_.max_document_bytes));

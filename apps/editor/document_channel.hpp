@@ -68,9 +68,9 @@ class document_channel : public channel {
  private:
   /// Why the channel sent an editor a sync step 1.
   enum class asked_for : std::uint8_t {
-    fresh_join,     ///< it joined with an empty document: its answer holds nothing new
-    returning_join, ///< it joined with a document: its answer may hold offline edits
-    compaction,     ///< the log needs a newer state
+    nothing_new, ///< it joined with an empty document: its answer holds what it got from here
+    own_edits,   ///< its answer may hold edits nobody else has: made offline, or refused here
+    compaction,  ///< the log needs a newer state
   };
   struct state_request {
     binary covered; ///< the newest kept entry when the step 1 went out

@@ -379,6 +379,39 @@ TEST_CASE_METHOD(editor_fixture,
   CHECK(tokens.size() == 10);
 }
 
+TEST_CASE_METHOD(editor_fixture,
+                 "an edit refused while its editor's state was on its way still reaches everyone") {
+  options.history_updates = 16;
+  options.state_timeout = std::chrono::milliseconds{0}; // every update past 4 asks for a state
+  install();
+  fake_editor bob{srv, "doc:late"}, writer{srv, "doc:late"};
+  bob.join_and_sync();
+  writer.join();
+  writer.client.push_binary("doc:late", "yjs_sync", step1()); // answered below, late
+  for (int i = 0; i < 8; ++i)
+    bob.write("u" + std::to_string(i));
+  std::vector<frame> held; // the writer's frames, its step 1 among them, unanswered
+  for (auto f = writer.client.next_event("yjs"); f.bytes != update("u7");
+       f = writer.client.next_event("yjs"))
+    held.push_back(f);
+  CHECK_FALSE(writer.client.reply_to(writer.write("w")).is_ok()); // the window is full
+
+  // Bob's states bring the window down; then the writer's answer to its join's step 1, made
+  // after "w", arrives: it holds "w", so it is kept although the writer joined empty.
+  REQUIRE(pulse::testing::eventually([&] {
+    bob.handle_pending();
+    return bob.states_sent == 1 + 4; // its join's, then one per update from u3 to u6
+  }));
+  writer.apply(update("u7"));
+  for (auto& f : held)
+    writer.apply(f.bytes);
+  REQUIRE(pulse::testing::eventually([&] {
+    bob.handle_pending();
+    return bob.tokens.contains("w");
+  }));
+  CHECK(reconstruct(srv, "doc:late").contains("w"));
+}
+
 TEST_CASE_METHOD(editor_fixture, "updates and documents over their limits are refused with why") {
   options.max_update_bytes = 64;
   options.max_document_bytes = 200;

@@ -180,15 +180,19 @@ test("a document outlives its pages, and with Redis a restart of the server", as
 test("a page sees the other's name and selection, and its cursor goes when it closes", async () => {
   const ada = await openEditor(demo, "cursors", { name: "Ada" });
   const bob = await openEditor(demo, "cursors", { name: "Bob" });
-  await typeAt(bob, "end", "select these words");
-  await converged([ada, bob], { expect: (t) => t === "select these words" });
-  await bob.keyboard.press("Shift+Home"); // Bob selects the line
+  await typeAt(ada, "end", "Ada writes here,\n");
+  await typeAt(bob, "end", "and Bob selects these words.");
+  await converged([ada, bob], { expect: (t) => t === "Ada writes here,\nand Bob selects these words." });
+  await ada.keyboard.press("Control+Home");
+  for (const _ of [1, 2, 3]) await bob.keyboard.press("Control+Shift+ArrowLeft");
 
   await ada.getByTestId("editors").getByText("Bob", { exact: true }).waitFor();
-  await ada.locator(".cm-ySelectionInfo", { hasText: "Bob" }).waitFor({ state: "attached" });
+  await ada.locator(".cm-ySelectionInfo", { hasText: "Bob" }).waitFor();
   await ada.locator(".cm-ySelection").first().waitFor();
+  assert.equal(await ada.locator(".cm-ySelection").allTextContents().then((t) => t.join("")),
+               "these words.");
   await bob.getByTestId("editors").getByText("Ada", { exact: true }).waitFor();
-  await screenshot(ada, "editor-cursors");
+  await screenshot(ada, "editor-cursors"); // the README's docs/editor.png
 
   await bob.context().close(); // no goodbye from the page: the server tells the others
   contexts.splice(contexts.indexOf(bob.context()), 1);

@@ -87,7 +87,7 @@ function Editor() {
 
   useEffect(() => {
     awarenessRef.current?.setLocalStateField("user", { name: name.trim() || "Anonymous", color,
-                                                        colorLight: `${color}33` });
+                                                        colorLight: `${color}55` });
   }, [name, color, doc]);
 
   function changeName(value) {

@@ -7,6 +7,7 @@ import WebSocket from "ws";
 import * as Y from "yjs";
 import { PhoenixChannelProvider } from "y-phoenix-channel";
 import { startDemo } from "./support/demo_server.mjs";
+import { startRedis } from "../scale/redis_server.mjs";
 
 let demo;
 let quiet; // the test build with the editor's relay switched off
@@ -168,4 +169,29 @@ test("an editor sees who else is editing, and not after its connection is gone",
   await until(() => names(bob).join() === "ada,bob", changed(bob), 3000, "bob sees ada at once");
   await bob.close(); // no goodbye on the channel: the server removes Bob's cursor for the others
   await until(() => names(ada).join() === "ada", changed(ada), 3000, "bob is gone for ada");
+});
+
+test("editors on two nodes sharing Redis converge, and a new one on either gets it all", async () => {
+  // A 32-update history: the nodes compact a log they share, each seeing the other's updates
+  // a moment after Redis numbered them.
+  const redis = await startRedis();
+  const args = ["--redis", redis.url, "--editor-history", "32"];
+  const nodes = await Promise.all([startDemo({ args }), startDemo({ args })]);
+  try {
+    const [ada, bob] = [editor(nodes[0], "shared", "ada"), editor(nodes[1], "shared", "bob")];
+    await Promise.all([ada.synced(), bob.synced()]);
+    for (let round = 0; round < 6; ++round) {
+      await Promise.all([scribble(ada, 300 + round, 40), scribble(bob, 400 + round, 40)]);
+      await converged([ada, bob]);
+    }
+    for (const node of nodes) {
+      const late = editor(node, "shared", "cy");
+      await late.synced();
+      assert.equal(late.text.toString(), ada.text.toString());
+    }
+  } finally {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+    for (const node of nodes) assert.equal(await node.stop(), 0);
+    await redis.stop();
+  }
 });

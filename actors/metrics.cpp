@@ -50,6 +50,10 @@ std::string prometheus_text(const actor_metrics& actors, const transport::traffi
   metric(out, "pulse_rejected_inputs_total", "counter",
          "Inbound input refused: malformed messages, frames that broke RFC 6455, rate limits.",
          load(actors.rejected_messages) + static_cast<double>(traffic.protocol_errors));
+  metric(out, "pulse_invalid_payloads_total", "counter",
+         "Pushes whose payload did not have the shape their event declares (an error reply "
+         "named the field).",
+         load(actors.invalid_payloads));
   metric(out, "pulse_channel_failures_total", "counter", "Channel actors that failed.",
          load(actors.channel_failures));
   metric(out, "pulse_queued_bytes", "gauge", "Bytes queued on every connection, not yet written.",

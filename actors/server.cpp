@@ -6,6 +6,7 @@
 #include "actors/registry_actor.hpp"
 #include "actors/server_api.hpp"
 #include "actors/server_core.hpp"
+#include "actors/typescript.hpp"
 #include "transport/log.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -273,6 +274,13 @@ channel_builder& channel_builder::on_unsubscribe(std::function<void(context&)> f
   return *this;
 }
 
+channel_builder& channel_builder::emits(std::string event, std::string typescript) {
+  definition_->edit([&](channel_settings& settings) {
+    settings.emits.push_back({std::move(event), std::move(typescript), {}});
+  });
+  return *this;
+}
+
 channel_builder& channel_builder::persistent(bool keep) {
   return linger(keep ? std::chrono::milliseconds::max() : std::chrono::milliseconds{0});
 }
@@ -356,15 +364,22 @@ server::~server() {
 }
 
 channel_builder server::define(std::string pattern,
-                               std::function<std::unique_ptr<pulse::channel>()> make) {
+                               std::function<std::unique_ptr<pulse::channel>()> make,
+                               std::optional<channel_types> types) {
   auto definition = std::make_shared<channel_definition>(topic_pattern{std::move(pattern)},
                                                          std::move(make));
+  definition->class_types = std::move(types);
   core_->definitions->add(definition);
   return {core_, std::move(definition)};
 }
 
 channel_builder server::channel(std::string pattern) {
-  return define(std::move(pattern), [] { return std::make_unique<pulse::channel>(); });
+  return define(
+    std::move(pattern), [] { return std::make_unique<pulse::channel>(); }, std::nullopt);
+}
+
+std::string server::typescript_types() const {
+  return typescript_declarations(core_->definitions->all());
 }
 
 channel_handle server::topic(std::string topic) {

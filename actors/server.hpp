@@ -120,11 +120,20 @@ class server {
   template<class T, class... Args>
   requires std::derived_from<T, pulse::channel> channel_builder channel(std::string pattern,
                                                                         Args... args) {
-    return define(std::move(pattern), [args...] { return std::make_unique<T>(args...); });
+    std::optional<channel_types> types;
+    if constexpr (requires { typename T::events; })
+      types = T::events::describe(); // a typed_channel: its declared events, for --emit-types
+    return define(
+      std::move(pattern), [args...] { return std::make_unique<T>(args...); }, std::move(types));
   }
 
   /// Defines a channel by lambdas only: add them with .on(...) on the result.
   channel_builder channel(std::string pattern);
+
+  /// The TypeScript types of every channel defined (`pulse-demo --emit-types FILE.d.ts`): for
+  /// each topic pattern its join params, the events clients push with their payloads and replies,
+  /// and the events it sends. `@pulse/client` takes them as a generic (see docs/channels.md).
+  std::string typescript_types() const;
 
   /// A concrete topic, to broadcast to from anywhere. Throws std::invalid_argument when no
   /// definition matches it.
@@ -177,8 +186,8 @@ class server {
   void adopt(const caf::actor& actor);
 
  private:
-  channel_builder define(std::string pattern,
-                         std::function<std::unique_ptr<pulse::channel>()> make);
+  channel_builder define(std::string pattern, std::function<std::unique_ptr<pulse::channel>()> make,
+                         std::optional<channel_types> types);
 
   std::shared_ptr<server_core> core_;
 };

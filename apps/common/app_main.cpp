@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 namespace pulse::apps {
@@ -46,6 +47,10 @@ int run_app(int argc, char** argv, std::string_view description,
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
     ->capture_default_str();
   app.set_config("--config", "", "read settings from a TOML or INI file (keys: option names)");
+  std::string types_file;
+  app.add_option("--emit-types", types_file,
+                 "write the TypeScript types of every channel to this file (e.g. channels.d.ts) "
+                 "and exit");
 
   auto& limits = options.limits;
   auto limit = [&app](std::string name, auto& value, std::string help) {
@@ -105,6 +110,15 @@ int run_app(int argc, char** argv, std::string_view description,
   try {
     server srv{options};
     install(srv, web_root);
+    if (!types_file.empty()) {
+      std::ofstream file{types_file};
+      file << srv.typescript_types();
+      if (!file.flush()) {
+        std::cerr << argv[0] << ": cannot write " << types_file << "\n";
+        return 1;
+      }
+      return 0;
+    }
     auto port = srv.start();
     auto scheme = options.tls_certificate.empty() ? "http" : "https";
     std::printf("listening on %s://%s:%u\n", scheme, options.bind.c_str(), unsigned{port});

@@ -40,6 +40,7 @@ std::size_t document_log::rescan(const std::vector<binary>& entries) {
     if (at != npos && covered <= at)
       continue;
     effective_ = std::move(candidate);
+    effective_->state = {}; // found: from now on only `covered` is looked for
     at = covered;
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(i) + 1);
     break;

@@ -387,13 +387,19 @@ TEST_CASE_METHOD(editor_fixture,
   fake_editor bob{srv, "doc:late"}, writer{srv, "doc:late"};
   bob.join_and_sync();
   writer.join();
-  writer.client.push_binary("doc:late", "yjs_sync", step1()); // answered below, late
+  writer.client.push_binary("doc:late", "yjs_sync", step1());
+  std::vector<frame> held; // what the writer gets, its join's step 1 among them: answered late
+  auto hold_until = [&](const std::string& bytes) {
+    for (auto f = writer.client.next_event("yjs");; f = writer.client.next_event("yjs")) {
+      held.push_back(f);
+      if (f.bytes == bytes)
+        return;
+    }
+  };
+  hold_until(step1()); // its sync is answered, and the step 1 waits
   for (int i = 0; i < 8; ++i)
     bob.write("u" + std::to_string(i));
-  std::vector<frame> held; // the writer's frames, its step 1 among them, unanswered
-  for (auto f = writer.client.next_event("yjs"); f.bytes != update("u7");
-       f = writer.client.next_event("yjs"))
-    held.push_back(f);
+  hold_until(update("u7"));
   CHECK_FALSE(writer.client.reply_to(writer.write("w")).is_ok()); // the window is full
 
   // Bob's states bring the window down; then the writer's answer to its join's step 1, made
@@ -402,7 +408,9 @@ TEST_CASE_METHOD(editor_fixture,
     bob.handle_pending();
     return bob.states_sent == 1 + 4; // its join's, then one per update from u3 to u6
   }));
-  writer.apply(update("u7"));
+  auto after_states = awareness({{2, 1, "{}"}}); // relayed once Bob's states are in
+  bob.client.push_binary("doc:late", "yjs", after_states);
+  hold_until(after_states);
   for (auto& f : held)
     writer.apply(f.bytes);
   REQUIRE(pulse::testing::eventually([&] {

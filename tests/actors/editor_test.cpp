@@ -244,6 +244,10 @@ TEST_CASE_METHOD(editor_fixture,
   ada.push_binary("doc:sync", "yjs", update("one"));
   ada.push_binary("doc:sync", "yjs", update("two"));
   ada.push_binary("doc:sync", "yjs", awareness({{11, 1, R"({"user":{"name":"ada"}})"}}));
+  // Ada's own sync is answered after her pushes (one sender, one order): then they are all in.
+  ada.push_binary("doc:sync", "yjs_sync", step1());
+  while (ada.next_event("yjs").bytes != synced) {
+  }
 
   test_client bob{srv};
   REQUIRE(bob.join("doc:sync").is_ok());

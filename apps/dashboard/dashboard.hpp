@@ -34,8 +34,9 @@ struct sample {
   double simulated = 0;
   std::size_t viewers = 0;
 };
-BOOST_DESCRIBE_STRUCT(sample, (), (t, connections, channels, messages_in_per_s, messages_out_per_s,
-                                   cpu_percent, memory_mb, simulated, viewers))
+BOOST_DESCRIBE_STRUCT(sample, (),
+                      (t, connections, channels, messages_in_per_s, messages_out_per_s, cpu_percent,
+                       memory_mb, simulated, viewers))
 
 /// The join's reply: the names of the series, and the last minute of samples.
 struct recent_samples {

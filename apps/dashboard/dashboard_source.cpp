@@ -1,8 +1,7 @@
 #include "apps/dashboard/dashboard_source.hpp"
 
-#include "apps/dashboard/dashboard.hpp"
-
 #include "apps/common/clock.hpp"
+#include "apps/dashboard/dashboard.hpp"
 
 #include <caf/atom.hpp>
 
@@ -10,7 +9,6 @@
 #include <cmath>
 
 namespace pulse::dashboard {
-
 
 namespace {
 using tick_atom = caf::atom_constant<caf::atom("tick")>;

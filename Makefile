@@ -11,7 +11,7 @@ CMAKE_COMMON := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 PORT ?= 8080
 BIND ?= 127.0.0.1
 
-.PHONY: soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz check-format check-layers format tsan fuzz fuzz-build clean autobahn test-autobahn autobahn-build
+.PHONY: soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz check-format check-layers format typecheck-web tsan fuzz fuzz-build clean autobahn test-autobahn autobahn-build
 
 all: dev
 
@@ -30,11 +30,21 @@ demo-build: web
 	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DPULSE_TESTS=OFF \
 	  -DCMAKE_RUNTIME_OUTPUT_DIRECTORY=$(CURDIR)/build/bin $(CMAKE_COMMON) >/dev/null
 	@cmake --build $(RELEASE) -j $(JOBS) --target pulse-demo
+	@$(MAKE) --no-print-directory typecheck-web SERVER=build/bin/pulse-demo
 
 ## dev: the test build (Debug, AddressSanitizer and UndefinedBehaviorSanitizer)
 dev: web
 	@cmake -S . -B $(DEV) -DCMAKE_BUILD_TYPE=Debug -DPULSE_SANITIZE=ON $(CMAKE_COMMON) >/dev/null
 	@cmake --build $(DEV) -j $(JOBS)
+	@$(MAKE) --no-print-directory typecheck-web SERVER=$(DEV)/bin/pulse-demo
+
+## typecheck-web: the pages (apps/*/web/*.tsx) against the channel types the server declares,
+## generated anew by SERVER --emit-types (tsconfig.json); a page that no longer fits fails the build
+SERVER ?= $(DEV)/bin/pulse-demo
+typecheck-web:
+	@mkdir -p build/generated
+	@$(SERVER) --emit-types build/generated/channels.d.ts
+	@node_modules/.bin/tsc -p tsconfig.json
 
 ## test: every check and every test, as CI runs them
 test: dev check-format check-layers test-cpp test-js test-scale test-browser test-soak test-fuzz test-autobahn

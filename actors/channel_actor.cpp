@@ -157,7 +157,7 @@ caf::behavior channel_actor::make_behavior() {
     [this](messages::presence_fetched& msg) {
       for (auto& diff : presence_.fetched(msg.records)) {
         // Every node tells its own subscribers that a silent node's presences left: no ghosts.
-        payload p{json::value(std::move(diff))};
+        any_payload p{json::value(std::move(diff))};
         subscribers_.queue_broadcast(encode_broadcast("presence_diff", p, std::nullopt, false));
         tell_listeners("presence_diff", p);
       }
@@ -391,7 +391,7 @@ void channel_actor::handle_dispatch(messages::dispatch& msg) {
   check_idle();
 }
 
-void channel_actor::run_handler(pulse::context& ctx, const payload& p) {
+void channel_actor::run_handler(pulse::context& ctx, const any_payload& p) {
   auto it = handlers_.find(ctx.event());
   if (it == handlers_.end()) {
     log().info("channel {}: no handler for event \"{}\"", topic_, ctx.event());
@@ -450,7 +450,7 @@ void channel_actor::finish_request(std::uint64_t id, server_requests::pending pe
   }
 }
 
-void channel_actor::tell_listeners(std::string_view event, const payload& p) {
+void channel_actor::tell_listeners(std::string_view event, const any_payload& p) {
   if (listeners_.empty())
     return;
   // Built once, shared by every listener.
@@ -467,7 +467,7 @@ void channel_actor::tell_listeners(std::string_view event, const payload& p) {
 
 // ---- output ------------------------------------------------------------------------------------
 
-frame_set channel_actor::encode_broadcast(std::string_view event, const payload& p,
+frame_set channel_actor::encode_broadcast(std::string_view event, const any_payload& p,
                                           const std::optional<std::string>& offset,
                                           bool for_history) const {
   frame_set frames;
@@ -498,7 +498,7 @@ frame_set channel_actor::frames_from_tail(std::string_view tail,
   return frames;
 }
 
-void channel_actor::broadcast(std::string_view event, const payload& p,
+void channel_actor::broadcast(std::string_view event, const any_payload& p,
                               const pulse::subscriber* except, bool kept) {
   actor_metrics::add(metrics_->broadcasts);
   bool keep = kept && history_;
@@ -533,7 +533,8 @@ void channel_actor::deliver(const pulse::subscriber& to, transport::outbound_fra
   subscribers_.queue_for(to, std::move(frame));
 }
 
-void channel_actor::push(const pulse::subscriber& to, std::string_view event, const payload& p) {
+void channel_actor::push(const pulse::subscriber& to, std::string_view event,
+                         const any_payload& p) {
   auto* bytes = std::get_if<binary>(&p);
   if (!bytes)
     return deliver(to, phoenix::encode_push(to.format, to.join_ref, topic_, event,
@@ -545,7 +546,7 @@ void channel_actor::push(const pulse::subscriber& to, std::string_view event, co
 }
 
 void channel_actor::reply(const pulse::subscriber& to, const std::optional<std::string>& ref,
-                          bool ok, const payload& response) {
+                          bool ok, const any_payload& response) {
   auto* bytes = std::get_if<binary>(&response);
   if (!bytes)
     return deliver(to, phoenix::encode_reply(to.format, to.join_ref, ref, topic_, ok,
@@ -626,14 +627,14 @@ void channel_actor::untrack(const pulse::subscriber& who, std::string_view key) 
 
 void channel_actor::share_presence(const json::object& diff) {
   if (!broker_) {
-    broadcast("presence_diff", payload{json::value(diff)}, nullptr, false);
+    broadcast("presence_diff", any_payload{json::value(diff)}, nullptr, false);
     return;
   }
   // Stored first: a node that hears the diff finds the list in Redis already.
   presence_.store();
   broker_->publish(topic_, phoenix::encode_broadcast_tail(topic_, "presence_diff", diff), 0, 0,
                    caf::actor_cast<caf::actor>(this));
-  tell_listeners("presence_diff", payload{json::value(diff)});
+  tell_listeners("presence_diff", any_payload{json::value(diff)});
   start_heartbeat();
 }
 
@@ -677,8 +678,8 @@ void channel_actor::handle_remote(messages::remote_broadcast& msg) {
     presence_.heard(*diff);
     start_heartbeat();
   }
-  tell_listeners(content->event, content->is_binary ? payload{binary{std::move(content->bytes)}}
-                                                    : payload{std::move(content->json)});
+  tell_listeners(content->event, content->is_binary ? any_payload{binary{std::move(content->bytes)}}
+                                                    : any_payload{std::move(content->json)});
 }
 
 void channel_actor::handle_history(messages::history_loaded& msg) {

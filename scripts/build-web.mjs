@@ -1,6 +1,7 @@
-// Builds the sample apps' pages into build/web/<app>/: each app's web/main.jsx (if any) is
+// Builds the sample apps' pages into build/web/<app>/: each app's web/main.tsx or main.jsx (if any) is
 // bundled with esbuild into app.js, next to the app's static files (index.html, CSS, images).
-// Nothing is fetched at run time: React, the Pulse client and the chart library are in the bundle.
+// Nothing is fetched at run time: React, the Pulse client, the chart library and the editor (Yjs,
+// CodeMirror) are in the bundle.
 import * as esbuild from "esbuild";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -8,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const out = path.join(root, "build/web");
-const apps = ["demo", "chat", "dashboard"];
+const apps = ["demo", "chat", "dashboard", "editor"];
 const sourceExtensions = new Set([".js", ".jsx", ".mjs", ".ts", ".tsx"]);
 
 async function exists(file) {
@@ -24,8 +25,10 @@ for (const app of apps) {
     if (entry.isFile() && !sourceExtensions.has(path.extname(entry.name)))
       await fs.copyFile(path.join(source, entry.name), path.join(target, entry.name));
   }
-  const main = path.join(source, "main.jsx");
-  if (await exists(main)) {
+  let main = null;
+  for (const name of ["main.tsx", "main.jsx"])
+    if (!main && await exists(path.join(source, name))) main = path.join(source, name);
+  if (main) {
     await esbuild.build({
       entryPoints: [main],
       outfile: path.join(target, "app.js"),

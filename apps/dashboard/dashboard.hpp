@@ -10,11 +10,40 @@
 
 #include "actors/pulse.hpp"
 
+#include <boost/describe/class.hpp>
+#include <boost/describe/members.hpp>
+
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <string>
+#include <vector>
 
 namespace pulse::dashboard {
+
+/// The server's figures at one moment (`t`, unix ms); `viewers` is filled in by the channel.
+struct sample {
+  std::int64_t t = 0;
+  std::size_t connections = 0;
+  std::size_t channels = 0;
+  double messages_in_per_s = 0;
+  double messages_out_per_s = 0;
+  double cpu_percent = 0;
+  double memory_mb = 0;
+  double simulated = 0;
+  std::size_t viewers = 0;
+};
+BOOST_DESCRIBE_STRUCT(sample, (),
+                      (t, connections, channels, messages_in_per_s, messages_out_per_s, cpu_percent,
+                       memory_mb, simulated, viewers))
+
+/// The join's reply: the names of the series, and the last minute of samples.
+struct recent_samples {
+  std::vector<std::string> series;
+  std::vector<sample> samples;
+};
+BOOST_DESCRIBE_STRUCT(recent_samples, (), (series, samples))
 
 struct dashboard_options {
   std::chrono::milliseconds interval = std::chrono::milliseconds{500};
@@ -30,10 +59,10 @@ class dashboard_channel : public channel {
   pulse::handlers handlers() override;
 
  private:
-  void on_sample(context& ctx, const boost::json::value& sample);
+  void on_sample(context& ctx, const sample& next);
 
   dashboard_options options_;
-  std::deque<boost::json::value> samples_;
+  std::deque<sample> samples_;
 };
 
 /// Defines the `dashboard` channel and starts its data source (stopped with the server).

@@ -1,6 +1,7 @@
 #include "apps/dashboard/dashboard_source.hpp"
 
 #include "apps/common/clock.hpp"
+#include "apps/dashboard/dashboard.hpp"
 
 #include <caf/atom.hpp>
 
@@ -8,8 +9,6 @@
 #include <cmath>
 
 namespace pulse::dashboard {
-
-namespace json = boost::json;
 
 namespace {
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
@@ -46,21 +45,20 @@ void dashboard_source::sample() {
   // A random walk that stays between 0 and 100: something that moves even on an idle server.
   std::normal_distribution<double> step{0, 4};
   simulated_ = std::clamp(simulated_ + step(random_) + (50 - simulated_) * 0.05, 0.0, 100.0);
-  json::object sample{
-    {"t", apps::now_unix_ms()},
-    {"connections", stats.connections},
-    {"channels", stats.channels},
-    {"messages_in_per_s", per_second(stats.messages_in, last_stats_.messages_in)},
-    {"messages_out_per_s", per_second(stats.messages_out, last_stats_.messages_out)},
-    {"cpu_percent",
-     std::round((usage.cpu_seconds - last_usage_.cpu_seconds) / seconds * 1000) / 10},
-    {"memory_mb", std::round(static_cast<double>(usage.resident_bytes) / (1 << 20) * 10) / 10},
-    {"simulated", std::round(simulated_ * 10) / 10},
+  dashboard::sample next{
+    .t = apps::now_unix_ms(),
+    .connections = stats.connections,
+    .channels = stats.channels,
+    .messages_in_per_s = per_second(stats.messages_in, last_stats_.messages_in),
+    .messages_out_per_s = per_second(stats.messages_out, last_stats_.messages_out),
+    .cpu_percent = std::round((usage.cpu_seconds - last_usage_.cpu_seconds) / seconds * 1000) / 10,
+    .memory_mb = std::round(static_cast<double>(usage.resident_bytes) / (1 << 20) * 10) / 10,
+    .simulated = std::round(simulated_ * 10) / 10,
   };
   last_stats_ = stats;
   last_usage_ = usage;
   last_time_ = now;
-  target_.send("sample", std::move(sample));
+  target_.send("sample", to_json(next));
 }
 
 } // namespace pulse::dashboard

@@ -25,8 +25,10 @@ export async function typed(url: string) {
   alerts.emit("new_alert", {}); // a missing field takes the server's default
   alerts.on("alert", (alert) => alert.time.length);
   // A channel without declared events stays open.
+  const document = connection.channel("doc:notes");
+  document.on("anything", (payload) => payload);
   const dashboard = connection.channel("dashboard");
-  dashboard.on("anything", (payload) => payload);
+  dashboard.on("sample", (sample) => sample.cpu_percent.toFixed(1));
   return at;
 }
 

@@ -1,13 +1,18 @@
 // The chat page: rooms (room:NAME), a name, the room's history and live messages, who is online.
-import { StrictMode, useCallback, useEffect, useRef, useState } from "react";
+import { type FormEvent, StrictMode, useCallback, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
+import type { ChannelBridge, MessageOf } from "@pulse/client";
 import { usePulseChannel } from "@pulse/client/react";
+import type { Channels } from "@pulse/channels";
+
+type Room = Channels["room:*"];
+type Message = Room["out"]["new_message"];
 
 const MAX_CHARS = 4000;
 const params = new URLSearchParams(location.search);
 const initialRoom = cleanRoom(params.get("room")) || "lobby";
 
-function cleanRoom(name) {
+function cleanRoom(name: string | null): string {
   return (name ?? "").trim().toLowerCase().replace(/[^a-z0-9_-]+/g, "-").slice(0, 40);
 }
 
@@ -18,16 +23,16 @@ function Chat() {
   const [passcode, setPasscode] = useState("");
   const [joinedPasscode, setJoinedPasscode] = useState("");
   const isPrivate = room.startsWith("private-");
-  const [messages, setMessages] = useState([]);
+  const [messages, setMessages] = useState<Message[]>([]);
   const [text, setText] = useState("");
-  const [error, setError] = useState(null);
-  const pending = useRef(null); // a message typed under a new name: sent once rejoined
-  const list = useRef(null);
+  const [error, setError] = useState<string | null>(null);
+  const pending = useRef<string | null>(null); // a message typed under a new name: sent once rejoined
+  const list = useRef<HTMLUListElement>(null);
 
-  const onMessage = useCallback((event, payload) => {
+  const onMessage = useCallback((...[event, payload]: MessageOf<Room>) => {
     if (event === "new_message") setMessages((all) => [...all, payload]);
   }, []);
-  const { channel, status, joinError, presence } = usePulseChannel(`room:${room}`, {
+  const { channel, status, joinError, presence } = usePulseChannel<Channels, "room:*">(`room:${room}`, {
     params: isPrivate ? { username: joinedName, passcode: joinedPasscode } : { username: joinedName },
     onMessage,
     presence: true,
@@ -37,7 +42,7 @@ function Chat() {
   // missed messages arrive as ordinary events and what is shown stays).
   useEffect(() => {
     if (!channel) return undefined;
-    return channel.onJoin((response) => {
+    return channel.onJoin((response: { recovered?: boolean; history?: Message[] }) => {
       if (response.recovered !== true) setMessages(response.history ?? []);
     });
   }, [channel]);
@@ -53,13 +58,14 @@ function Chat() {
     list.current?.lastElementChild?.scrollIntoView({ block: "end" });
   }, [messages]);
 
-  function send(target, message) {
+  function send(target: ChannelBridge<Room>, message: string) {
     target.request("message", { text: message }).then(
       () => setError(null),
-      (failure) => setError(failure.reason ?? failure.message));
+      (failure: { reason?: string; message?: string }) =>
+        setError(failure.reason ?? failure.message ?? "not sent"));
   }
 
-  function submit(event) {
+  function submit(event: FormEvent) {
     event.preventDefault();
     const message = text.trim();
     if (!message) return; // nothing to say: nothing sent
@@ -78,7 +84,7 @@ function Chat() {
     }
   }
 
-  function changeRoom(next) {
+  function changeRoom(next: string) {
     const cleaned = cleanRoom(next);
     if (!cleaned || cleaned === room) return;
     history.pushState(null, "", `?room=${encodeURIComponent(cleaned)}`);
@@ -124,7 +130,7 @@ function Chat() {
   );
 }
 
-function RoomPicker({ room, onPick }) {
+function RoomPicker({ room, onPick }: { room: string; onPick: (room: string) => void }) {
   const [draft, setDraft] = useState("");
   const rooms = ["lobby", "random", "help"];
   return (
@@ -140,4 +146,4 @@ function RoomPicker({ room, onPick }) {
   );
 }
 
-createRoot(document.getElementById("root")).render(<StrictMode><Chat /></StrictMode>);
+createRoot(document.getElementById("root")!).render(<StrictMode><Chat /></StrictMode>);

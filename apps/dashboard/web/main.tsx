@@ -3,11 +3,18 @@ import { StrictMode, useCallback, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import type { MessageOf } from "@pulse/client";
 import { usePulseChannel } from "@pulse/client/react";
+import type { Channels } from "@pulse/channels";
+
+type Dashboard = Channels["dashboard"];
+type Sample = Dashboard["out"]["sample"];
+type Figure = Exclude<keyof Sample, "t">;
+interface Series { key: Figure; label: string; stroke: string }
 
 const KEPT = 120; // one minute of samples
 
-const figures = [
+const figures: { key: Figure; label: string; unit?: string }[] = [
   { key: "connections", label: "Connections" },
   { key: "viewers", label: "Viewers" },
   { key: "channels", label: "Channels" },
@@ -18,7 +25,7 @@ const figures = [
   { key: "simulated", label: "Simulated" },
 ];
 
-const charts = [
+const charts: { title: string; series: Series[] }[] = [
   { title: "Messages per second", series: [
     { key: "messages_in_per_s", label: "in", stroke: "#3451d1" },
     { key: "messages_out_per_s", label: "out", stroke: "#e8590c" }] },
@@ -32,14 +39,14 @@ const charts = [
 ];
 
 function Dashboard() {
-  const [samples, setSamples] = useState([]);
-  const onMessage = useCallback((event, sample) => {
+  const [samples, setSamples] = useState<Sample[]>([]);
+  const onMessage = useCallback((...[event, sample]: MessageOf<Dashboard>) => {
     if (event === "sample") setSamples((all) => [...all.slice(-(KEPT - 1)), sample]);
   }, []);
-  const { channel, status } = usePulseChannel("dashboard", { onMessage });
+  const { channel, status } = usePulseChannel<Channels, "dashboard">("dashboard", { onMessage });
 
   // Every join (the first, and after a reconnect) brings the last minute.
-  useEffect(() => channel?.onJoin((response) => setSamples(response.samples ?? [])), [channel]);
+  useEffect(() => channel?.onJoin((response: { samples?: Sample[] }) => setSamples(response.samples ?? [])), [channel]);
 
   const latest = samples.at(-1);
   return (
@@ -65,29 +72,29 @@ function Dashboard() {
   );
 }
 
-function format(value) {
+function format(value: number | undefined): string {
   if (typeof value !== "number") return "–";
   return Number.isInteger(value) ? value.toLocaleString() : value.toFixed(1);
 }
 
 /** One uPlot chart, made once and fed new data on every sample. */
-function Chart({ title, series, samples }) {
-  const box = useRef(null);
-  const plot = useRef(null);
+function Chart({ title, series, samples }: { title: string; series: Series[]; samples: Sample[] }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
   useEffect(() => {
-    const width = () => Math.max(240, box.current.clientWidth);
+    const width = () => Math.max(240, box.current!.clientWidth);
     plot.current = new uPlot({
       width: width(),
       height: 180,
       series: [{}, ...series.map(({ label, stroke }) => ({ label, stroke, width: 2 }))],
       axes: [{ stroke: "#556" }, { stroke: "#556", size: 50 }],
       legend: { live: false },
-    }, [[], ...series.map(() => [])], box.current);
-    const resize = () => plot.current.setSize({ width: width(), height: 180 });
+    }, [[], ...series.map(() => [])], box.current!);
+    const resize = () => plot.current!.setSize({ width: width(), height: 180 });
     window.addEventListener("resize", resize);
     return () => {
       window.removeEventListener("resize", resize);
-      plot.current.destroy();
+      plot.current!.destroy();
     };
   }, [series]);
   useEffect(() => {
@@ -102,4 +109,4 @@ function Chart({ title, series, samples }) {
   );
 }
 
-createRoot(document.getElementById("root")).render(<StrictMode><Dashboard /></StrictMode>);
+createRoot(document.getElementById("root")!).render(<StrictMode><Dashboard /></StrictMode>);

@@ -1,8 +1,7 @@
-#include "actors/channel_actor.hpp"
-
-#include "actors/errors.hpp"
-#include "transport/log.hpp"
-#include "transport/phoenix_codec.hpp"
+#include <pulse/channel_actor.hpp>
+#include <pulse/errors.hpp>
+#include <pulse/transport/log.hpp>
+#include <pulse/transport/phoenix_codec.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

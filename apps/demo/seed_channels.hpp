@@ -2,7 +2,7 @@
 // bench channel, and echo for client conformance tests.
 #pragma once
 
-#include "actors/pulse.hpp"
+#include <pulse/pulse.hpp>
 
 namespace pulse::demo {
 

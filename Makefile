@@ -11,7 +11,7 @@ CMAKE_COMMON := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 PORT ?= 8080
 BIND ?= 127.0.0.1
 
-.PHONY: soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz check-format check-layers format typecheck-web tsan fuzz fuzz-build clean autobahn test-autobahn autobahn-build
+.PHONY: install test-example example-subdir soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz check-format check-layers format typecheck-web tsan fuzz fuzz-build clean autobahn test-autobahn autobahn-build
 
 all: dev
 
@@ -47,7 +47,33 @@ typecheck-web:
 	@node_modules/.bin/tsc -p tsconfig.json
 
 ## test: every check and every test, as CI runs them
-test: dev check-format check-layers test-cpp test-js test-scale test-browser test-soak test-fuzz test-autobahn
+test: dev check-format check-layers test-cpp test-example test-js test-scale test-browser test-soak test-fuzz test-autobahn
+
+## install: the libraries, headers, CMake package, pkg-config file and pulse-demo under PREFIX
+PREFIX ?= /usr/local
+install: web
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DPULSE_TESTS=OFF \
+	  -DCMAKE_RUNTIME_OUTPUT_DIRECTORY=$(CURDIR)/build/bin $(CMAKE_COMMON) >/dev/null
+	@cmake --build $(RELEASE) -j $(JOBS) --target pulse pulse_testing pulse-demo
+	cmake --install $(RELEASE) --prefix $(PREFIX)
+
+# examples/hello, a project of its own: built against the test build installed into build/stage
+# (find_package(Pulse)) and its test run; its add_subdirectory form is configured (built in full
+# by `make example-subdir`).
+test-example:
+	@rm -rf build/stage build/hello build/hello-subdir
+	@cmake --install $(DEV) --prefix $(CURDIR)/build/stage >/dev/null
+	@cmake -S examples/hello -B build/hello -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_PREFIX_PATH=$(CURDIR)/build/stage >/dev/null
+	@cmake --build build/hello -j $(JOBS)
+	cd build/hello && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
+	@cmake -S examples/hello -B build/hello-subdir -DPULSE_SOURCE_DIR=$(CURDIR) >/dev/null
+	@echo "examples/hello: built and tested against the staged install; add_subdirectory configures"
+
+example-subdir:
+	@cmake -S examples/hello -B build/hello-subdir -DPULSE_SOURCE_DIR=$(CURDIR) >/dev/null
+	@cmake --build build/hello-subdir -j $(JOBS)
+	cd build/hello-subdir && ctest --output-on-failure
 
 test-cpp:
 	cd $(DEV) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -103,9 +129,11 @@ check-format:
 	@files=$$(git ls-files '*.cpp' '*.hpp'); \
 	clang-format --dry-run --Werror $$files && echo "format: clean"
 
-# transport/ must not know CAF, and nothing below apps/ may include an app.
+# transport/ must know neither CAF nor the actors (<pulse/transport/...> only), and nothing below
+# apps/ may include an app.
 check-layers:
 	@! grep -rnE '#include [<"]caf/' transport/ || { echo "transport/ includes CAF"; exit 1; }
+	@! grep -rnE '#include <pulse/[a-z_0-9]+\.hpp>' transport/ || { echo "transport/ includes an actor header"; exit 1; }
 	@! grep -rnE '#include "apps/' actors/ transport/ || { echo "a library includes an app"; exit 1; }
 	@echo "layers: clean"
 

@@ -1,6 +1,5 @@
-#include "actors/channel.hpp"
-
-#include "actors/channel_actor.hpp"
+#include <pulse/channel.hpp>
+#include <pulse/channel_actor.hpp>
 
 namespace pulse {
 

@@ -1,9 +1,8 @@
-#include "actors/channel_actor.hpp"
-
-#include "actors/errors.hpp"
-#include "actors/jwt.hpp"
-#include "transport/log.hpp"
-#include "transport/phoenix_codec.hpp"
+#include <pulse/channel_actor.hpp>
+#include <pulse/errors.hpp>
+#include <pulse/jwt.hpp>
+#include <pulse/transport/log.hpp>
+#include <pulse/transport/phoenix_codec.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

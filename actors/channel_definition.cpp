@@ -1,4 +1,4 @@
-#include "actors/channel_definition.hpp"
+#include <pulse/channel_definition.hpp>
 
 #include <stdexcept>
 

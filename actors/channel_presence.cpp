@@ -1,4 +1,4 @@
-#include "actors/channel_presence.hpp"
+#include <pulse/channel_presence.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,8 +1,7 @@
-#include "actors/connection_actor.hpp"
-
-#include "transport/close_code.hpp"
-#include "transport/log.hpp"
-#include "transport/phoenix_codec.hpp"
+#include <pulse/connection_actor.hpp>
+#include <pulse/transport/close_code.hpp>
+#include <pulse/transport/log.hpp>
+#include <pulse/transport/phoenix_codec.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>

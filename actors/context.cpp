@@ -1,6 +1,5 @@
-#include "actors/context.hpp"
-
-#include "actors/channel_actor.hpp"
+#include <pulse/channel_actor.hpp>
+#include <pulse/context.hpp>
 
 namespace pulse {
 

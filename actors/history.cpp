@@ -1,4 +1,4 @@
-#include "actors/history.hpp"
+#include <pulse/history.hpp>
 
 #include <charconv>
 

@@ -1,10 +1,9 @@
 // JWT verification on libjwt 1.10, which checks a signature with the algorithm the token names and
 // nothing else: the key's type pins the algorithm here, and the claims are checked here. JWKs
 // become PEM public keys with OpenSSL 3.
-#include "actors/jwt.hpp"
-
-#include "transport/base64.hpp"
-#include "transport/log.hpp"
+#include <pulse/jwt.hpp>
+#include <pulse/transport/base64.hpp>
+#include <pulse/transport/log.hpp>
 
 #include <boost/json.hpp>
 #include <openssl/bio.h>

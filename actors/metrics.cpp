@@ -1,4 +1,4 @@
-#include "actors/metrics.hpp"
+#include <pulse/metrics.hpp>
 
 #include <fmt/format.h>
 

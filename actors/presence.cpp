@@ -1,4 +1,4 @@
-#include "actors/presence.hpp"
+#include <pulse/presence.hpp>
 
 #include <boost/json/array.hpp>
 

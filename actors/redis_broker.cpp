@@ -1,8 +1,7 @@
-#include "actors/redis_broker.hpp"
-
-#include "actors/messages.hpp"
-#include "transport/log.hpp"
-#include "transport/redis_client.hpp"
+#include <pulse/messages.hpp>
+#include <pulse/redis_broker.hpp>
+#include <pulse/transport/log.hpp>
+#include <pulse/transport/redis_client.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>

@@ -1,6 +1,5 @@
-#include "actors/registry_actor.hpp"
-
-#include "transport/log.hpp"
+#include <pulse/registry_actor.hpp>
+#include <pulse/transport/log.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <caf/exit_reason.hpp>

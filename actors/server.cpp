@@ -1,13 +1,12 @@
-#include "actors/server.hpp"
-
-#include "actors/channel_actor.hpp"
-#include "actors/connection_actor.hpp"
-#include "actors/registry_actor.hpp"
-#include "actors/server_api.hpp"
-#include "actors/server_core.hpp"
-#include "actors/typescript.hpp"
-#include "transport/base64.hpp"
-#include "transport/log.hpp"
+#include <pulse/channel_actor.hpp>
+#include <pulse/connection_actor.hpp>
+#include <pulse/registry_actor.hpp>
+#include <pulse/server.hpp>
+#include <pulse/server_api.hpp>
+#include <pulse/server_core.hpp>
+#include <pulse/transport/base64.hpp>
+#include <pulse/transport/log.hpp>
+#include <pulse/typescript.hpp>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>

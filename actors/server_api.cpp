@@ -1,8 +1,7 @@
-#include "actors/server_api.hpp"
-
-#include "actors/messages.hpp"
-#include "actors/server_core.hpp"
-#include "transport/base64.hpp"
+#include <pulse/messages.hpp>
+#include <pulse/server_api.hpp>
+#include <pulse/server_core.hpp>
+#include <pulse/transport/base64.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,4 +1,4 @@
-#include "actors/server_requests.hpp"
+#include <pulse/server_requests.hpp>
 
 #include <charconv>
 

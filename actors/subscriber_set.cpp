@@ -1,4 +1,4 @@
-#include "actors/subscriber_set.hpp"
+#include <pulse/subscriber_set.hpp>
 
 #include <caf/mailbox_element.hpp>
 #include <caf/make_message.hpp>

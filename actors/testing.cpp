@@ -1,6 +1,5 @@
-#include "actors/testing.hpp"
-
-#include "transport/phoenix_codec.hpp"
+#include <pulse/testing.hpp>
+#include <pulse/transport/phoenix_codec.hpp>
 
 #include <boost/json.hpp>
 

@@ -1,6 +1,5 @@
-#include "actors/token.hpp"
-
-#include "transport/base64.hpp"
+#include <pulse/token.hpp>
+#include <pulse/transport/base64.hpp>
 
 #include <boost/json.hpp>
 #include <openssl/crypto.h>

@@ -1,4 +1,4 @@
-#include "actors/topic_directory.hpp"
+#include <pulse/topic_directory.hpp>
 
 namespace pulse {
 

@@ -1,4 +1,4 @@
-#include "actors/topic_pattern.hpp"
+#include <pulse/topic_pattern.hpp>
 
 #include <limits>
 #include <stdexcept>

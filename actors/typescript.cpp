@@ -1,6 +1,5 @@
-#include "actors/typescript.hpp"
-
-#include "transport/json_writer.hpp"
+#include <pulse/transport/json_writer.hpp>
+#include <pulse/typescript.hpp>
 
 namespace pulse {
 

@@ -1,4 +1,4 @@
-#include "transport/base64.hpp"
+#include <pulse/transport/base64.hpp>
 
 #include <array>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "transport/connection.hpp"
+#include <pulse/transport/connection.hpp>
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "transport/deflate_negotiation.hpp"
+#include <pulse/transport/deflate_negotiation.hpp>
 
 #include <algorithm>
 #include <cctype>

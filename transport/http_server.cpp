@@ -1,10 +1,9 @@
-#include "transport/http_server.hpp"
-
-#include "transport/asio.hpp"
-#include "transport/close_code.hpp"
-#include "transport/http_context.hpp"
-#include "transport/listener.hpp"
-#include "transport/websocket_session.hpp"
+#include <pulse/transport/asio.hpp>
+#include <pulse/transport/close_code.hpp>
+#include <pulse/transport/http_context.hpp>
+#include <pulse/transport/http_server.hpp>
+#include <pulse/transport/listener.hpp>
+#include <pulse/transport/websocket_session.hpp>
 
 #include <optional>
 #include <sched.h>

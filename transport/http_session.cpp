@@ -1,8 +1,7 @@
-#include "transport/http_session.hpp"
-
-#include "transport/deflate_negotiation.hpp"
-#include "transport/log.hpp"
-#include "transport/websocket_session.hpp"
+#include <pulse/transport/deflate_negotiation.hpp>
+#include <pulse/transport/http_session.hpp>
+#include <pulse/transport/log.hpp>
+#include <pulse/transport/websocket_session.hpp>
 
 namespace pulse::transport {
 

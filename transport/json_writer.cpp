@@ -1,4 +1,4 @@
-#include "transport/json_writer.hpp"
+#include <pulse/transport/json_writer.hpp>
 
 #include <boost/json/value.hpp>
 

@@ -1,4 +1,4 @@
-#include "transport/latency_histogram.hpp"
+#include <pulse/transport/latency_histogram.hpp>
 
 #include <algorithm>
 

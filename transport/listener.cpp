@@ -1,7 +1,6 @@
-#include "transport/listener.hpp"
-
-#include "transport/http_session.hpp"
-#include "transport/log.hpp"
+#include <pulse/transport/http_session.hpp>
+#include <pulse/transport/listener.hpp>
+#include <pulse/transport/log.hpp>
 
 namespace pulse::transport {
 

@@ -1,4 +1,4 @@
-#include "transport/log.hpp"
+#include <pulse/transport/log.hpp>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>

@@ -1,8 +1,7 @@
-#include "transport/longpoll_endpoint.hpp"
-
-#include "transport/base64.hpp"
-#include "transport/http_context.hpp"
-#include "transport/log.hpp"
+#include <pulse/transport/base64.hpp>
+#include <pulse/transport/http_context.hpp>
+#include <pulse/transport/log.hpp>
+#include <pulse/transport/longpoll_endpoint.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <openssl/rand.h>

@@ -1,10 +1,9 @@
-#include "transport/longpoll_session.hpp"
-
-#include "transport/base64.hpp"
-#include "transport/close_code.hpp"
-#include "transport/log.hpp"
-#include "transport/longpoll_endpoint.hpp"
-#include "transport/session_tracker.hpp"
+#include <pulse/transport/base64.hpp>
+#include <pulse/transport/close_code.hpp>
+#include <pulse/transport/log.hpp>
+#include <pulse/transport/longpoll_endpoint.hpp>
+#include <pulse/transport/longpoll_session.hpp>
+#include <pulse/transport/session_tracker.hpp>
 
 #include <boost/json/serialize.hpp>
 

@@ -1,4 +1,4 @@
-#include "transport/message_deflate.hpp"
+#include <pulse/transport/message_deflate.hpp>
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "transport/message_inflater.hpp"
+#include <pulse/transport/message_inflater.hpp>
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,5 @@
-#include "transport/outbound_frame.hpp"
-
-#include "transport/message_deflate.hpp"
+#include <pulse/transport/message_deflate.hpp>
+#include <pulse/transport/outbound_frame.hpp>
 
 #include <algorithm>
 #include <array>

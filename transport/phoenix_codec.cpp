@@ -1,7 +1,6 @@
-#include "transport/phoenix_codec.hpp"
-
-#include "transport/json_writer.hpp"
-#include "transport/utf8.hpp"
+#include <pulse/transport/json_writer.hpp>
+#include <pulse/transport/phoenix_codec.hpp>
+#include <pulse/transport/utf8.hpp>
 
 #include <boost/json.hpp>
 

@@ -1,7 +1,6 @@
-#include "transport/redis_client.hpp"
-
-#include "transport/asio.hpp"
-#include "transport/log.hpp"
+#include <pulse/transport/asio.hpp>
+#include <pulse/transport/log.hpp>
+#include <pulse/transport/redis_client.hpp>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>

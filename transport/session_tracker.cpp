@@ -1,6 +1,5 @@
-#include "transport/session_tracker.hpp"
-
-#include "transport/websocket_session.hpp"
+#include <pulse/transport/session_tracker.hpp>
+#include <pulse/transport/websocket_session.hpp>
 
 #include <vector>
 

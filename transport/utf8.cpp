@@ -1,4 +1,4 @@
-#include "transport/utf8.hpp"
+#include <pulse/transport/utf8.hpp>
 
 #include <cstdint>
 #include <cstring>

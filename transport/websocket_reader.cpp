@@ -1,7 +1,6 @@
-#include "transport/websocket_reader.hpp"
-
-#include "transport/close_code.hpp"
-#include "transport/utf8.hpp"
+#include <pulse/transport/close_code.hpp>
+#include <pulse/transport/utf8.hpp>
+#include <pulse/transport/websocket_reader.hpp>
 
 #include <array>
 #include <cstring>

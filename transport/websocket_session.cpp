@@ -1,8 +1,7 @@
-#include "transport/websocket_session.hpp"
-
-#include "transport/close_code.hpp"
-#include "transport/log.hpp"
-#include "transport/session_tracker.hpp"
+#include <pulse/transport/close_code.hpp>
+#include <pulse/transport/log.hpp>
+#include <pulse/transport/session_tracker.hpp>
+#include <pulse/transport/websocket_session.hpp>
 
 #include <array>
 #include <cerrno>

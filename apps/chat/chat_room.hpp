@@ -10,7 +10,7 @@
 // Rooms named `room:private-...` refuse joins without the right {"passcode": ...}.
 #pragma once
 
-#include "actors/pulse.hpp"
+#include <pulse/pulse.hpp>
 
 #include <boost/describe/class.hpp>
 

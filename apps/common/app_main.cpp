@@ -1,6 +1,6 @@
 #include "apps/common/app_main.hpp"
 
-#include "transport/log.hpp"
+#include <pulse/transport/log.hpp>
 
 #include <CLI/CLI.hpp>
 

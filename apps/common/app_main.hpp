@@ -1,7 +1,7 @@
 // The command line every sample server shares: --port, --bind, --threads, --web-root.
 #pragma once
 
-#include "actors/server.hpp"
+#include <pulse/server.hpp>
 
 #include <filesystem>
 #include <functional>

@@ -8,7 +8,7 @@
 //    "cpu_percent", "memory_mb", "simulated", "viewers"}
 #pragma once
 
-#include "actors/pulse.hpp"
+#include <pulse/pulse.hpp>
 
 #include <boost/describe/class.hpp>
 #include <boost/describe/members.hpp>

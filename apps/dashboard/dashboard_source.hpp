@@ -1,8 +1,8 @@
 // The dashboard's data source: an actor that samples the server every interval.
 #pragma once
 
-#include "actors/pulse.hpp"
 #include "apps/common/process_stats.hpp"
+#include <pulse/pulse.hpp>
 
 #include <caf/event_based_actor.hpp>
 

@@ -1,7 +1,7 @@
 #include "apps/demo/seed_channels.hpp"
 
 #include "apps/common/clock.hpp"
-#include "transport/log.hpp"
+#include <pulse/transport/log.hpp>
 
 #include <boost/describe/class.hpp>
 

@@ -2,7 +2,7 @@
 // bench channel, echo for client conformance tests, and identity for authentication tests.
 #pragma once
 
-#include "actors/pulse.hpp"
+#include <pulse/pulse.hpp>
 
 namespace pulse::demo {
 

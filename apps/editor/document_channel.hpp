@@ -22,10 +22,10 @@
 // or in Redis with --redis (shared by every node and kept across restarts).
 #pragma once
 
-#include "actors/pulse.hpp"
 #include "apps/editor/awareness_cache.hpp"
 #include "apps/editor/document_log.hpp"
 #include "apps/editor/y_protocol.hpp"
+#include <pulse/pulse.hpp>
 
 #include <chrono>
 #include <cstddef>

@@ -27,7 +27,7 @@
 // every kept entry is needed, which is correct by the same rule held before.
 #pragma once
 
-#include "actors/payload.hpp"
+#include <pulse/payload.hpp>
 
 #include <cstddef>
 #include <deque>

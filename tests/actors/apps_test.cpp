@@ -1,6 +1,6 @@
-#include "actors/testing.hpp"
 #include "apps/chat/chat_room.hpp"
 #include "apps/dashboard/dashboard.hpp"
+#include <pulse/testing.hpp>
 
 #include <catch2/catch.hpp>
 

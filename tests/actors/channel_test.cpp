@@ -1,5 +1,5 @@
-#include "actors/testing.hpp"
 #include "tests/support/test_channels.hpp"
+#include <pulse/testing.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>

@@ -2,9 +2,9 @@
 // hand. Yjs itself is played by fake_editor: an update is a token, a document the set of tokens
 // it has seen, and a state (sync step 2) all of them, so "the document reconstructs" means "a
 // joiner receives every token ever written".
-#include "actors/testing.hpp"
 #include "apps/editor/document_channel.hpp"
 #include "apps/editor/y_protocol.hpp"
+#include <pulse/testing.hpp>
 
 #include <catch2/catch.hpp>
 

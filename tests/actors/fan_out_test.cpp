@@ -1,7 +1,7 @@
 // The fan-out through connection actors: a channel hands each subscriber's connection actor one
 // shared batch per flush, and each connection writes its own socket, on whichever worker runs it.
-#include "actors/testing.hpp"
 #include "tests/support/test_channels.hpp"
+#include <pulse/testing.hpp>
 
 #include <catch2/catch.hpp>
 

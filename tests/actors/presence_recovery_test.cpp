@@ -1,4 +1,4 @@
-#include "actors/testing.hpp"
+#include <pulse/testing.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

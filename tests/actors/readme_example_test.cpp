@@ -1,6 +1,6 @@
 // The README's channel example, compiled and run as written there.
-#include "actors/pulse.hpp"
-#include "actors/testing.hpp"
+#include <pulse/pulse.hpp>
+#include <pulse/testing.hpp>
 
 #include <caf/after.hpp>
 #include <caf/scoped_actor.hpp>

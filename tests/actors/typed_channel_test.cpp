@@ -1,7 +1,7 @@
 // Typed channels through the real actors: declared events, typed lambdas, payloads that do not
 // convert, typed join params, and the TypeScript a server writes of its channels.
-#include "actors/pulse.hpp"
-#include "actors/testing.hpp"
+#include <pulse/pulse.hpp>
+#include <pulse/testing.hpp>
 
 #include <boost/describe/class.hpp>
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
 // The serializers through the real actors: V1 and V2 clients side by side, bytes as V2 binary
 // frames, and a broadcast encoded once per format in use.
-#include "actors/testing.hpp"
 #include "tests/support/test_channels.hpp"
+#include <pulse/testing.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -5,7 +5,7 @@
 //
 // Echoes every text message as text and every binary message as binary, at the WebSocket path
 // (/socket/websocket), and prints "listening on http://127.0.0.1:PORT" once it accepts.
-#include "transport/http_server.hpp"
+#include <pulse/transport/http_server.hpp>
 
 #include <CLI/CLI.hpp>
 

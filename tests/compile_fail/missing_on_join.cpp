@@ -1,6 +1,6 @@
 // expect: a channel that declares join_with<Params> defines void on_join
 // Join params declared, but nothing to receive them.
-#include "actors/typed_channel.hpp"
+#include <pulse/typed_channel.hpp>
 
 struct login {
   std::string name;

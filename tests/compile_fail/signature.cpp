@@ -1,6 +1,6 @@
 // expect: the handler must be Reply \(Channel::\*\)\(pulse::context&, const Payload&\)
 // A handler whose signature is not the one its event declares.
-#include "actors/typed_channel.hpp"
+#include <pulse/typed_channel.hpp>
 
 struct vote {
   int weight = 1;

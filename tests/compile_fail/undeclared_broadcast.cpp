@@ -1,6 +1,6 @@
 // expect: no pulse::out<"name", T> of this channel's events carries this type
 // A broadcast of a type that no outbound event declares.
-#include "actors/typed_channel.hpp"
+#include <pulse/typed_channel.hpp>
 
 struct said {
   std::string text;

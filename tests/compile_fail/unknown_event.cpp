@@ -1,6 +1,6 @@
 // expect: no pulse::in<"name", \.\.\.> of this channel's events has this name
 // A handler for an event the channel does not declare.
-#include "actors/typed_channel.hpp"
+#include <pulse/typed_channel.hpp>
 
 class room : public pulse::typed_channel<room> {
  public:

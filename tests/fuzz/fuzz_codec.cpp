@@ -2,7 +2,7 @@
 // text, V1 text or a V2 binary message). A message it accepts must survive being answered: every
 // frame written from what it read is valid in its format, and a payload written out reads back
 // the same (numbers included, in their JavaScript form).
-#include "transport/phoenix_codec.hpp"
+#include <pulse/transport/phoenix_codec.hpp>
 
 #include <boost/json.hpp>
 

@@ -1,6 +1,6 @@
 // libFuzzer: arbitrary bytes into the WebSocket frame reader, cut into reads at arbitrary points.
 // Whatever comes in, the reader ends in a message, a close or a failure, never worse.
-#include "transport/websocket_reader.hpp"
+#include <pulse/transport/websocket_reader.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -3,10 +3,10 @@
 // lines, each one message, through the real connection actor and channels (the demo's, the
 // chat's and the test room's). Nothing may crash, leak or misbehave under the sanitizers, and
 // every session ends with the connection answering or closed.
-#include "actors/testing.hpp"
 #include "apps/chat/chat_room.hpp"
 #include "apps/demo/seed_channels.hpp"
 #include "tests/support/test_channels.hpp"
+#include <pulse/testing.hpp>
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 // libFuzzer: arbitrary bytes into the WebSocket frame reader of a connection that agreed to
 // permessage-deflate, cut into reads at arbitrary points. Compressed messages inflate within the
 // limit or fail the stream; nothing inflates past the limit, nothing follows the end.
-#include "transport/websocket_reader.hpp"
+#include <pulse/transport/websocket_reader.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_test_client.hpp"
-#include "transport/base64.hpp"
+#include <pulse/transport/base64.hpp>
 
 #include <catch2/catch.hpp>
 

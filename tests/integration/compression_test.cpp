@@ -4,8 +4,8 @@
 #include "tests/support/ws_frames.hpp"
 #include "tests/support/ws_test_client.hpp"
 #include "tests/support/zlib_codec.hpp"
-#include "transport/http_server.hpp"
-#include "transport/message_deflate.hpp"
+#include <pulse/transport/http_server.hpp>
+#include <pulse/transport/message_deflate.hpp>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>

@@ -1,7 +1,7 @@
 #include "tests/support/jwt_tokens.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_test_client.hpp"
-#include "transport/base64.hpp"
+#include <pulse/transport/base64.hpp>
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>

@@ -4,9 +4,9 @@
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_test_client.hpp"
-#include "transport/base64.hpp"
-#include "transport/http_server.hpp"
-#include "transport/longpoll_endpoint.hpp"
+#include <pulse/transport/base64.hpp>
+#include <pulse/transport/http_server.hpp>
+#include <pulse/transport/longpoll_endpoint.hpp>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 #include "tests/support/jwt_tokens.hpp"
 
-#include "transport/base64.hpp"
+#include <pulse/transport/base64.hpp>
 
 #include <boost/json.hpp>
 #include <openssl/bio.h>

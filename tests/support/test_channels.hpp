@@ -1,7 +1,7 @@
 // Channels for the tests: one of each thing a handler can do.
 #pragma once
 
-#include "actors/pulse.hpp"
+#include <pulse/pulse.hpp>
 
 #include <atomic>
 #include <chrono>

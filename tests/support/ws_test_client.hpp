@@ -2,7 +2,7 @@
 // timeout and ends as soon as what it waits for arrives.
 #pragma once
 
-#include "actors/testing.hpp"
+#include <pulse/testing.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>

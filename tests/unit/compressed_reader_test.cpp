@@ -1,8 +1,8 @@
 // The frame reader on a connection that agreed to permessage-deflate (RFC 7692).
 #include "tests/support/ws_frames.hpp"
 #include "tests/support/zlib_codec.hpp"
-#include "transport/close_code.hpp"
-#include "transport/websocket_reader.hpp"
+#include <pulse/transport/close_code.hpp>
+#include <pulse/transport/websocket_reader.hpp>
 
 #include <catch2/catch.hpp>
 

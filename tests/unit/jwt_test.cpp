@@ -1,6 +1,6 @@
-#include "actors/jwt.hpp"
 #include "tests/support/jwt_tokens.hpp"
-#include "transport/base64.hpp"
+#include <pulse/jwt.hpp>
+#include <pulse/transport/base64.hpp>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

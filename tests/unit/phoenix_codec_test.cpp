@@ -1,4 +1,4 @@
-#include "transport/phoenix_codec.hpp"
+#include <pulse/transport/phoenix_codec.hpp>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
-#include "actors/history.hpp"
-#include "actors/presence.hpp"
+#include <pulse/history.hpp>
+#include <pulse/presence.hpp>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -1,8 +1,8 @@
 // Outbound permessage-deflate: a frame is compressed once per window size and its compressed
 // bytes are shared by every connection it goes to.
 #include "tests/support/zlib_codec.hpp"
-#include "transport/message_deflate.hpp"
-#include "transport/outbound_frame.hpp"
+#include <pulse/transport/message_deflate.hpp>
+#include <pulse/transport/outbound_frame.hpp>
 
 #include <catch2/catch.hpp>
 

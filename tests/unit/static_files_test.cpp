@@ -1,4 +1,4 @@
-#include "transport/static_files.hpp"
+#include <pulse/transport/static_files.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
-#include "actors/token.hpp"
-#include "transport/base64.hpp"
+#include <pulse/token.hpp>
+#include <pulse/transport/base64.hpp>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
-#include "actors/channel_definition.hpp"
-#include "actors/topic_pattern.hpp"
+#include <pulse/channel_definition.hpp>
+#include <pulse/topic_pattern.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // Payloads as C++ types: conversions both ways, the errors a client gets, and the TypeScript.
-#include "actors/typed.hpp"
+#include <pulse/typed.hpp>
 
 #include <boost/describe/class.hpp>
 #include <boost/describe/enum.hpp>

@@ -1,6 +1,6 @@
 #include "tests/support/ws_frames.hpp"
-#include "transport/close_code.hpp"
-#include "transport/websocket_reader.hpp"
+#include <pulse/transport/close_code.hpp>
+#include <pulse/transport/websocket_reader.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,0 +1,82 @@
+// A topic's subscribers, and the frames on their way to them: what a channel actor sends in one
+// turn is batched, and each flush is one message per subscriber's connection actor, carrying a
+// batch every one of them shares. The channel never writes to a socket.
+#pragma once
+
+#include <pulse/auth.hpp>
+#include <pulse/messages.hpp>
+
+#include <boost/json/object.hpp>
+#include <caf/actor.hpp>
+#include <caf/execution_unit.hpp>
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace pulse {
+
+/// One client's subscription to a topic: Phoenix's per-join socket state.
+struct subscriber {
+  caf::actor connection;
+  std::string join_ref;
+  boost::json::object params;
+  boost::json::object assigns;
+  std::shared_ptr<const connection_identity> identity; ///< never null
+  transport::phoenix::wire_format format;              ///< how its frames are written
+
+  caf::actor_id id() const noexcept { return connection.id(); }
+};
+
+/// One message in every wire format (empty where not needed, or not possible).
+using frame_set = std::array<transport::outbound_frame, transport::phoenix::wire_format_count>;
+
+class subscriber_set {
+ public:
+  /// The subscriber behind `connection`, or nullptr.
+  subscriber* find(caf::actor_id connection);
+  /// Adds `sub`: it gets what is queued from now on. Flush first, or it would get what was
+  /// queued before it joined.
+  subscriber& add(subscriber sub);
+  /// Takes the subscriber behind `connection` out, if its join_ref is `join_ref` (any, when
+  /// null). Flush first, or it misses what was queued while it was in.
+  std::optional<subscriber> remove(caf::actor_id connection, const std::string* join_ref);
+
+  std::size_t size() const noexcept { return subscribers_.size(); }
+  bool empty() const noexcept { return subscribers_.empty(); }
+  /// How many subscribers speak `format` (a broadcast is encoded for each format in use).
+  std::size_t speaking(transport::phoenix::wire_format format) const noexcept {
+    return per_format_[static_cast<std::size_t>(format)];
+  }
+
+  /// Queues a message for every subscriber but `except` (0: none), each getting its format's
+  /// frame.
+  void queue_broadcast(frame_set frames, caf::actor_id except = 0);
+  /// Queues a frame (in its format) for one subscriber, in its place among the broadcasts.
+  void queue_for(const subscriber& to, transport::outbound_frame frame);
+
+  bool has_queued() const noexcept { return !queued_.empty(); }
+  /// Frames queued since the last flush.
+  std::size_t queued_frames() const noexcept { return queued_.size(); }
+
+  /// Sends what is queued: one message, built once, to the connection actor of every subscriber
+  /// that something in it is for. `host`: the calling actor's execution unit.
+  void flush(caf::execution_unit* host);
+
+  /// Drops every subscriber (the actor is going).
+  void clear();
+
+ private:
+  void send_to_all(const caf::message& batch, caf::actor_id skip, caf::execution_unit* host);
+
+  std::vector<subscriber> subscribers_; // contiguous: the flush loop walks it
+  std::unordered_map<caf::actor_id, std::size_t> index_;
+  std::vector<messages::outbound_entry> queued_;
+  std::array<std::size_t, transport::phoenix::wire_format_count> per_format_{};
+};
+
+} // namespace pulse

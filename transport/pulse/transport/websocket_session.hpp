@@ -1,0 +1,139 @@
+// One WebSocket connection after its handshake: reads frames, writes queued frames in batches.
+// Internal to the transport (it includes Asio); the actors layer sees websocket_connection.
+#pragma once
+
+#include <pulse/transport/asio.hpp>
+#include <pulse/transport/connection.hpp>
+#include <pulse/transport/deflate_negotiation.hpp>
+#include <pulse/transport/limits.hpp>
+#include <pulse/transport/websocket_reader.hpp>
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace pulse::transport {
+
+class session_tracker;
+
+/// What the server keeps of every session: a WebSocket, plain or TLS, or a long-poll session.
+class websocket_session_base : public websocket_connection {
+ public:
+  /// Ends the session at once. Only for a server whose I/O threads have stopped.
+  virtual void abort() = 0;
+  /// The server stops: the handler writes what is on its way and closes (1001).
+  virtual void shut_down() = 0;
+  /// Bytes queued and not yet written.
+  virtual std::size_t queued_bytes() const = 0;
+};
+
+/// Owns the stream: a plain tcp::socket, or a tls_stream. Everything but send() and close() runs
+/// on the connection's strand; those two take a short lock to queue, and post one flush to the
+/// strand per batch, so a burst of frames from the actors costs one wake-up and as few writev()
+/// calls as the frames need (over TLS, Beast's ssl_stream flattens them into few records).
+template<class Stream>
+class websocket_session final : public websocket_session_base,
+                                public std::enable_shared_from_this<websocket_session<Stream>>,
+                                private websocket_reader::listener {
+ public:
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+  /// `deflate`: the permessage-deflate terms agreed at the upgrade, if any.
+  websocket_session(Stream stream, const limits& limits, std::string remote_address,
+                    session_tracker& tracker, std::optional<deflate_agreement> deflate);
+  ~websocket_session() override;
+
+  /// Opens the handler and starts reading; `early_bytes` arrived with the HTTP request.
+  void start(const open_function& open, std::string_view early_bytes);
+
+  bool send(outbound_frame frame) override;
+  bool queue(outbound_frame frame) override;
+  void flush() override;
+  void close(std::uint16_t code, std::string_view reason) override;
+  const std::string& remote_address() const noexcept override { return remote_address_; }
+
+  void abort() override { finish(); }
+  void shut_down() override;
+
+  /// Bytes queued for this connection and not yet written.
+  std::size_t queued_bytes() const override;
+
+ private:
+  enum class state { open, closing, closed };
+
+  // websocket_reader::listener
+  void on_text(std::string&& message) override;
+  void on_binary(std::string&& message) override;
+  void on_ping(std::string_view payload) override;
+  void on_close(std::uint16_t code, std::string_view reason) override;
+  void on_failure(std::uint16_t code, std::string_view why) override;
+
+  tcp::socket& socket();
+  void do_read();
+  void on_readable(error_code ec);                // plain: the socket has bytes, read them in place
+  void on_read(error_code ec, std::size_t bytes); // TLS: decrypted bytes arrived
+  void take(std::string_view bytes);
+  /// Hands a complete inbound message to the handler while the connection is open.
+  void deliver(std::string&& message, bool binary);
+  /// The frame as this connection sends it: compressed (and shared) where deflate was agreed.
+  outbound_frame for_the_wire(outbound_frame&& frame) const;
+  /// Queues `frame` with the lock held; returns true when the caller must post a flush.
+  bool enqueue_locked(outbound_frame frame);
+  /// Moves to closing with `code`: drops nothing already queued unless `drop_queued`.
+  void begin_close(std::uint16_t code, std::string_view reason, bool drop_queued);
+  /// Writes what is queued; called by the writer (who holds write_active_).
+  void write_queued();
+  /// Queues with the lock held; false when the frame cannot be queued (closing, or over the bound:
+  /// the slow consumer is then being closed).
+  bool admit_locked(std::unique_lock<std::mutex>& lock, outbound_frame& frame);
+  /// Plain TCP: non-blocking sendmsg() from the calling thread until done or the socket is full.
+  void write_now();
+  /// TLS: an async_write on the strand.
+  void do_write();
+  void on_write(error_code ec, std::size_t bytes);
+  /// Gives up the writer's token; the strand finishes the close handshake if the close went out.
+  void release_writer(std::unique_lock<std::mutex>& lock);
+  void after_close_sent();
+  void arm_timer();
+  void on_timer(error_code ec);
+  void finish();
+
+  // First, in the object's first cache lines: what a fan-out touches on every subscriber, so
+  // that a prefetch of the session brings it all (channel_actor::broadcast).
+  mutable std::mutex mutex_; // guards the fields down to corked_
+  std::vector<outbound_frame> queued_;
+  std::size_t queued_bytes_ = 0; // queued_ plus writing_
+  state state_ = state::open;
+  bool write_active_ = false; // a flush is posted or a write is in flight
+  bool close_queued_ = false; // the close frame is in queued_ or writing_
+  bool corked_ = false;       // frames were queued for a flush() to come
+  const limits& limits_;
+  int deflate_window_bits_ = 0; // 0: no permessage-deflate on this connection
+
+  Stream stream_;
+  std::string remote_address_;
+  session_tracker& tracker_;
+  websocket_reader reader_;
+  asio::steady_timer timer_;
+  std::shared_ptr<connection_handler> handler_; // strand only
+
+  std::vector<outbound_frame> writing_; // the writer's: the batch being written
+  std::size_t write_index_ = 0;         // plain: the first frame of writing_ not fully sent
+  std::size_t write_offset_ = 0;        // plain: bytes of that frame already sent
+  std::vector<asio::const_buffer> buffers_;
+  std::unique_ptr<std::array<char, 16 * 1024>> tls_read_buffer_; // TLS only: one record
+  std::chrono::steady_clock::time_point last_inbound_;
+  bool peer_closed_ = false; // the peer sent its close frame
+  bool close_written_ = false;
+  bool finished_ = false;
+};
+
+extern template class websocket_session<tcp::socket>;
+extern template class websocket_session<tls_stream>;
+
+} // namespace pulse::transport

@@ -210,6 +210,10 @@ void channel_actor::after_message() {
 
 void channel_actor::on_exit() {
   subscribers_.flush(context());
+  // A drain under way when the channel retires: what it published is out; the stop goes on.
+  for (auto& promise : draining_)
+    promise.deliver(caf::unit);
+  draining_.clear();
   if (broker_) {
     share(true);
     broker_->leave(topic_, id());
@@ -510,10 +514,10 @@ void channel_actor::broadcast(std::string_view event, const payload& p,
   if (broker_) {
     // Through Redis, which numbers it and hands it to every node, this one included.
     auto* bytes = std::get_if<binary>(&p);
-    shared_.push_back({skipped, keep,
-                       bytes ? phoenix::encode_binary_broadcast_tail(topic_, event, bytes->view())
-                             : phoenix::encode_broadcast_tail(topic_, event,
-                                                              std::get<json::value>(p))});
+    shared_.push_back(
+      {skipped, keep,
+       bytes ? phoenix::encode_binary_broadcast_tail(topic_, event, bytes->view())
+             : phoenix::encode_broadcast_tail(topic_, event, std::get<json::value>(p))});
   } else if (keep || subscribers_.size() > (except ? 1u : 0u)) {
     std::optional<std::string> offset;
     if (keep)

@@ -139,8 +139,8 @@ class channel_actor : public caf::event_based_actor {
   std::vector<messages::subscribe> held_joins_;
   std::vector<messages::remote_broadcast> held_broadcasts_;
   std::vector<messages::shared_broadcast> shared_; ///< broadcast, not yet handed to the broker
-  bool share_due_ = false;                          ///< a share_atom is on its way
-  std::vector<caf::response_promise> draining_;     ///< drain requests waiting for the broker
+  bool share_due_ = false;                         ///< a share_atom is on its way
+  std::vector<caf::response_promise> draining_;    ///< drain requests waiting for the broker
 
   std::uint64_t idle_generation_ = 0;
   bool retiring_ = false; // out of the directory: forwards, then stops

@@ -11,7 +11,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <caf/send.hpp>
 
+#include <charconv>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -81,6 +83,7 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
     std::uint64_t generation;
     std::vector<caf::actor> drain_waiters;
     std::chrono::steady_clock::time_point drain_deadline;
+    std::uint64_t drain_count = 0; ///< what Redis had when the drain began: wait until heard
   };
 
   config settings;
@@ -94,6 +97,7 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
   std::unordered_set<std::string> subscribed; ///< topics whose subscription is confirmed
   std::unordered_set<std::string> dirty;      ///< topics with something for their channel
   std::thread thread;
+  bool stopped = false; ///< what is still queued does nothing
 
   /// How often held broadcasts are checked (sent again, given up) and drains timed.
   static constexpr std::chrono::milliseconds tick{100};
@@ -147,8 +151,13 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
     auto& l = topics[topic];
     for (auto& waiter : l.drain_waiters) // an earlier actor of the topic: nothing more to wait for
       caf::anon_send(waiter, messages::drained_atom::value);
-    l = link{std::move(channel), keep,
-             std::make_unique<topic_sync>(origin, keep, settings.max_held), origin, joins, {}, {}};
+    l = link{std::move(channel),
+             keep,
+             std::make_unique<topic_sync>(origin, keep, settings.max_held),
+             origin,
+             joins,
+             {},
+             {}};
     if (subscribed.count(topic)) { // an earlier actor of the topic kept it subscribed
       l.sync->subscribed();
       return load(topic);
@@ -203,9 +212,10 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
           if (!loaded) {
             if (reply)
               log().error("redis: loading {} failed: {}", topic, reply->text);
-            return self->later(std::chrono::milliseconds{200}, [self, topic, generation] {
-              if (self->find(topic, generation) && self->subscribed.count(topic))
-                self->load(topic);
+            return self->later(std::chrono::milliseconds{200}, [weak, topic, generation] {
+              auto again = weak.lock();
+              if (again && again->find(topic, generation) && again->subscribed.count(topic))
+                again->load(topic);
             });
           }
           l->sync->on_loaded(std::move(*loaded));
@@ -251,7 +261,8 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
       fill(topic, *after);
     if (auto next = l.sync->take_batch())
       send(topic, std::move(*next));
-    if (!l.drain_waiters.empty() && l.sync->is_drained()) {
+    if (!l.drain_waiters.empty() && l.sync->is_drained()
+        && (l.sync->where().count >= l.drain_count || !l.sync->is_live())) {
       for (auto& waiter : l.drain_waiters)
         caf::anon_send(waiter, messages::drained_atom::value);
       l.drain_waiters.clear();
@@ -282,8 +293,9 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
         std::visit(
           [&](auto& message) {
             using type = std::decay_t<decltype(message)>;
-            if constexpr (std::is_same_v<type, messages::history_loaded>
-                          || std::is_same_v<type, messages::stream_gap>)
+            if constexpr (std::is_same_v<
+                            type,
+                            messages::history_loaded> || std::is_same_v<type, messages::stream_gap>)
               caf::anon_send(channel, std::move(message));
           },
           effect);
@@ -325,12 +337,10 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
 
   void send(const std::string& topic, topic_sync::batch next) {
     auto& l = topics.at(topic);
-    std::vector<std::string> args{redis_wire::channel_of(topic),
-                                  l.origin,
-                                  std::to_string(next.first_n),
-                                  std::to_string(redis_wire::now_ms()),
-                                  router->sharded() ? "1" : "0",
-                                  std::to_string(std::max<std::size_t>(l.keep, 1))};
+    std::vector<std::string> args{
+      redis_wire::channel_of(topic), l.origin,
+      std::to_string(next.first_n),  std::to_string(redis_wire::now_ms()),
+      router->sharded() ? "1" : "0", std::to_string(std::max<std::size_t>(l.keep, 1))};
     args.reserve(args.size() + 3 * next.broadcasts.size());
     for (auto& b : next.broadcasts) {
       args.emplace_back(b.keep && l.keep > 0 ? "1" : "0");
@@ -347,29 +357,54 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
           auto self = weak.lock();
           if (!self)
             return;
-          auto* l = self->find(topic, generation);
-          if (!l)
+          auto* found = self->find(topic, generation);
+          if (!found)
             return;
           auto numbers = reply ? redis_wire::read_numbers(*reply) : std::nullopt;
-          if (reply && !numbers)
+          bool taken = numbers.has_value();
+          if (reply && !taken)
             log().error("redis: publishing to {} failed: {}", topic, reply->text);
-          l->sync->on_published(first_n, std::move(numbers));
-          if (numbers)
+          found->sync->on_published(first_n, std::move(numbers));
+          if (taken)
             self->flush(topic); // the next batch, if any (after a failure: the ticker's turn)
         });
   }
 
+  /// A graceful stop: what this node published comes back, and what Redis had of the topic
+  /// when the stop began (any node's) is heard, before the channel's subscribers are closed.
   void drain(const std::string& topic, const caf::actor& channel) {
     auto it = topics.find(topic);
-    if (it == topics.end() || it->second.sync->is_drained()) {
+    if (it == topics.end()) {
       caf::anon_send(channel, messages::drained_atom::value);
       return;
     }
     auto& l = it->second;
-    if (!router->healthy()) // nothing will come back: this node's subscribers get it now
+    if (!router->healthy() || !l.sync->is_live()) {
+      // Nothing will come back: this node's subscribers get what it held now.
       l.sync->give_up(std::chrono::steady_clock::now(), std::chrono::milliseconds{0}, true);
+      l.drain_waiters.push_back(channel);
+      return flush(topic);
+    }
     l.drain_waiters.push_back(channel);
     l.drain_deadline = std::chrono::steady_clock::now() + drain_wait;
+    auto generation = l.generation;
+    auto count_key = redis_wire::key_of(topic, "count");
+    router->command(count_key, {"GET", count_key},
+                    [weak = weak_from_this(), topic, generation](std::optional<redis_reply> reply) {
+                      auto self = weak.lock();
+                      if (!self)
+                        return;
+                      auto* found = self->find(topic, generation);
+                      if (!found)
+                        return;
+                      std::uint64_t count = 0;
+                      if (reply && reply->type == redis_reply::kind::string)
+                        std::from_chars(reply->text.data(), reply->text.data() + reply->text.size(),
+                                        count);
+                      found->drain_count = count;
+                      self->flush(topic);
+                    });
+    l.drain_count = std::numeric_limits<std::uint64_t>::max(); // until Redis says
     flush(topic);
   }
 
@@ -389,8 +424,10 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
     for (auto& [topic, l] : topics) {
       if (l.sync->is_drained() && l.drain_waiters.empty())
         continue;
-      bool draining = !l.drain_waiters.empty() && now >= l.drain_deadline;
-      l.sync->give_up(now, settings.hold, draining);
+      bool late = !l.drain_waiters.empty() && now >= l.drain_deadline;
+      l.sync->give_up(now, settings.hold, late);
+      if (late)
+        l.drain_count = 0; // what has not come by now is not waited for
       dirty.insert(topic); // sends again what failed, hands over what was given up
     }
     flush_dirty();
@@ -464,8 +501,7 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
   }
 };
 
-redis_broker::redis_broker(config settings)
-    : state_(std::make_shared<state>(std::move(settings))) {
+redis_broker::redis_broker(config settings) : state_(std::make_shared<state>(std::move(settings))) {
   state_->wire();
 }
 
@@ -476,7 +512,10 @@ redis_broker::~redis_broker() {
 void redis_broker::start() {
   if (state_->thread.joinable())
     return;
-  asio::post(state_->io, [s = state_] { s->start(); });
+  asio::post(state_->io, [w = weak()] {
+    if (auto s = w.lock(); s && !s->stopped)
+      s->start();
+  });
   state_->thread = std::thread{[s = state_] {
     s->io.run();
   }};
@@ -486,31 +525,48 @@ void redis_broker::stop() {
   if (!state_->thread.joinable())
     return;
   asio::post(state_->io, [s = state_] {
+    s->stopped = true;
     s->ticker.cancel();
     s->router->stop();
     s->topics.clear();
     s->io.stop();
   });
   state_->thread.join();
+  // What was posted meanwhile (a channel's last publish or leave) holds actor handles: it runs
+  // here, doing nothing, so that they are released while the actor system still exists.
+  state_->io.restart();
+  state_->io.poll();
 }
 
 bool redis_broker::healthy() const noexcept {
   return state_->router->healthy();
 }
 
+// Posted work holds the state weakly: what is still queued when the broker stops is dropped with
+// it, and no actor handle stays behind in a cycle.
+
 void redis_broker::join(const std::string& topic, const caf::actor& channel, std::size_t keep) {
-  asio::post(state_->io, [s = state_, topic, channel, keep] { s->join(topic, channel, keep); });
+  asio::post(state_->io, [w = weak(), topic, channel, keep] {
+    if (auto s = w.lock(); s && !s->stopped)
+      s->join(topic, channel, keep);
+  });
 }
 
 void redis_broker::leave(const std::string& topic, caf::actor_id channel) {
-  asio::post(state_->io, [s = state_, topic, channel] { s->leave(topic, channel); });
+  asio::post(state_->io, [w = weak(), topic, channel] {
+    if (auto s = w.lock(); s && !s->stopped)
+      s->leave(topic, channel);
+  });
 }
 
 void redis_broker::publish(const std::string& topic,
                            std::vector<messages::shared_broadcast> broadcasts,
                            const caf::actor& channel) {
-  asio::post(state_->io, [s = state_, topic, broadcasts = std::move(broadcasts),
+  asio::post(state_->io, [w = weak(), topic, broadcasts = std::move(broadcasts),
                           channel]() mutable {
+    auto s = w.lock();
+    if (!s || s->stopped)
+      return;
     if (!s->topics.count(topic)) // not joined (yet, or any more): this node's subscribers
       return caf::anon_send(channel, messages::publish_failed{std::move(broadcasts)});
     s->publish(topic, std::move(broadcasts));
@@ -518,25 +574,37 @@ void redis_broker::publish(const std::string& topic,
 }
 
 void redis_broker::drain(const std::string& topic, const caf::actor& channel) {
-  asio::post(state_->io, [s = state_, topic, channel] { s->drain(topic, channel); });
+  asio::post(state_->io, [w = weak(), topic, channel] {
+    if (auto s = w.lock(); s && !s->stopped)
+      s->drain(topic, channel);
+  });
 }
 
 void redis_broker::store_presence(const std::string& topic, const std::string& incarnation,
                                   std::string list) {
-  asio::post(state_->io, [s = state_, topic, incarnation, list = std::move(list)]() mutable {
-    s->store_presence(topic, incarnation, std::move(list));
+  asio::post(state_->io, [w = weak(), topic, incarnation, list = std::move(list)]() mutable {
+    if (auto s = w.lock(); s && !s->stopped)
+      s->store_presence(topic, incarnation, std::move(list));
   });
 }
 
 void redis_broker::remove_presence(const std::string& topic, const std::string& incarnation) {
-  asio::post(state_->io, [s = state_, topic, incarnation] { s->remove_presence(topic, incarnation); });
+  asio::post(state_->io, [w = weak(), topic, incarnation] {
+    if (auto s = w.lock(); s && !s->stopped)
+      s->remove_presence(topic, incarnation);
+  });
 }
 
 void redis_broker::beat_presence(const std::string& topic, const std::string& incarnation,
                                  bool alive, const caf::actor& channel) {
-  asio::post(state_->io, [s = state_, topic, incarnation, alive, channel] {
-    s->beat_presence(topic, incarnation, alive, channel);
+  asio::post(state_->io, [w = weak(), topic, incarnation, alive, channel] {
+    if (auto s = w.lock(); s && !s->stopped)
+      s->beat_presence(topic, incarnation, alive, channel);
   });
+}
+
+std::weak_ptr<redis_broker::state> redis_broker::weak() const {
+  return state_;
 }
 
 } // namespace pulse

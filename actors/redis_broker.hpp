@@ -92,6 +92,7 @@ class redis_broker {
 
  private:
   struct state;
+  std::weak_ptr<state> weak() const;
   std::shared_ptr<state> state_;
 };
 

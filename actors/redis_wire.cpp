@@ -314,8 +314,8 @@ std::vector<messages::presence_record> read_presence(const redis_reply* lists,
         continue; // alive, but nothing stored: nothing to show
       list = found->second;
     }
-    records.push_back(
-      {incarnation, std::chrono::milliseconds{std::max<std::int64_t>(now - at, 0)}, std::move(list)});
+    records.push_back({incarnation, std::chrono::milliseconds{std::max<std::int64_t>(now - at, 0)},
+                       std::move(list)});
   }
   return records;
 }

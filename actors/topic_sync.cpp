@@ -211,7 +211,8 @@ bool topic_sync::has_unsent() const noexcept {
 }
 
 void topic_sync::on_published(
-  std::uint64_t first_n, std::optional<std::vector<std::pair<std::uint64_t, std::uint64_t>>> numbers) {
+  std::uint64_t first_n,
+  std::optional<std::vector<std::pair<std::uint64_t, std::uint64_t>>> numbers) {
   sending_ = false;
   for (auto& out : outbox_) {
     if (out.n < first_n || out.at != state::sent)

@@ -184,22 +184,22 @@ void redis_client::connect() {
       self->fail("connection attempt timed out");
   });
   auto& target = address();
-  resolver_.async_resolve(
-    target.host, std::to_string(target.port),
-    [self, generation](error_code ec, tcp::resolver::results_type results) {
-      if (generation != self->generation_)
-        return;
-      if (ec)
-        return self->fail(ec.message());
-      asio::async_connect(*self->socket_, results,
-                          [self, generation](error_code connect_ec, const tcp::endpoint&) {
+  resolver_.async_resolve(target.host, std::to_string(target.port),
+                          [self, generation](error_code ec, tcp::resolver::results_type results) {
                             if (generation != self->generation_)
                               return;
-                            if (connect_ec)
-                              return self->fail(connect_ec.message());
-                            self->on_connected();
+                            if (ec)
+                              return self->fail(ec.message());
+                            asio::async_connect(*self->socket_, results,
+                                                [self, generation](error_code connect_ec,
+                                                                   const tcp::endpoint&) {
+                                                  if (generation != self->generation_)
+                                                    return;
+                                                  if (connect_ec)
+                                                    return self->fail(connect_ec.message());
+                                                  self->on_connected();
+                                                });
                           });
-    });
 }
 
 void redis_client::on_connected() {
@@ -323,32 +323,32 @@ void redis_client::do_write() {
 
 void redis_client::do_read() {
   auto generation = generation_;
-  socket_->async_read_some(
-    asio::buffer(in_), [self = shared_from_this(), generation](error_code ec, std::size_t n) {
+  socket_->async_read_some(asio::buffer(in_), [self = shared_from_this(),
+                                               generation](error_code ec, std::size_t n) {
+    if (generation != self->generation_)
+      return;
+    if (ec)
+      return self->fail(ec == asio::error::eof ? "closed by Redis" : ec.message());
+    if (redisReaderFeed(self->reader_, self->in_.data(), n) != REDIS_OK)
+      return self->fail("unreadable reply");
+    // Bounded by what was fed: each round takes one complete reply out of the reader.
+    for (;;) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(self->reader_, &raw) != REDIS_OK)
+        return self->fail("protocol error");
+      if (!raw)
+        break;
+      auto reply = copy(*static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      self->handle(std::move(reply));
       if (generation != self->generation_)
-        return;
-      if (ec)
-        return self->fail(ec == asio::error::eof ? "closed by Redis" : ec.message());
-      if (redisReaderFeed(self->reader_, self->in_.data(), n) != REDIS_OK)
-        return self->fail("unreadable reply");
-      // Bounded by what was fed: each round takes one complete reply out of the reader.
-      for (;;) {
-        void* raw = nullptr;
-        if (redisReaderGetReply(self->reader_, &raw) != REDIS_OK)
-          return self->fail("protocol error");
-        if (!raw)
-          break;
-        auto reply = copy(*static_cast<redisReply*>(raw));
-        freeReplyObject(raw);
-        self->handle(std::move(reply));
-        if (generation != self->generation_)
-          return; // a handler dropped or replaced the connection
-      }
-      if (self->on_read_done_)
-        self->on_read_done_();
-      if (generation == self->generation_)
-        self->do_read();
-    });
+        return; // a handler dropped or replaced the connection
+    }
+    if (self->on_read_done_)
+      self->on_read_done_();
+    if (generation == self->generation_)
+      self->do_read();
+  });
 }
 
 void redis_client::handle(redis_reply reply) {

@@ -61,8 +61,8 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
   using callback = std::function<void(std::optional<redis_reply>)>;
   /// What Redis pushes on a subscribed connection: its kind ("message", "smessage",
   /// "sunsubscribe": the server took a sharded subscription away), the channel, the data.
-  using push_handler =
-    std::function<void(std::string_view kind, std::string_view channel, std::string_view data)>;
+  using push_handler
+    = std::function<void(std::string_view kind, std::string_view channel, std::string_view data)>;
 
   /// `addresses`: tried in turn, the next one after each failed attempt or lost connection.
   redis_client(boost::asio::io_context& io, std::vector<redis_address> addresses);
@@ -125,7 +125,7 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
   std::size_t current_ = 0;
   boost::asio::ip::tcp::resolver resolver_;
   std::shared_ptr<boost::asio::ip::tcp::socket> socket_; ///< a new one per connection
-  std::uint64_t generation_ = 0;                          ///< which connection handlers belong to
+  std::uint64_t generation_ = 0;                         ///< which connection handlers belong to
   boost::asio::steady_timer retry_;
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer watchdog_;

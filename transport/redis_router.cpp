@@ -7,7 +7,6 @@
 #include <boost/asio/post.hpp>
 
 #include <charconv>
-#include <set>
 
 namespace pulse::transport {
 
@@ -46,7 +45,8 @@ std::optional<std::pair<std::uint16_t, redis_address>> redirection(const std::st
   if (ec != std::errc{} || slot >= slot_count)
     return std::nullopt;
   try {
-    return std::pair{slot, redis_address::parse_host_port(std::string_view{error}.substr(second + 1))};
+    return std::pair{slot,
+                     redis_address::parse_host_port(std::string_view{error}.substr(second + 1))};
   } catch (const std::invalid_argument&) {
     return std::nullopt;
   }
@@ -111,6 +111,8 @@ void redis_router::stop() {
     return;
   stopped_ = true;
   topology_timer_.cancel();
+  for (auto& timer : retries_) // their commands hear "nothing"
+    timer->cancel();
   if (sentinel_)
     sentinel_->stop();
   for (auto& [_, n] : nodes_) {
@@ -157,20 +159,21 @@ redis_router::node& redis_router::node_at(const redis_address& address) {
       self->lose_all_on(*n);
     down(reason);
   });
-  n->events->on_push([weak](std::string_view kind, std::string_view channel, std::string_view data) {
-    auto self = weak.lock();
-    if (!self)
-      return;
-    if (kind != "sunsubscribe") {
-      if (self->on_message_)
-        self->on_message_(channel, data);
-      return;
-    }
-    // The slot moved (a failover, a resharding): subscribe again where it is served now.
-    log().info("redis: {} moved off its node: subscribing again", channel);
-    self->lose(std::string{channel});
-    self->refresh();
-  });
+  n->events->on_push(
+    [weak](std::string_view kind, std::string_view channel, std::string_view data) {
+      auto self = weak.lock();
+      if (!self)
+        return;
+      if (kind != "sunsubscribe") {
+        if (self->on_message_)
+          self->on_message_(channel, data);
+        return;
+      }
+      // The slot moved (a failover, a resharding): subscribe again where it is served now.
+      log().info("redis: {} moved off its node: subscribing again", channel);
+      self->lose(std::string{channel});
+      self->refresh();
+    });
   n->events->on_read_done([weak] {
     if (auto self = weak.lock(); self && self->on_read_done_)
       self->on_read_done_();
@@ -251,13 +254,15 @@ void redis_router::send(std::string_view key, std::vector<std::string> args, cal
     target->commands->command(*shared, std::move(answered));
 }
 
-void redis_router::retry(std::string key, std::vector<std::string> args, callback done,
-                         int attempt, std::chrono::milliseconds after,
-                         std::optional<redis_address> asking) {
+void redis_router::retry(std::string key, std::vector<std::string> args, callback done, int attempt,
+                         std::chrono::milliseconds after, std::optional<redis_address> asking) {
   auto timer = std::make_shared<asio::steady_timer>(io_, after);
+  retries_.insert(timer);
   timer->async_wait([weak = weak_from_this(), timer, key = std::move(key), args = std::move(args),
                      done = std::move(done), attempt, asking](error_code ec) mutable {
     auto self = weak.lock();
+    if (self)
+      self->retries_.erase(timer);
     if (!self || ec || self->stopped_) {
       if (done)
         done(std::nullopt);
@@ -351,23 +356,23 @@ void redis_router::refresh() {
   // Any connected node knows the whole map: an owner first, else whichever answers.
   node* asked = nullptr;
   for (auto& [_, n] : nodes_)
-    if (n->commands->connected() && (!asked || std::find(slots_.begin(), slots_.end(), n.get())
-                                                 != slots_.end()))
+    if (n->commands->connected()
+        && (!asked || std::find(slots_.begin(), slots_.end(), n.get()) != slots_.end()))
       asked = n.get();
   if (!asked)
     return; // the topology timer tries again
   refreshing_ = true;
-  asked->commands->command({"CLUSTER", "SLOTS"}, [weak = weak_from_this()](
-                                                   std::optional<redis_reply> reply) {
-    auto self = weak.lock();
-    if (!self)
-      return;
-    self->refreshing_ = false;
-    if (reply && reply->type == redis_reply::kind::array)
-      self->apply_slots(*reply);
-    if (std::exchange(self->refresh_again_, false))
-      self->refresh();
-  });
+  asked->commands->command({"CLUSTER", "SLOTS"},
+                           [weak = weak_from_this()](std::optional<redis_reply> reply) {
+                             auto self = weak.lock();
+                             if (!self)
+                               return;
+                             self->refreshing_ = false;
+                             if (reply && reply->type == redis_reply::kind::array)
+                               self->apply_slots(*reply);
+                             if (std::exchange(self->refresh_again_, false))
+                               self->refresh();
+                           });
 }
 
 void redis_router::apply_slots(const redis_reply& reply) {

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -124,11 +125,12 @@ class redis_router : public std::enable_shared_from_this<redis_router> {
   std::map<std::string, std::unique_ptr<node>> nodes_; ///< by "host:port"; only ever added
   node* primary_ = nullptr;                            ///< single and sentinel: the master
   std::shared_ptr<redis_sentinel> sentinel_;
-  std::vector<node*> slots_;                         ///< cluster: each slot's master
+  std::vector<node*> slots_;                          ///< cluster: each slot's master
   std::map<std::string, subscription> subscriptions_; ///< channel -> where it is
   bool refreshing_ = false;
   bool refresh_again_ = false;
   boost::asio::steady_timer topology_timer_;
+  std::set<std::shared_ptr<boost::asio::steady_timer>> retries_; ///< cancelled by stop()
   std::atomic<bool> healthy_ = false;
   bool reported_healthy_ = false;
   bool stopped_ = true;

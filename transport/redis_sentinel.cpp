@@ -81,8 +81,9 @@ void redis_sentinel::ask() {
         if (auto port = port_of(reply->elements[1].text))
           return self->learned({reply->elements[0].text, *port}, "asked");
       if (reply)
-        log().warn("redis sentinel {}: no master named {} ({})", self->asker_->address().to_string(),
-                   self->name_, reply->is_error() ? reply->text : "unknown");
+        log().warn("redis sentinel {}: no master named {} ({})",
+                   self->asker_->address().to_string(), self->name_,
+                   reply->is_error() ? reply->text : "unknown");
       self->retry_later();
     });
   if (!sent) {

@@ -12,8 +12,8 @@ using entry = topic_sync::entry;
 namespace {
 
 /// A broadcast from node "other" (count, offset), or from `origin`.
-entry from(std::uint64_t count, std::uint64_t offset, std::string tail, std::string origin = "other",
-           std::uint64_t n = 0) {
+entry from(std::uint64_t count, std::uint64_t offset, std::string tail,
+           std::string origin = "other", std::uint64_t n = 0) {
   return {count, offset, std::move(origin), n == 0 ? count : n, 0, std::move(tail), 0ms};
 }
 
@@ -118,7 +118,7 @@ TEST_CASE("a channel without history gets its own broadcasts after a reconnectio
   sync.publish({item("mine", false)}, topic_sync::clock::now());
   auto batch = sync.take_batch();
   REQUIRE(batch);
-  sync.lost();                                  // its echo never comes
+  sync.lost();                                   // its echo never comes
   sync.on_published(batch->first_n, {{{4, 0}}}); // Redis took it as broadcast 4
   sync.subscribed();
   sync.on_loaded(loaded("e1", 5, 0, {}, true)); // 3 and 5 were someone else's

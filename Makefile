@@ -5,13 +5,13 @@ DEV := build/dev
 RELEASE := build/release
 TSAN := build/tsan
 FUZZ := build/fuzz
-FUZZ_TARGETS := fuzz_frames fuzz_codec fuzz_inbound
+FUZZ_TARGETS := fuzz_frames fuzz_inflate fuzz_codec fuzz_inbound
 FUZZ_SECONDS ?= 300
 CMAKE_COMMON := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 PORT ?= 8080
 BIND ?= 127.0.0.1
 
-.PHONY: soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz check-format check-layers format tsan fuzz fuzz-build clean
+.PHONY: soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz check-format check-layers format tsan fuzz fuzz-build clean autobahn test-autobahn autobahn-build
 
 all: dev
 
@@ -37,7 +37,7 @@ dev: web
 	@cmake --build $(DEV) -j $(JOBS)
 
 ## test: every check and every test, as CI runs them
-test: dev check-format check-layers test-cpp test-js test-scale test-browser test-soak test-fuzz
+test: dev check-format check-layers test-cpp test-js test-scale test-browser test-soak test-fuzz test-autobahn
 
 test-cpp:
 	cd $(DEV) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -63,6 +63,32 @@ test-scale:
 test-browser:
 	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/browser/
 
+# The Autobahn|Testsuite (its Python 3 port, beside the repository in ../shared/autobahn) against
+# pulse-autobahn-echo, Pulse's transport alone: the cases dealt over AUTOBAHN_SHARDS parallel
+# clients, each with echo servers of its own. Passes when every case is OK, NON-STRICT or
+# INFORMATIONAL (tests/autobahn/run.py). Reports in build/autobahn/.
+AUTOBAHN := $(CURDIR)/../shared/autobahn
+AUTOBAHN_SHARDS ?= 4
+AUTOBAHN_RUN = /usr/bin/python3 tests/autobahn/run.py --server $(DEV)/bin/pulse-autobahn-echo \
+  --autobahn $(AUTOBAHN) --shards $(AUTOBAHN_SHARDS)
+
+## autobahn: every case of 1-7, 9, 12 and 13 (12 and 13 with permessage-deflate); about 20 minutes on
+## two busy cores
+autobahn: autobahn-build
+	$(AUTOBAHN_RUN) --set full --out build/autobahn/full
+
+# In `make test`: 1-7, 9 and the first six sizes of each 12.x and 13.x, when the suite is there.
+test-autobahn:
+	@if [ -d "$(AUTOBAHN)" ]; then \
+	  $(MAKE) --no-print-directory autobahn-build && \
+	  $(AUTOBAHN_RUN) --set quick --out build/autobahn/quick; \
+	else echo "autobahn: skipped ($(AUTOBAHN) is not there)"; fi
+
+autobahn-build:
+	@scripts/install-deps python3-twisted python3-txaio python3-six
+	@cmake -S . -B $(DEV) -DCMAKE_BUILD_TYPE=Debug -DPULSE_SANITIZE=ON $(CMAKE_COMMON) >/dev/null
+	@cmake --build $(DEV) -j $(JOBS) --target pulse-autobahn-echo
+
 check-format:
 	@files=$$(git ls-files '*.cpp' '*.hpp'); \
 	clang-format --dry-run --Werror $$files && echo "format: clean"
@@ -86,7 +112,9 @@ tsan: deps
 fuzz: fuzz-build
 	@$(MAKE) --no-print-directory run-fuzz SECONDS_EACH=$(FUZZ_SECONDS)
 
-# In `make test`: 20 s each, 60 s in all.
+# In `make test`: 20 s each. fuzz_inbound's actors keep memory across inputs on other threads, so
+# libFuzzer's leak check after each input would rescan the heap almost every time (5x slower):
+# its leaks are checked once, at exit, like the test suites'.
 test-fuzz: fuzz-build
 	@$(MAKE) --no-print-directory run-fuzz SECONDS_EACH=20
 
@@ -100,8 +128,10 @@ run-fuzz:
 	  corpus=tests/fuzz/corpus/$${target#fuzz_}; found=$(FUZZ)/corpus/$${target#fuzz_}; \
 	  mkdir -p $$found $(FUZZ)/crashes; \
 	  echo "fuzzing $$target for $(SECONDS_EACH) s"; \
+	  per_input_leaks=1; [ $$target = fuzz_inbound ] && per_input_leaks=0; \
 	  ASAN_OPTIONS=detect_leaks=1 $(FUZZ)/bin/$$target $$found $$corpus -max_total_time=$(SECONDS_EACH) \
 	    -max_len=16384 -timeout=10 -artifact_prefix=$(FUZZ)/crashes/$$target- -print_final_stats=1 \
+	    -detect_leaks=$$per_input_leaks \
 	    2>$(FUZZ)/$$target.log || { tail -50 $(FUZZ)/$$target.log; exit 1; }; \
 	  grep -E "stat::number_of_executed_units|stat::peak_rss" $(FUZZ)/$$target.log | tr '\n' ' '; echo; \
 	done

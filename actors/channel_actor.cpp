@@ -421,6 +421,11 @@ void channel_actor::run_handler(pulse::context& ctx, const payload& p) {
       else
         ctx.reply(std::move(std::get<json::value>(*result)));
     }
+  } catch (const payload_error& e) {
+    actor_metrics::add(metrics_->invalid_payloads);
+    log().info("channel {}: \"{}\" (ref {}) refused: {}", topic_, ctx.event(), ref, e.what());
+    if (!ctx.has_replied())
+      ctx.reply_error(e.response());
   } catch (const reply_error& e) {
     if (!ctx.has_replied())
       ctx.reply_error(e.response());

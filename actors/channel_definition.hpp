@@ -6,11 +6,13 @@
 #include "actors/handlers.hpp"
 #include "actors/history.hpp"
 #include "actors/topic_pattern.hpp"
+#include "actors/typed.hpp"
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string_view>
 #include <vector>
@@ -28,6 +30,8 @@ struct channel_settings {
   std::chrono::milliseconds linger{0};
   /// With scale-out (server_options::redis_url): shared with the other nodes, or this node's own.
   bool node_local = false;
+  /// Outbound events declared with channel_builder::emits (TypeScript of their payloads).
+  std::vector<channel_types::event> emits;
 
   bool is_persistent() const noexcept { return linger == std::chrono::milliseconds::max(); }
 };
@@ -39,6 +43,11 @@ struct channel_definition {
 
   topic_pattern pattern;
   std::function<std::unique_ptr<channel>()> make;
+  /// A typed channel class's declared events (typed_channel.hpp); lambda handlers add theirs.
+  std::optional<channel_types> class_types;
+
+  /// Everything known of this definition's types: the class's, then its lambdas'.
+  channel_types types() const;
 
   /// The settings as they are now; a topic actor takes this snapshot when it starts.
   std::shared_ptr<const channel_settings> settings() const {
@@ -67,6 +76,9 @@ class definition_table {
 
   /// The definition for `topic` (exact names first, then the longest prefix), or nullptr.
   std::shared_ptr<channel_definition> find(std::string_view topic) const;
+
+  /// Every definition, in the order they were added.
+  std::vector<std::shared_ptr<channel_definition>> all() const;
 
  private:
   mutable std::shared_mutex mutex_;

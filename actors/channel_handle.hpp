@@ -4,6 +4,7 @@
 
 #include "actors/handlers.hpp"
 #include "actors/payload.hpp"
+#include "actors/typed.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -66,6 +67,13 @@ class channel_builder {
   /// pulse::binary&` for bytes, `const pulse::payload&` for either), returning nothing or the
   /// reply.
   channel_builder& on(std::string event, handler fn);
+  /// Declares that the channel sends `event` with a `T` payload (for the TypeScript types of
+  /// --emit-types: a lambda channel's outbound events are known from this alone).
+  template<class T>
+  channel_builder& emits(std::string event) {
+    return emits(std::move(event), typescript_type<T>(ts_direction::to_client));
+  }
+
   /// Runs after the class's on_subscribe, unless it rejected the join.
   channel_builder& on_subscribe(std::function<void(context&)> fn);
   /// Runs after the class's on_unsubscribe.
@@ -111,6 +119,7 @@ class channel_builder {
 
  private:
   friend class server;
+  channel_builder& emits(std::string event, std::string typescript);
   channel_builder(std::weak_ptr<server_core> core, std::shared_ptr<channel_definition> definition)
       : core_(std::move(core)), definition_(std::move(definition)) {}
 

@@ -24,6 +24,7 @@
 
 #include "actors/handlers.hpp"
 #include "actors/payload.hpp"
+#include "actors/typed.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -52,6 +53,12 @@ struct answer {
   boost::json::value response;
 
   bool ok() const noexcept { return status == outcome::ok; }
+
+  /// The response as a described type; throws payload_error naming the field that does not fit.
+  template<class T>
+  T as() const {
+    return from_json<T>(response);
+  }
 };
 
 using answer_handler = std::function<void(context&, const answer&)>;
@@ -73,6 +80,12 @@ class context {
 
   /// The params the client joined with (empty without a client).
   const boost::json::object& params() const noexcept;
+  /// The params as a described type (typed.hpp). In on_subscribe, params that do not convert
+  /// refuse the join with a reason that names the field.
+  template<class T>
+  T params_as() const {
+    return from_json<T>(boost::json::value(params()));
+  }
 
   /// Who the client is, as the server's authenticator said when it connected (null without an
   /// authenticator, or without a client).
@@ -84,6 +97,18 @@ class context {
   /// Per-subscriber state, kept from subscribe to unsubscribe.
   boost::json::object& assigns() noexcept;
   void assign(std::string_view key, boost::json::value value);
+  /// An assign, as a typed value (throws payload_error when it does not convert, std::out_of_range
+  /// when it was never assigned).
+  template<class T>
+  T assigned(std::string_view key) {
+    return from_json<T>(assigns().at(key));
+  }
+  /// The same for a typed value (a std::string, a described struct...), stored as JSON.
+  template<class T>
+  requires(!std::is_convertible_v<T, boost::json::value>) void assign(std::string_view key,
+                                                                      const T& value) {
+    assign(key, to_json(value));
+  }
 
   /// In on_subscribe: refuses the join with `{"reason": reason}`.
   void reject(std::string_view reason);
@@ -94,6 +119,11 @@ class context {
   /// Answers the client's push (or join) with `{"status": "ok", "response": response}`.
   /// Only the first reply counts; a push sent without a ref gets none.
   void reply(boost::json::value response = boost::json::object{});
+  /// Answers with a described type, as JSON.
+  template<typed_payload T>
+  void reply(const T& response) {
+    reply(to_json(response));
+  }
   /// Answers with bytes (a binary reply; a join's reply is always JSON).
   template<bytes B>
   void reply(B&& response) {
@@ -109,16 +139,29 @@ class context {
   void send(std::string_view event, B&& payload) {
     send_bytes(event, binary{std::forward<B>(payload)});
   }
+  template<typed_payload T>
+  void send(std::string_view event, const T& payload) {
+    send(event, to_json(payload));
+  }
 
   /// Asks this client; `on_answer` runs later inside the channel actor with the answer, a
   /// timeout, or `gone`. Never blocks.
   void request(std::string_view event, boost::json::value payload,
                std::chrono::milliseconds timeout, answer_handler on_answer);
+  template<typed_payload T>
+  void request(std::string_view event, const T& payload, std::chrono::milliseconds timeout,
+               answer_handler on_answer) {
+    request(event, to_json(payload), timeout, std::move(on_answer));
+  }
 
   /// Presence (Phoenix.Presence's model): this client is here under `key` with `meta` (several
   /// connections may share a key: two tabs of one user). Subscribers get a presence_diff; later
   /// joiners get the whole presence_state. The client's presences leave with it.
   void track(std::string_view key, boost::json::object meta = {});
+  template<described_struct T>
+  void track(std::string_view key, const T& meta) {
+    track(key, to_json(meta).as_object());
+  }
   /// Replaces this client's meta under `key` (a presence_diff with the old leaving, the new
   /// joining).
   void update(std::string_view key, boost::json::object meta);
@@ -137,12 +180,20 @@ class context {
   void broadcast(std::string_view event, B&& payload, broadcast_options options = {}) {
     broadcast_bytes(event, binary{std::forward<B>(payload)}, false, options);
   }
+  template<typed_payload T>
+  void broadcast(std::string_view event, const T& payload, broadcast_options options = {}) {
+    broadcast(event, to_json(payload), options);
+  }
   /// Every subscriber but this client.
   void broadcast_from(std::string_view event, boost::json::value payload,
                       broadcast_options options = {});
   template<bytes B>
   void broadcast_from(std::string_view event, B&& payload, broadcast_options options = {}) {
     broadcast_bytes(event, binary{std::forward<B>(payload)}, true, options);
+  }
+  template<typed_payload T>
+  void broadcast_from(std::string_view event, const T& payload, broadcast_options options = {}) {
+    broadcast_from(event, to_json(payload), options);
   }
 
  private:

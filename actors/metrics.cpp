@@ -21,21 +21,30 @@ std::string prometheus_text(const actor_metrics& actors, const transport::traffi
   };
   std::string out;
   out.reserve(4096);
-  metric(out, "pulse_connections", "gauge", "Open WebSocket connections.",
+  metric(out, "pulse_connections", "gauge", "Open connections: WebSockets and long-poll sessions.",
          static_cast<double>(traffic.connections));
+  metric(out, "pulse_longpoll_sessions", "gauge", "Open long-poll sessions (in pulse_connections).",
+         static_cast<double>(traffic.longpoll_sessions));
+  metric(out, "pulse_longpoll_held_requests", "gauge",
+         "Long-poll GETs held open now, waiting for a message.",
+         static_cast<double>(traffic.longpoll_held));
   metric(out, "pulse_channels", "gauge", "Topics with a running channel actor.",
          static_cast<double>(channels));
   metric(out, "pulse_joins_total", "counter", "Joins accepted.", load(actors.joins));
   metric(out, "pulse_join_refusals_total", "counter",
          "Joins refused (by the channel, or for a topic nobody defined).",
          load(actors.join_refusals));
-  metric(out, "pulse_messages_in_total", "counter", "WebSocket messages received.",
+  metric(out, "pulse_messages_in_total", "counter",
+         "Messages received (WebSocket messages, long-poll POSTed messages).",
          static_cast<double>(traffic.messages_in));
-  metric(out, "pulse_messages_out_total", "counter", "WebSocket messages written.",
+  metric(out, "pulse_messages_out_total", "counter",
+         "Messages written (WebSocket messages, messages in long-poll answers).",
          static_cast<double>(traffic.messages_out));
-  metric(out, "pulse_bytes_in_total", "counter", "Bytes received on WebSocket connections.",
+  metric(out, "pulse_bytes_in_total", "counter",
+         "Bytes received (WebSocket connections, long-poll POST bodies).",
          static_cast<double>(traffic.bytes_in));
-  metric(out, "pulse_bytes_out_total", "counter", "Bytes written on WebSocket connections.",
+  metric(out, "pulse_bytes_out_total", "counter",
+         "Bytes written (WebSocket connections, long-poll answer bodies).",
          static_cast<double>(traffic.bytes_out));
   metric(out, "pulse_broadcasts_total", "counter", "Broadcasts (each encoded once).",
          load(actors.broadcasts));
@@ -50,8 +59,15 @@ std::string prometheus_text(const actor_metrics& actors, const transport::traffi
   metric(out, "pulse_rejected_inputs_total", "counter",
          "Inbound input refused: malformed messages, frames that broke RFC 6455, rate limits.",
          load(actors.rejected_messages) + static_cast<double>(traffic.protocol_errors));
+  metric(out, "pulse_invalid_payloads_total", "counter",
+         "Pushes whose payload did not have the shape their event declares (an error reply "
+         "named the field).",
+         load(actors.invalid_payloads));
   metric(out, "pulse_channel_failures_total", "counter", "Channel actors that failed.",
          load(actors.channel_failures));
+  metric(out, "pulse_longpoll_binary_dropped_total", "counter",
+         "Binary messages dropped on long-poll sessions (their client receives text only).",
+         static_cast<double>(traffic.binary_dropped));
   metric(out, "pulse_queued_bytes", "gauge", "Bytes queued on every connection, not yet written.",
          static_cast<double>(traffic.queued_bytes));
   if (redis_connected)

@@ -17,6 +17,7 @@ struct actor_metrics {
   std::atomic<std::uint64_t> broadcasts = 0;
   std::atomic<std::uint64_t> deliveries = 0;        ///< broadcast frames queued on sockets
   std::atomic<std::uint64_t> rejected_messages = 0; ///< malformed, over the rate, unmatched
+  std::atomic<std::uint64_t> invalid_payloads = 0;  ///< payloads a typed handler could not take
   std::atomic<std::uint64_t> channel_failures = 0;
 
   static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {

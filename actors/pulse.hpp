@@ -10,3 +10,5 @@
 #include "actors/handlers.hpp"
 #include "actors/server.hpp"
 #include "actors/token.hpp"
+#include "actors/typed.hpp"
+#include "actors/typed_channel.hpp"

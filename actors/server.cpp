@@ -1,11 +1,12 @@
 #include "actors/server.hpp"
 
-#include "actors/base64.hpp"
 #include "actors/channel_actor.hpp"
 #include "actors/connection_actor.hpp"
 #include "actors/registry_actor.hpp"
 #include "actors/server_api.hpp"
 #include "actors/server_core.hpp"
+#include "actors/typescript.hpp"
+#include "transport/base64.hpp"
 #include "transport/log.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -130,7 +131,7 @@ std::optional<std::string> subprotocol_token(const transport::http_request& requ
     while (!item.empty() && item.back() == ' ')
       item.remove_suffix(1);
     if (item.starts_with(prefix))
-      return base64_decode(item.substr(prefix.size()));
+      return transport::base64_decode(item.substr(prefix.size()));
     if (comma == std::string_view::npos)
       break;
     rest.remove_prefix(comma + 1);
@@ -170,6 +171,8 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
     if (key != "vsn")
       identity->params[key] = value;
   if (authenticator) {
+    // A long-poll request's own session token never comes this far: the transport takes it out
+    // (longpoll_endpoint::session_token_index), so a `token` param here is the user's.
     connect_info info{identity->params, {}, request};
     if (auto token = subprotocol_token(request))
       info.token = std::move(*token);
@@ -295,6 +298,13 @@ channel_builder& channel_builder::on_unsubscribe(std::function<void(context&)> f
   return *this;
 }
 
+channel_builder& channel_builder::emits(std::string event, std::string typescript) {
+  definition_->edit([&](channel_settings& settings) {
+    settings.emits.push_back({std::move(event), std::move(typescript), {}});
+  });
+  return *this;
+}
+
 channel_builder& channel_builder::persistent(bool keep) {
   return linger(keep ? std::chrono::milliseconds::max() : std::chrono::milliseconds{0});
 }
@@ -378,15 +388,22 @@ server::~server() {
 }
 
 channel_builder server::define(std::string pattern,
-                               std::function<std::unique_ptr<pulse::channel>()> make) {
+                               std::function<std::unique_ptr<pulse::channel>()> make,
+                               std::optional<channel_types> types) {
   auto definition = std::make_shared<channel_definition>(topic_pattern{std::move(pattern)},
                                                          std::move(make));
+  definition->class_types = std::move(types);
   core_->definitions->add(definition);
   return {core_, std::move(definition)};
 }
 
 channel_builder server::channel(std::string pattern) {
-  return define(std::move(pattern), [] { return std::make_unique<pulse::channel>(); });
+  return define(
+    std::move(pattern), [] { return std::make_unique<pulse::channel>(); }, std::nullopt);
+}
+
+std::string server::typescript_types() const {
+  return typescript_declarations(core_->definitions->all());
 }
 
 channel_handle server::topic(std::string topic) {
@@ -574,8 +591,9 @@ std::size_t server::connection_count() const {
 
 server_stats server::stats() const {
   auto traffic = core_->http.traffic();
-  return {traffic.connections,  core_->directory->size(), traffic.messages_in,
-          traffic.messages_out, traffic.bytes_in,         traffic.bytes_out};
+  return {traffic.connections,      core_->directory->size(), traffic.messages_in,
+          traffic.messages_out,     traffic.bytes_in,         traffic.bytes_out,
+          traffic.longpoll_sessions};
 }
 
 void server::adopt(const caf::actor& actor) {

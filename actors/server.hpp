@@ -13,7 +13,8 @@
 //     server.run();                                            // until SIGINT or SIGTERM
 //   }
 //
-// Clients connect to ws://HOST:PORT/socket/websocket?vsn=2.0.0 with any Phoenix Channels client.
+// Clients connect to ws://HOST:PORT/socket/websocket?vsn=2.0.0 with any Phoenix Channels client,
+// or long-poll at http://HOST:PORT/socket/longpoll (the official client's LongPoll transport).
 // A broadcast from any thread: server.topic("room:42").broadcast("event", payload).
 #pragma once
 
@@ -93,12 +94,13 @@ struct server_options {
 
 /// What a server carries: connections and channels now, traffic since it started.
 struct server_stats {
-  std::size_t connections = 0;   ///< open WebSocket connections
+  std::size_t connections = 0;   ///< open connections: WebSockets and long-poll sessions
   std::size_t channels = 0;      ///< topics with a running actor
-  std::uint64_t messages_in = 0; ///< WebSocket messages received
+  std::uint64_t messages_in = 0; ///< WebSocket messages and long-poll POSTed messages received
   std::uint64_t messages_out = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  std::size_t longpoll_sessions = 0; ///< of the connections, those over long-poll
 };
 
 /// An in-process subscription to a topic's broadcasts; cancelled when destroyed.
@@ -130,11 +132,20 @@ class server {
   template<class T, class... Args>
   requires std::derived_from<T, pulse::channel> channel_builder channel(std::string pattern,
                                                                         Args... args) {
-    return define(std::move(pattern), [args...] { return std::make_unique<T>(args...); });
+    std::optional<channel_types> types;
+    if constexpr (requires { typename T::events; })
+      types = T::events::describe(); // a typed_channel: its declared events, for --emit-types
+    return define(
+      std::move(pattern), [args...] { return std::make_unique<T>(args...); }, std::move(types));
   }
 
   /// Defines a channel by lambdas only: add them with .on(...) on the result.
   channel_builder channel(std::string pattern);
+
+  /// The TypeScript types of every channel defined (`pulse-demo --emit-types FILE.d.ts`): for
+  /// each topic pattern its join params, the events clients push with their payloads and replies,
+  /// and the events it sends. `@pulse/client` takes them as a generic (see docs/channels.md).
+  std::string typescript_types() const;
 
   /// A concrete topic, to broadcast to from anywhere. Throws std::invalid_argument when no
   /// definition matches it.
@@ -176,7 +187,7 @@ class server {
   const server_options& options() const noexcept;
   caf::actor_system& system() noexcept;
 
-  /// Open WebSocket connections.
+  /// Open connections: WebSockets and long-poll sessions (/socket/longpoll).
   std::size_t connection_count() const;
 
   /// Connections and channels now, traffic so far. Cheap; any thread.
@@ -187,8 +198,8 @@ class server {
   void adopt(const caf::actor& actor);
 
  private:
-  channel_builder define(std::string pattern,
-                         std::function<std::unique_ptr<pulse::channel>()> make);
+  channel_builder define(std::string pattern, std::function<std::unique_ptr<pulse::channel>()> make,
+                         std::optional<channel_types> types);
 
   std::shared_ptr<server_core> core_;
 };

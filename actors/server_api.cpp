@@ -1,8 +1,8 @@
 #include "actors/server_api.hpp"
 
-#include "actors/base64.hpp"
 #include "actors/messages.hpp"
 #include "actors/server_core.hpp"
+#include "transport/base64.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -73,7 +73,8 @@ http_response broadcast(server_core& core, const http_request& request) {
   // Bytes come as base64 in "binary" and go out as a binary frame; JSON in "payload".
   pulse::payload payload = json::value(json::object{});
   if (auto* bytes = fields->if_contains("binary")) {
-    auto decoded = bytes->is_string() ? base64_decode(bytes->get_string()) : std::nullopt;
+    auto decoded = bytes->is_string() ? transport::base64_decode(bytes->get_string())
+                                      : std::nullopt;
     if (!decoded)
       return error_response(400, "\"binary\" must be a base64 string");
     payload = binary{std::move(*decoded)};

@@ -40,7 +40,8 @@ struct server_core : std::enable_shared_from_this<server_core> {
        std::shared_ptr<const connection_identity> identity = nullptr,
        transport::phoenix::wire_format format = transport::phoenix::wire_format::v2);
 
-  /// Decides on a WebSocket upgrade: protocol version, origin, authentication.
+  /// Decides on a WebSocket upgrade or a new long-poll session: protocol version, origin,
+  /// authentication.
   transport::upgrade_decision decide(const transport::http_request& request);
   transport::upgrade_decision accept_connection(std::shared_ptr<const connection_identity> identity,
                                                 transport::phoenix::wire_format format);

@@ -1,6 +1,6 @@
 #include "actors/token.hpp"
 
-#include "actors/base64.hpp"
+#include "transport/base64.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/crypto.h>
@@ -18,7 +18,7 @@ std::string signature(std::string_view secret, std::string_view payload) {
   unsigned int length = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), digest, &length);
-  return base64url_encode({reinterpret_cast<const char*>(digest), length});
+  return transport::base64url_encode({reinterpret_cast<const char*>(digest), length});
 }
 
 std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
@@ -29,7 +29,7 @@ std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
 
 std::string sign(std::string_view secret, const json::value& data, std::chrono::seconds max_age,
                  std::chrono::system_clock::time_point now) {
-  auto payload = base64url_encode(
+  auto payload = transport::base64url_encode(
     json::serialize(json::object{{"data", data}, {"exp", unix_seconds(now + max_age)}}));
   return payload + "." + signature(secret, payload);
 }
@@ -45,7 +45,7 @@ verified verify(std::string_view secret, std::string_view token,
   if (given.size() != expected.size()
       || CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0)
     return {std::nullopt, "invalid signature"};
-  auto decoded = base64_decode(payload);
+  auto decoded = transport::base64_decode(payload);
   json::error_code ec;
   auto contents = decoded ? json::parse(*decoded, ec) : json::value{};
   auto* object = ec ? nullptr : contents.if_object();

@@ -1,4 +1,54 @@
 // Types of @pulse/client (hand-written; the package is plain JavaScript).
+//
+// Typed by a server's own declarations: `pulse-demo --emit-types channels.d.ts` writes an
+// interface `Channels` (one entry per topic pattern: its topic type, join params, the events it
+// takes with their payloads and replies, the events it sends), and
+//   const connection = connect<Channels>(url);
+//   const room = connection.channel("room:42", { username: "ada" });
+//   room.on("new_message", (m) => m.text);               // m: { username, text, at }
+//   const { at } = await room.request("message", { text: "hi" });
+// checks every event name, payload and reply against the server. Without the type argument
+// everything is untyped, as before.
+
+/** One channel as `--emit-types` describes it. */
+export interface ChannelSpec {
+  topic: string;
+  join: unknown;
+  in: Record<string, { payload: unknown; reply: unknown }>;
+  out: Record<string, unknown>;
+}
+
+/** A channel nothing is known of: any event, any payload. */
+export interface AnyChannel {
+  topic: string;
+  join: Record<string, unknown>;
+  in: Record<string, { payload: any; reply: any }>;
+  out: Record<string, any>;
+}
+
+/** A server nothing is known of. */
+export type AnyChannels = Record<string, AnyChannel>;
+
+/** The entry of `C` whose topic type `T` belongs to ("room:42" -> "room:*"). */
+export type KeyOfTopic<C, T extends string> = {
+  [K in keyof C]: C[K] extends { topic: infer P } ? (T extends P ? K : never) : never;
+}[keyof C];
+
+/** The channel `C` declares for the topic `T` (AnyChannel when none does). */
+export type ChannelOf<C, T extends string> = [KeyOfTopic<C, T>] extends [never]
+  ? AnyChannel
+  : C[KeyOfTopic<C, T>] extends ChannelSpec ? C[KeyOfTopic<C, T>] : AnyChannel;
+
+/** Events a channel takes, and sends. */
+export type InEvent<S extends ChannelSpec> = keyof S["in"] & string;
+export type OutEvent<S extends ChannelSpec> = keyof S["out"] & string;
+export type PayloadOf<S extends ChannelSpec, E extends InEvent<S>> = S["in"][E]["payload"];
+export type ReplyOf<S extends ChannelSpec, E extends InEvent<S>> = S["in"][E]["reply"];
+
+/** What a channel sends, as [event, payload] pairs: checking `event` narrows `payload`. */
+export type MessageOf<S extends ChannelSpec> = {
+  [E in OutEvent<S>]: [event: E, payload: S["out"][E]];
+}[OutEvent<S>];
 
 /** Where a channel stands: joining the first time, joined, rejoining after a loss, or closed for good. */
 export type ChannelStatus = "connecting" | "joined" | "reconnecting" | "closed";
@@ -42,24 +92,27 @@ export interface ConnectOptions {
   [option: string]: unknown;
 }
 
-/** Opens a connection (one WebSocket) to a Pulse server, e.g. `connect("ws://127.0.0.1:8080/socket")`. */
-export function connect(url: string, options?: ConnectOptions): Connection;
+/**
+ * Opens a connection (one WebSocket) to a Pulse server, e.g. `connect("ws://127.0.0.1:8080/socket")`;
+ * `connect<Channels>(...)` with a server's generated types checks every channel against them.
+ */
+export function connect<C = AnyChannels>(url: string, options?: ConnectOptions): Connection<C>;
 
 /** One phoenix Socket and the channels joined over it. */
-export class Connection {
+export class Connection<C = AnyChannels> {
   /** Makes the socket without connecting it; `connection.socket.connect()` does. */
   constructor(url: string, options?: ConnectOptions);
   /** The phoenix Socket underneath. */
   readonly socket: PhoenixSocket;
   /** Joins `topic` and returns a new bridge; a second bridge on the same topic closes the first. */
-  channel(topic: string, params?: Record<string, unknown>): ChannelBridge;
+  channel<T extends string>(topic: T, params?: ChannelOf<C, T>["join"]): ChannelBridge<ChannelOf<C, T>>;
   /**
    * The shared bridge of `topic` with `params` (joined on the first acquire). Each acquire needs a
    * `release`; the last release leaves a tick later unless the channel is acquired again meanwhile.
    */
-  acquire(topic: string, params?: Record<string, unknown>): ChannelBridge;
+  acquire<T extends string>(topic: T, params?: ChannelOf<C, T>["join"]): ChannelBridge<ChannelOf<C, T>>;
   /** Gives back a bridge from `acquire`. */
-  release(bridge: ChannelBridge): void;
+  release(bridge: ChannelBridge<any>): void;
   /** Closes the socket for good; resolves once the WebSocket is closed. */
   disconnect(): Promise<void>;
 }
@@ -73,8 +126,8 @@ export interface PresenceEntry {
 /** A handler of server events. For a server request, what it returns (or its Promise's value) answers. */
 export type EventHandler = (payload: any) => unknown;
 
-/** A channel joined over a connection. */
-export class ChannelBridge {
+/** A channel joined over a connection; `S` is what the server declares of it. */
+export class ChannelBridge<S extends ChannelSpec = AnyChannel> {
   private constructor();
   readonly topic: string;
   /** The current status; `onStatus` tells each change. */
@@ -107,16 +160,17 @@ export class ChannelBridge {
    * first handler returning other than undefined answers: its value, or its Promise's, is the
    * response ("ok"); a throw or a rejection answers "error" with `{ reason: error.message }`.
    */
-  on(event: string, fn: EventHandler): () => void;
+  on<E extends OutEvent<S>>(event: E, fn: (payload: S["out"][E]) => unknown): () => void;
   /** Calls `fn(event, payload)` for every event the server pushes (not phoenix's `phx_*`); returns off. */
-  onMessage(fn: (event: string, payload: any) => void): () => void;
+  onMessage(fn: (...message: MessageOf<S>) => void): () => void;
   /** Pushes an event, expecting no reply. Throws a ChannelError if the channel is closed. */
-  emit(event: string, payload?: unknown): void;
+  emit<E extends InEvent<S>>(event: E, payload?: PayloadOf<S, E>): void;
   /**
    * Pushes an event; resolves with the reply's response. Rejects with a ChannelError on an error
    * reply (or a closed channel), a ChannelTimeoutError without a reply within `timeout` ms.
    */
-  request<T = any>(event: string, payload?: unknown, options?: { timeout?: number }): Promise<T>;
+  request<E extends InEvent<S>>(event: E, payload?: PayloadOf<S, E>,
+                                options?: { timeout?: number }): Promise<ReplyOf<S, E>>;
   /** Leaves for good: the status is "closed" at once. Resolves once phoenix closed the channel. */
   leave(timeout?: number): Promise<void>;
 }

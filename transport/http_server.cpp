@@ -36,6 +36,7 @@ struct http_server::impl {
 
 http_server::http_server(const limits& limits) : impl_(std::make_unique<impl>()) {
   impl_->context.limits = limits;
+  impl_->context.io = &impl_->io;
 }
 
 http_server::~http_server() {
@@ -108,6 +109,7 @@ void http_server::stop(std::chrono::milliseconds drain_deadline) {
   impl_->threads.clear();
   // Whatever did not close in time is cut now, so every handler still hears on_closed().
   context.sessions.for_each([](websocket_session_base& session) { session.abort(); });
+  context.longpoll.clear(); // none is left by now; their timers must not outlive the io_context
   impl_->acceptor.reset();
 }
 
@@ -131,6 +133,9 @@ traffic http_server::traffic() const {
   out.slow_consumers = sessions.slow_consumers.load(relaxed);
   out.protocol_errors = sessions.protocol_errors.load(relaxed);
   out.idle_timeouts = sessions.idle_timeouts.load(relaxed);
+  out.binary_dropped = sessions.binary_dropped.load(relaxed);
+  out.longpoll_sessions = impl_->context.longpoll.size();
+  out.longpoll_held = sessions.held_polls.load(relaxed);
   out.queued_bytes = sessions.queued_bytes();
   out.write_latency = sessions.write_latency.read();
   return out;

@@ -1,5 +1,6 @@
 #include "transport/http_session.hpp"
 
+#include "transport/deflate_negotiation.hpp"
 #include "transport/log.hpp"
 #include "transport/websocket_session.hpp"
 
@@ -140,8 +141,14 @@ void http_session<Stream>::on_read(error_code ec, std::size_t) {
   if (ec) {
     if (ec == http::error::header_limit)
       return respond(431, "text/plain", "request header fields too large\n", false);
-    if (ec == http::error::body_limit)
+    if (ec == http::error::body_limit) {
+      // The long-poll client reads a status only from a JSON body.
+      auto target = parser_->get().target();
+      if (target.substr(0, target.find('?')) == context_.longpoll_path)
+        return answer_longpoll(200, longpoll_endpoint::status_body(413, "request body too large"),
+                               false);
       return respond(413, "text/plain", "request body too large\n", false);
+    }
     if (ec.category() == http::make_error_code(http::error::bad_target).category())
       return respond(400, "text/plain", "malformed HTTP request\n", false);
     return; // the connection broke
@@ -164,6 +171,8 @@ void http_session<Stream>::handle(http::request<http::string_body>& request) {
       return respond(426, "text/plain", "this endpoint speaks WebSocket only\n", false);
     return upgrade(request, std::move(info));
   }
+  if (info.path == context_.longpoll_path)
+    return longpoll(request, std::move(info), keep_alive);
   if (auto route = context_.routes.find(info.path); route != context_.routes.end()) {
     info.body = std::move(request.body());
     http_response response;
@@ -223,14 +232,25 @@ void http_session<Stream>::upgrade(http::request<http::string_body>& request, ht
   auto ws = std::make_shared<websocket::stream<Stream>>(std::move(stream_));
   auto protocols = request[http::field::sec_websocket_protocol];
   bool phoenix = offers_subprotocol({protocols.data(), protocols.size()}, "phoenix");
-  ws->set_option(websocket::stream_base::decorator([phoenix](websocket::response_type& response) {
-    response.set(http::field::server, "Pulse");
-    // The official client's authToken option offers "phoenix" and aborts unless it is chosen.
-    if (phoenix)
-      response.set(http::field::sec_websocket_protocol, "phoenix");
-  }));
+  std::optional<deflate_agreement> deflate;
+  if (context_.limits.permessage_deflate) {
+    std::string offers; // a repeated header is one list, joined by commas (RFC 9110 §5.3)
+    for (auto [field, end] = request.equal_range(http::field::sec_websocket_extensions);
+         field != end; ++field)
+      offers.append(offers.empty() ? "" : ", ").append(field->value());
+    deflate = negotiate_deflate(offers);
+  }
+  ws->set_option(
+    websocket::stream_base::decorator([phoenix, deflate](websocket::response_type& response) {
+      response.set(http::field::server, "Pulse");
+      // The official client's authToken option offers "phoenix" and aborts unless it is chosen.
+      if (phoenix)
+        response.set(http::field::sec_websocket_protocol, "phoenix");
+      if (deflate)
+        response.set(http::field::sec_websocket_extensions, deflate->response_header());
+    }));
   beast::get_lowest_layer(*ws).expires_after(context_.limits.request_timeout);
-  ws->async_accept(request, [self = this->shared_from_this(), ws,
+  ws->async_accept(request, [self = this->shared_from_this(), ws, deflate,
                              open = std::move(decision.open)](error_code ec) {
     if (ec) {
       log().info("WebSocket handshake with {} failed: {}", self->remote_address_, ec.message());
@@ -243,15 +263,69 @@ void http_session<Stream>::upgrade(http::request<http::string_body>& request, ht
       auto tls = std::make_shared<websocket_session<tls_stream>>(std::move(ws->next_layer()),
                                                                  self->context_.limits,
                                                                  self->remote_address_,
-                                                                 self->context_.sessions);
+                                                                 self->context_.sessions, deflate);
       tls->start(open, early_bytes);
     } else {
       auto plain = std::make_shared<websocket_session<tcp::socket>>(
         ws->next_layer().release_socket(), self->context_.limits, self->remote_address_,
-        self->context_.sessions);
+        self->context_.sessions, deflate);
       plain->start(open, early_bytes);
     }
   });
+}
+
+template<class Stream>
+void http_session<Stream>::longpoll(http::request<http::string_body>& request, http_request&& info,
+                                    bool keep_alive) {
+  auto& endpoint = context_.longpoll;
+  switch (request.method()) {
+    case http::verb::options: { // a browser's CORS preflight
+      auto* asked = info.header("Access-Control-Request-Headers");
+      std::string headers = asked ? *asked : std::string{};
+      return answer_longpoll(200, {}, keep_alive, {}, &headers);
+    }
+    case http::verb::post:
+      info.body = std::move(request.body());
+      return answer_longpoll(200, endpoint.post(info), keep_alive);
+    case http::verb::get: {
+      // A held GET waits up to the poll window, longer than a request may take to arrive.
+      beast::get_lowest_layer(stream_).expires_never();
+      auto self = this->shared_from_this();
+      endpoint.poll(std::move(info), [self, keep_alive](std::string body,
+                                                        std::function<void()> written) {
+        asio::post(self->stream_.get_executor(), [self, keep_alive, body = std::move(body),
+                                                  written = std::move(written)]() mutable {
+          self->answer_longpoll(200, std::move(body), keep_alive, std::move(written));
+        });
+      });
+      return;
+    }
+    default: return answer_longpoll(400, {}, keep_alive);
+  }
+}
+
+template<class Stream>
+void http_session<Stream>::answer_longpoll(unsigned status, std::string body, bool keep_alive,
+                                           std::function<void()> written,
+                                           const std::string* allow_headers) {
+  auto response
+    = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+  response->set(http::field::server, "Pulse");
+  if (!body.empty())
+    response->set(http::field::content_type, "application/json; charset=utf-8");
+  response->set(http::field::cache_control, "no-store");
+  response->set(http::field::access_control_allow_origin, "*");
+  if (allow_headers) {
+    response->set(http::field::access_control_allow_headers, *allow_headers);
+    response->set(http::field::access_control_allow_methods, "get, post, options");
+    response->set(http::field::access_control_max_age, "3600");
+  }
+  response->keep_alive(keep_alive && !context_.stopping);
+  response->body() = std::move(body);
+  response->prepare_payload();
+  beast::get_lowest_layer(stream_).expires_after(context_.limits.request_timeout);
+  written_ = std::move(written);
+  write(std::move(response));
 }
 
 template<class Stream>
@@ -321,6 +395,8 @@ void http_session<Stream>::serve_file(const std::filesystem::path& file, bool ke
 
 template<class Stream>
 void http_session<Stream>::on_write(error_code ec, bool keep_alive) {
+  if (auto done = std::exchange(written_, nullptr))
+    done();
   if (ec)
     return;
   if (!keep_alive) {

@@ -1,10 +1,12 @@
-// One HTTP connection, plain or TLS: routes, static files, and the WebSocket upgrade that hands
-// the stream to a websocket_session. Internal to the transport (it includes Beast).
+// One HTTP connection, plain or TLS: routes, static files, long-poll requests, and the WebSocket
+// upgrade that hands the stream to a websocket_session. Internal to the transport (it includes
+// Beast).
 #pragma once
 
 #include "transport/asio.hpp"
 #include "transport/http_context.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -27,6 +29,13 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   void on_read(error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>& request);
   void upgrade(http::request<http::string_body>& request, http_request&& info);
+  void longpoll(http::request<http::string_body>& request, http_request&& info, bool keep_alive);
+  /// A long-poll answer: `status` 200 with a JSON body, but for a method it does not take (400);
+  /// `written` runs once it went out or failed; `allow_headers` makes it a CORS preflight's
+  /// answer, allowing those request headers.
+  void answer_longpoll(unsigned status, std::string body, bool keep_alive,
+                       std::function<void()> written = {},
+                       const std::string* allow_headers = nullptr);
   void respond(unsigned status, std::string_view content_type, std::string body, bool keep_alive,
                bool head_only = false);
   void redirect(const std::string& location, bool keep_alive);
@@ -40,6 +49,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_address_;
+  std::function<void()> written_; // for the write in flight, if it has a callback
 };
 
 extern template class http_session<beast::tcp_stream>;

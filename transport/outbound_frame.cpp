@@ -1,20 +1,26 @@
 #include "transport/outbound_frame.hpp"
 
+#include "transport/message_deflate.hpp"
+
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <mutex>
+#include <stdexcept>
 
 namespace pulse::transport {
 
 namespace {
 
 constexpr std::uint8_t fin_bit = 0x80;
+constexpr std::uint8_t rsv1_bit = 0x40; // permessage-deflate: a compressed message
 constexpr std::uint8_t opcode_text = 0x1;
 constexpr std::uint8_t opcode_binary = 0x2;
 constexpr std::uint8_t opcode_close = 0x8;
 constexpr std::uint8_t opcode_pong = 0xA;
 
 /// Writes the header for a payload of `size` bytes right before `buffer[headroom_bytes]` and
-/// returns where the frame starts.
+/// returns where the frame starts. `opcode` may carry RSV1.
 std::size_t write_header(std::string& buffer, std::uint8_t opcode, std::size_t size) {
   std::uint8_t header[outbound_frame::headroom_bytes];
   std::size_t length = 0;
@@ -74,6 +80,57 @@ bool outbound_frame::is_data() const noexcept {
 bool outbound_frame::is_binary() const noexcept {
   auto bytes = wire_bytes();
   return !bytes.empty() && (static_cast<std::uint8_t>(bytes[0]) & 0x0F) == opcode_binary;
+}
+
+bool outbound_frame::is_compressed() const noexcept {
+  auto bytes = wire_bytes();
+  return !bytes.empty() && (static_cast<std::uint8_t>(bytes[0]) & rsv1_bit);
+}
+
+struct outbound_frame::deflated_variants {
+  static constexpr int min_window_bits = 9;
+  struct variant {
+    std::once_flag made;
+    std::shared_ptr<const shared_bytes> bytes; // null: compressing does not pay, send the original
+    std::size_t offset = 0;
+  };
+  std::array<variant, 7> by_window_bits; // 9 to 15
+};
+
+outbound_frame::shared_bytes::~shared_bytes() {
+  delete variants.load(std::memory_order_acquire);
+}
+
+outbound_frame outbound_frame::deflated(int window_bits) const {
+  if (window_bits < deflated_variants::min_window_bits || window_bits > 15)
+    throw std::invalid_argument("permessage-deflate window bits must be 9 to 15");
+  if (!is_data() || is_compressed() || payload().size() < min_deflate_bytes)
+    return *this;
+  auto* block = bytes_->variants.load(std::memory_order_acquire);
+  if (!block) {
+    auto fresh = std::make_unique<deflated_variants>();
+    if (bytes_->variants.compare_exchange_strong(block, fresh.get(), std::memory_order_acq_rel))
+      block = fresh.release();
+    // else another thread's block won, and `block` now points to it
+  }
+  auto& variant = block->by_window_bits[static_cast<std::size_t>(
+    window_bits - deflated_variants::min_window_bits)];
+  std::call_once(variant.made, [&] {
+    auto original = payload();
+    std::string buffer(headroom_bytes, '\0');
+    buffer.reserve(headroom_bytes + original.size());
+    deflate_message(original, window_bits, buffer);
+    if (buffer.size() - headroom_bytes >= original.size())
+      return; // incompressible (already compressed media, random bytes): the original is smaller
+    auto opcode = static_cast<std::uint8_t>(static_cast<std::uint8_t>(wire_bytes()[0]) & 0x0F);
+    auto start = write_header(buffer, static_cast<std::uint8_t>(opcode | rsv1_bit),
+                              buffer.size() - headroom_bytes);
+    variant.bytes = std::make_shared<const shared_bytes>(std::move(buffer), bytes_->created);
+    variant.offset = start;
+  });
+  if (!variant.bytes)
+    return *this;
+  return {variant.bytes, variant.offset};
 }
 
 outbound_frame outbound_frame::close(std::uint16_t code, std::string_view reason) {

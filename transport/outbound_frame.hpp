@@ -1,8 +1,10 @@
 // One complete WebSocket message as it goes on the wire, immutable and shared.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +39,19 @@ class outbound_frame {
   bool is_data() const noexcept;
   /// A binary message.
   bool is_binary() const noexcept;
+  /// Compressed with permessage-deflate (RSV1 set).
+  bool is_compressed() const noexcept;
+
+  /// Smallest payload worth compressing: below it zlib saves a few bytes at best (Phoenix's JSON
+  /// saves about 15% at 128 bytes, 2% at 64) for a compression's cost.
+  static constexpr std::size_t min_deflate_bytes = 128;
+
+  /// This frame as sent on a connection that agreed to permessage-deflate with
+  /// server_no_context_takeover and a window of `window_bits` (9-15): its payload compressed, RSV1
+  /// set. Compressed once per window size, by the first caller (others wait for it), then kept
+  /// with the frame and shared by every connection it is queued on. Control frames, payloads under
+  /// min_deflate_bytes and payloads that do not shrink come back as they are.
+  outbound_frame deflated(int window_bits) const;
 
   /// Frames a close message with `code` and a reason (truncated to the 123 bytes a close allows).
   static outbound_frame close(std::uint16_t code, std::string_view reason);
@@ -68,14 +83,27 @@ class outbound_frame {
   }
 
  private:
+  struct deflated_variants; // per window size: the compressed frame, made once
+
   struct shared_bytes {
+    explicit shared_bytes(std::string&& wire)
+        : shared_bytes(std::move(wire), std::chrono::steady_clock::now()) {}
+    shared_bytes(std::string&& wire, std::chrono::steady_clock::time_point made)
+        : bytes(std::move(wire)), created(made) {}
+    shared_bytes(const shared_bytes&) = delete;
+    shared_bytes& operator=(const shared_bytes&) = delete;
+    ~shared_bytes();
+
     std::string bytes;
-    std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point created;
+    /// Made by the first deflated() call (8 bytes until then, for frames never compressed).
+    mutable std::atomic<deflated_variants*> variants = nullptr;
   };
 
   outbound_frame(std::string&& bytes, std::size_t offset)
-      : bytes_(std::make_shared<const shared_bytes>(shared_bytes{std::move(bytes)})),
-        offset_(offset) {}
+      : bytes_(std::make_shared<const shared_bytes>(std::move(bytes))), offset_(offset) {}
+  outbound_frame(std::shared_ptr<const shared_bytes> bytes, std::size_t offset)
+      : bytes_(std::move(bytes)), offset_(offset) {}
 
   std::shared_ptr<const shared_bytes> bytes_;
   std::size_t offset_ = 0;

@@ -1,6 +1,7 @@
 #include "transport/phoenix_codec.hpp"
 
 #include "transport/json_writer.hpp"
+#include "transport/utf8.hpp"
 
 #include <boost/json.hpp>
 
@@ -348,6 +349,9 @@ std::variant<envelope, decode_error> decode_binary(std::string_view bytes,
   for (int i = 0; i < 4; ++i) {
     metas[i] = bytes.substr(pos, lengths[i]);
     pos += lengths[i];
+    // Refs, topic and event come back in JSON text frames: they must be text.
+    if (!is_valid_utf8(metas[i]))
+      return fatal("a binary push's join_ref, ref, topic and event must be UTF-8 text");
   }
   json::value join_ref = metas[0].empty() ? json::value{} : json::value(metas[0]);
   json::value ref = metas[1].empty() ? json::value{} : json::value(metas[1]);

@@ -1,4 +1,5 @@
-// The set of live WebSocket sessions: what a graceful stop closes and what metrics count.
+// The set of live sessions, WebSocket and long-poll: what a graceful stop closes, what the
+// connection limits and the metrics count.
 #pragma once
 
 #include "transport/latency_histogram.hpp"
@@ -20,7 +21,8 @@ class websocket_session_base;
 
 class session_tracker {
  public:
-  /// Traffic of every session so far: WebSocket messages and bytes, each way.
+  /// Traffic of every session so far: messages and bytes, each way (a long-poll session counts
+  /// each POSTed message and each message it hands a GET, and the bytes of POST and GET bodies).
   std::atomic<std::uint64_t> messages_in = 0;
   std::atomic<std::uint64_t> messages_out = 0;
   std::atomic<std::uint64_t> bytes_in = 0;
@@ -29,6 +31,10 @@ class session_tracker {
   std::atomic<std::uint64_t> slow_consumers = 0;  ///< over their outbound bound (1008)
   std::atomic<std::uint64_t> protocol_errors = 0; ///< frames that broke RFC 6455, too large
   std::atomic<std::uint64_t> idle_timeouts = 0;   ///< no heartbeat (1008)
+  /// Binary messages that could not go to a long-poll client (it receives text only).
+  std::atomic<std::uint64_t> binary_dropped = 0;
+  /// Long-poll GETs held now, waiting for a message or the end of their window.
+  std::atomic<std::size_t> held_polls = 0;
   /// From a frame's making (a broadcast's encoding) to its write on the socket, sampled once
   /// per write: the oldest frame the write carried.
   latency_histogram write_latency;

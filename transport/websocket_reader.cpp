@@ -75,14 +75,22 @@ bool websocket_reader::consume(std::string_view bytes, listener& out) {
   return !done_;
 }
 
+websocket_reader::websocket_reader(std::size_t max_message_bytes,
+                                   std::optional<deflate_agreement> deflate)
+    : max_message_bytes_(max_message_bytes) {
+  if (deflate)
+    inflater_.emplace(!deflate->client_no_context_takeover);
+}
+
 std::size_t websocket_reader::parse_frame(std::string_view bytes, listener& out) {
   if (bytes.size() < 2)
     return 0;
   auto b0 = static_cast<std::uint8_t>(bytes[0]);
   auto b1 = static_cast<std::uint8_t>(bytes[1]);
   bool fin = b0 & 0x80;
+  bool rsv1 = b0 & 0x40; // permessage-deflate: the message is compressed
   auto op = static_cast<std::uint8_t>(b0 & 0x0F);
-  if (b0 & 0x70) {
+  if ((b0 & 0x30) || (rsv1 && !inflater_)) {
     fail(out, close_code::protocol_error, "reserved bits set without a negotiated extension");
     return 0;
   }
@@ -94,13 +102,16 @@ std::size_t websocket_reader::parse_frame(std::string_view bytes, listener& out)
   switch (op) {
     case continuation:
     case text:
+    case binary:
     case close:
     case ping:
     case pong: break;
-    case binary:
-      fail(out, close_code::unsupported_data, "binary messages are not supported: send JSON text");
-      return 0;
     default: fail(out, close_code::protocol_error, "unknown opcode"); return 0;
+  }
+  if (rsv1 && (is_control || op == continuation)) {
+    fail(out, close_code::protocol_error,
+         "RSV1 (compressed) belongs on the first frame of a data message only");
+    return 0;
   }
   std::size_t header = 2;
   std::uint64_t length = b1 & 0x7F;
@@ -130,14 +141,21 @@ std::size_t websocket_reader::parse_frame(std::string_view bytes, listener& out)
     fail(out, close_code::protocol_error, "continuation frame without a message to continue");
     return 0;
   }
-  if (op == text && in_message_) {
+  if ((op == text || op == binary) && in_message_) {
     fail(out, close_code::protocol_error, "new message before the previous one was finished");
     return 0;
   }
-  if (!is_control && message_.size() + length > max_message_bytes_) {
-    // Refuse before buffering: an announced size is enough to know.
-    fail(out, close_code::message_too_big, "message exceeds the server's size limit");
-    return 0;
+  if (!is_control) {
+    bool compressed = op == continuation ? message_is_compressed_ : rsv1;
+    // Refuse before buffering: an announced size is enough to know. Compressed bytes may exceed
+    // what they inflate to by DEFLATE's stored-block overhead, hence the slack.
+    bool too_big = compressed ? compressed_bytes_ + length
+                                  > max_message_bytes_ + max_message_bytes_ / 4096 + 64
+                              : message_.size() + length > max_message_bytes_;
+    if (too_big) {
+      fail(out, close_code::message_too_big, "message exceeds the server's size limit");
+      return 0;
+    }
   }
   if (bytes.size() < header + 4 + length)
     return 0;
@@ -148,20 +166,16 @@ std::size_t websocket_reader::parse_frame(std::string_view bytes, listener& out)
   auto used = header + 4 + size;
 
   if (!is_control) {
-    auto old_size = message_.size();
-    message_.resize(old_size + size);
-    unmask(message_.data() + old_size, payload, size, key);
-    in_message_ = !fin;
-    if (fin) {
-      if (!is_valid_utf8(message_)) {
-        fail(out, close_code::invalid_payload, "text message is not valid UTF-8");
-        return 0;
-      }
-      in_message_ = false;
-      std::string message;
-      message.swap(message_);
-      out.on_text(std::move(message));
+    if (op != continuation) {
+      message_is_binary_ = op == binary;
+      message_is_compressed_ = rsv1;
+      compressed_bytes_ = 0;
     }
+    if (!take_payload(payload, size, key, out))
+      return 0;
+    in_message_ = !fin;
+    if (fin && !deliver(out))
+      return 0;
     return used;
   }
 
@@ -191,15 +205,69 @@ std::size_t websocket_reader::parse_frame(std::string_view bytes, listener& out)
         }
       }
       done_ = true;
+      std::string{}.swap(message_);
+      if (inflater_)
+        inflater_->reset(); // the connection ends: zlib's state is of no more use
       out.on_close(code, body);
     }
   }
   return used;
 }
 
+bool websocket_reader::take_payload(const char* payload, std::size_t size,
+                                    const std::array<std::uint8_t, 4>& key, listener& out) {
+  if (!message_is_compressed_) {
+    auto old_size = message_.size();
+    message_.resize(old_size + size);
+    unmask(message_.data() + old_size, payload, size, key);
+    return true;
+  }
+  compressed_bytes_ += size;
+  // Unmasked a slice at a time on the stack (a multiple of 4, so the key stays in step) and
+  // inflated straight into the message: the compressed bytes are never held whole.
+  std::array<char, 4096> plain;
+  for (std::size_t done = 0; done < size; done += plain.size()) {
+    auto slice = std::min(plain.size(), size - done);
+    unmask(plain.data(), payload + done, slice, key);
+    if (!inflated(inflater_->inflate({plain.data(), slice}, message_, max_message_bytes_), out))
+      return false;
+  }
+  return true;
+}
+
+bool websocket_reader::inflated(message_inflater::result outcome, listener& out) {
+  switch (outcome) {
+    case message_inflater::result::ok: return true;
+    case message_inflater::result::too_big:
+      fail(out, close_code::message_too_big, "message exceeds the server's size limit inflated");
+      return false;
+    default:
+      fail(out, close_code::invalid_payload, "compressed message is not valid DEFLATE data");
+      return false;
+  }
+}
+
+bool websocket_reader::deliver(listener& out) {
+  if (message_is_compressed_ && !inflated(inflater_->finish(message_, max_message_bytes_), out))
+    return false;
+  if (!message_is_binary_ && !is_valid_utf8(message_)) {
+    fail(out, close_code::invalid_payload, "text message is not valid UTF-8");
+    return false;
+  }
+  std::string message;
+  message.swap(message_);
+  if (message_is_binary_)
+    out.on_binary(std::move(message));
+  else
+    out.on_text(std::move(message));
+  return true;
+}
+
 void websocket_reader::fail(listener& out, std::uint16_t code, std::string_view why) {
   done_ = true;
   std::string{}.swap(message_);
+  if (inflater_)
+    inflater_->reset();
   out.on_failure(code, why);
 }
 

@@ -24,9 +24,11 @@ std::array<char, 64 * 1024>& read_buffer() {
 
 template<class Stream>
 websocket_session<Stream>::websocket_session(Stream stream, const limits& limits,
-                                             std::string remote_address, session_tracker& tracker)
-    : limits_(limits), stream_(std::move(stream)), remote_address_(std::move(remote_address)),
-      tracker_(tracker), reader_(limits.max_message_bytes), timer_(stream_.get_executor()) {
+                                             std::string remote_address, session_tracker& tracker,
+                                             std::optional<deflate_agreement> deflate)
+    : limits_(limits), deflate_window_bits_(deflate ? deflate->server_window_bits : 0),
+      stream_(std::move(stream)), remote_address_(std::move(remote_address)), tracker_(tracker),
+      reader_(limits.max_message_bytes, deflate), timer_(stream_.get_executor()) {
   if constexpr (is_tls) {
     beast::get_lowest_layer(stream_).expires_never(); // our own timer keeps time from now on
     tls_read_buffer_ = std::make_unique<std::array<char, 16 * 1024>>();
@@ -114,12 +116,26 @@ void websocket_session<Stream>::take(std::string_view bytes) {
 
 template<class Stream>
 void websocket_session<Stream>::on_text(std::string&& message) {
+  deliver(std::move(message), false);
+}
+
+template<class Stream>
+void websocket_session<Stream>::on_binary(std::string&& message) {
+  deliver(std::move(message), true);
+}
+
+template<class Stream>
+void websocket_session<Stream>::deliver(std::string&& message, bool binary) {
   tracker_.messages_in.fetch_add(1, std::memory_order_relaxed);
   if (handler_ && !finished_) {
     std::unique_lock lock{mutex_};
     bool open = state_ == state::open;
     lock.unlock();
-    if (open)
+    if (!open)
+      return;
+    if (binary)
+      handler_->on_binary(std::move(message));
+    else
       handler_->on_text(std::move(message));
   }
 }
@@ -183,7 +199,17 @@ bool websocket_session<Stream>::admit_locked(std::unique_lock<std::mutex>& lock,
 }
 
 template<class Stream>
+outbound_frame websocket_session<Stream>::for_the_wire(outbound_frame&& frame) const {
+  // Outside the lock, on the caller's thread: the first connection to need a frame's compressed
+  // variant makes it, every later one (same window bits) shares it.
+  if (deflate_window_bits_ != 0 && frame.is_data())
+    return frame.deflated(deflate_window_bits_);
+  return std::move(frame);
+}
+
+template<class Stream>
 bool websocket_session<Stream>::send(outbound_frame frame) {
+  frame = for_the_wire(std::move(frame));
   std::unique_lock lock{mutex_};
   if (!admit_locked(lock, frame))
     return false;
@@ -196,6 +222,7 @@ bool websocket_session<Stream>::send(outbound_frame frame) {
 
 template<class Stream>
 bool websocket_session<Stream>::queue(outbound_frame frame) {
+  frame = for_the_wire(std::move(frame));
   std::unique_lock lock{mutex_};
   if (!admit_locked(lock, frame))
     return false;

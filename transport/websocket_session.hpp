@@ -4,6 +4,7 @@
 
 #include "transport/asio.hpp"
 #include "transport/connection.hpp"
+#include "transport/deflate_negotiation.hpp"
 #include "transport/limits.hpp"
 #include "transport/websocket_reader.hpp"
 
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -19,7 +21,7 @@ namespace pulse::transport {
 
 class session_tracker;
 
-/// What the server keeps of every session, plain or TLS.
+/// What the server keeps of every session: a WebSocket, plain or TLS, or a long-poll session.
 class websocket_session_base : public websocket_connection {
  public:
   /// Ends the session at once. Only for a server whose I/O threads have stopped.
@@ -41,8 +43,9 @@ class websocket_session final : public websocket_session_base,
  public:
   static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
+  /// `deflate`: the permessage-deflate terms agreed at the upgrade, if any.
   websocket_session(Stream stream, const limits& limits, std::string remote_address,
-                    session_tracker& tracker);
+                    session_tracker& tracker, std::optional<deflate_agreement> deflate);
   ~websocket_session() override;
 
   /// Opens the handler and starts reading; `early_bytes` arrived with the HTTP request.
@@ -65,6 +68,7 @@ class websocket_session final : public websocket_session_base,
 
   // websocket_reader::listener
   void on_text(std::string&& message) override;
+  void on_binary(std::string&& message) override;
   void on_ping(std::string_view payload) override;
   void on_close(std::uint16_t code, std::string_view reason) override;
   void on_failure(std::uint16_t code, std::string_view why) override;
@@ -74,6 +78,10 @@ class websocket_session final : public websocket_session_base,
   void on_readable(error_code ec);                // plain: the socket has bytes, read them in place
   void on_read(error_code ec, std::size_t bytes); // TLS: decrypted bytes arrived
   void take(std::string_view bytes);
+  /// Hands a complete inbound message to the handler while the connection is open.
+  void deliver(std::string&& message, bool binary);
+  /// The frame as this connection sends it: compressed (and shared) where deflate was agreed.
+  outbound_frame for_the_wire(outbound_frame&& frame) const;
   /// Queues `frame` with the lock held; returns true when the caller must post a flush.
   bool enqueue_locked(outbound_frame frame);
   /// Moves to closing with `code`: drops nothing already queued unless `drop_queued`.
@@ -105,6 +113,7 @@ class websocket_session final : public websocket_session_base,
   bool close_queued_ = false; // the close frame is in queued_ or writing_
   bool corked_ = false;       // frames were queued for a flush() to come
   const limits& limits_;
+  int deflate_window_bits_ = 0; // 0: no permessage-deflate on this connection
 
   Stream stream_;
   std::string remote_address_;

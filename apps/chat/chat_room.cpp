@@ -31,17 +31,14 @@ std::size_t count_chars(std::string_view text) {
 
 } // namespace
 
-void chat_room::on_subscribe(context& ctx) {
+void chat_room::on_join(context& ctx, const member& who) {
   if (topic().starts_with("room:private-")) {
-    auto* passcode = ctx.params().if_contains("passcode");
-    if (!passcode || !passcode->is_string() || passcode->get_string().empty())
+    if (!who.passcode || who.passcode->empty())
       return ctx.reject("passcode required");
-    if (passcode->get_string() != options_.private_passcode)
+    if (*who.passcode != options_.private_passcode)
       return ctx.reject("wrong passcode");
   }
-  std::string_view username;
-  if (auto* given = ctx.params().if_contains("username"); given && given->is_string())
-    username = trim(given->get_string());
+  auto username = trim(who.username);
   if (count_chars(username) > options_.max_username_chars)
     return ctx.reject("username is longer than " + std::to_string(options_.max_username_chars)
                       + " characters");
@@ -54,25 +51,19 @@ void chat_room::on_subscribe(context& ctx) {
 }
 
 pulse::handlers chat_room::handlers() {
-  return {{"message", &chat_room::on_message}};
+  return {on<"message">(&chat_room::on_message)};
 }
 
-json::value chat_room::on_message(context& ctx, const json::value& payload) {
-  auto* object = payload.if_object();
-  auto* text = object ? object->if_contains("text") : nullptr;
-  if (!text || !text->is_string())
-    throw reply_error("message expects {\"text\": string}");
-  auto trimmed = trim(text->get_string());
-  if (trimmed.empty())
+posted chat_room::on_message(context& ctx, const post& said) {
+  auto text = trim(said.text);
+  if (text.empty())
     throw reply_error("empty message");
-  if (count_chars(trimmed) > options_.max_text_chars)
+  if (count_chars(text) > options_.max_text_chars)
     throw reply_error("message is longer than " + std::to_string(options_.max_text_chars)
                       + " characters");
   auto at = apps::now_iso8601();
-  json::object message{
-    {"username", ctx.assigns().at("username")}, {"text", json::string(trimmed)}, {"at", at}};
-  broadcast("new_message", std::move(message));
-  return json::object{{"at", at}};
+  broadcast(new_message{ctx.assigned<std::string>("username"), std::string{text}, at});
+  return posted{at};
 }
 
 void install(server& server, room_options options) {

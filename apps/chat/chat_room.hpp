@@ -12,10 +12,12 @@
 
 #include "actors/pulse.hpp"
 
-#include <boost/json/object.hpp>
+#include <boost/describe/class.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
+#include <string>
 
 namespace pulse::chat {
 
@@ -29,15 +31,41 @@ struct room_options {
   std::string private_passcode = "pulse";
 };
 
-class chat_room : public channel {
+/// What a member joins with; recovery's {"last_offset", "epoch"} may come along too.
+struct member {
+  std::string username;
+  std::optional<std::string> passcode; ///< for private rooms
+};
+BOOST_DESCRIBE_STRUCT(member, (), (username, passcode))
+
+/// What a member says, and when the room took it.
+struct post {
+  std::string text;
+};
+BOOST_DESCRIBE_STRUCT(post, (), (text))
+struct posted {
+  std::string at;
+};
+BOOST_DESCRIBE_STRUCT(posted, (), (at))
+
+/// What everyone hears.
+struct new_message {
+  std::string username, text, at;
+};
+BOOST_DESCRIBE_STRUCT(new_message, (), (username, text, at))
+
+class chat_room : public typed_channel<chat_room> {
  public:
+  using events = pulse::events<join_with<member>, in<"message", post, posted>,
+                               out<"new_message", new_message>>;
+
   explicit chat_room(room_options options = {}) : options_(options) {}
 
-  void on_subscribe(context& ctx) override;
+  void on_join(context& ctx, const member& who);
   pulse::handlers handlers() override;
 
  private:
-  boost::json::value on_message(context& ctx, const boost::json::value& payload);
+  posted on_message(context& ctx, const post& said);
 
   room_options options_;
 };

@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 namespace pulse::apps {
@@ -45,6 +46,8 @@ int run_app(int argc, char** argv, std::string_view description,
     .add_option("--redis-hold-ms", redis_hold_ms,
                 "while Redis is out of reach, hold broadcasts this long, then serve alone")
     ->capture_default_str();
+  app.add_flag("--compress", options.limits.permessage_deflate,
+               "permessage-deflate for clients that offer it (docs/operations.md); off by default");
   app.add_option("--api-key", options.api_key,
                  "key of the server API (/api/...); empty: the API is off");
   std::string log_format_name = "text";
@@ -56,6 +59,10 @@ int run_app(int argc, char** argv, std::string_view description,
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
     ->capture_default_str();
   app.set_config("--config", "", "read settings from a TOML or INI file (keys: option names)");
+  std::string types_file;
+  app.add_option("--emit-types", types_file,
+                 "write the TypeScript types of every channel to this file (e.g. channels.d.ts) "
+                 "and exit");
 
   auto& limits = options.limits;
   auto limit = [&app](std::string name, auto& value, std::string help) {
@@ -73,9 +80,18 @@ int run_app(int argc, char** argv, std::string_view description,
   limit("--idle-timeout-ms", idle_ms, "no inbound data for this long: close 1008");
   std::int64_t close_ms = limits.close_timeout.count();
   limit("--close-timeout-ms", close_ms, "time a closing connection gets to flush before it is cut");
-  limit("--max-connections", limits.max_connections, "open WebSocket connections (more: HTTP 503)");
+  limit("--max-connections", limits.max_connections,
+        "open connections, WebSocket and long-poll (more: HTTP 503, long-poll status 500)");
   limit("--max-connections-per-ip", limits.max_connections_per_ip,
-        "open WebSocket connections per address, 0 for no limit (more: HTTP 503)");
+        "open connections per address, 0 for no limit (more: HTTP 503, long-poll status 500)");
+  std::int64_t window_ms = limits.longpoll_window.count();
+  limit("--longpoll-window-ms", window_ms,
+        "how long a long-poll GET waits for a message (keep it under the client's 20 s)");
+  std::int64_t longpoll_idle_ms = limits.longpoll_idle_timeout.count();
+  limit("--longpoll-idle-timeout-ms", longpoll_idle_ms,
+        "no long-poll GET for this long: the session ends");
+  limit("--max-longpoll-messages", limits.max_longpoll_messages,
+        "messages a long-poll session buffers between GETs (more: slow consumer, closed)");
   limit("--max-messages-per-second", options.max_messages_per_second,
         "inbound messages per second per connection (more: error replies, then 1008)");
   limit("--max-subscriptions", options.max_subscriptions_per_connection,
@@ -110,9 +126,20 @@ int run_app(int argc, char** argv, std::string_view description,
   limits.idle_timeout = std::chrono::milliseconds{idle_ms};
   limits.close_timeout = std::chrono::milliseconds{close_ms};
   options.redis_hold = std::chrono::milliseconds{redis_hold_ms};
+  limits.longpoll_window = std::chrono::milliseconds{window_ms};
+  limits.longpoll_idle_timeout = std::chrono::milliseconds{longpoll_idle_ms};
   try {
     server srv{options};
     install(srv, web_root);
+    if (!types_file.empty()) {
+      std::ofstream file{types_file};
+      file << srv.typescript_types();
+      if (!file.flush()) {
+        std::cerr << argv[0] << ": cannot write " << types_file << "\n";
+        return 1;
+      }
+      return 0;
+    }
     auto port = srv.start();
     auto scheme = options.tls_certificate.empty() ? "http" : "https";
     std::printf("listening on %s://%s:%u\n", scheme, options.bind.c_str(), unsigned{port});

@@ -3,47 +3,53 @@
 #include "apps/common/clock.hpp"
 #include "transport/log.hpp"
 
+#include <boost/describe/class.hpp>
+
 namespace pulse::demo {
 
 namespace json = boost::json;
 
 namespace {
 
-/// A non-empty string field of an object payload, or nullptr.
-const json::string* non_empty_string(const json::value& payload, std::string_view key) {
-  auto* object = payload.if_object();
-  auto* field = object ? object->if_contains(key) : nullptr;
-  auto* text = field ? field->if_string() : nullptr;
-  return text && !text->empty() ? text : nullptr;
+// The two channels of Pulse's docs, typed: the compiler knows every payload, and so does the
+// TypeScript that --emit-types writes for the pages.
+struct new_alert {
+  std::string message;
+};
+BOOST_DESCRIBE_STRUCT(new_alert, (), (message))
+struct alert {
+  std::string message, time;
+};
+BOOST_DESCRIBE_STRUCT(alert, (), (message, time))
+struct chat_post {
+  std::string username, text;
+};
+BOOST_DESCRIBE_STRUCT(chat_post, (), (username, text))
+
+/// `text`, or `otherwise` when it is empty.
+std::string or_default(const std::string& text, const char* otherwise) {
+  return text.empty() ? otherwise : text;
 }
 
 } // namespace
 
 void install_notifications(server& server) {
-  auto notifications = server.channel("notifications");
-  notifications.on_subscribe(
-    [](context& ctx) { log().info("{}: a client subscribed", ctx.topic()); });
-  notifications.on_unsubscribe(
-    [](context& ctx) { log().info("{}: a client unsubscribed", ctx.topic()); });
-  notifications.on("new_alert", [](context& ctx, const json::value& payload) {
-    auto* message = non_empty_string(payload, "message");
-    ctx.broadcast("alert", json::object{
-                             {"message", message ? json::value(*message) : "New notification!"},
-                             {"time", apps::now_iso8601()},
-                           });
-  });
+  server.channel("notifications")
+    .emits<alert>("alert")
+    .on_subscribe([](context& ctx) { log().info("{}: a client subscribed", ctx.topic()); })
+    .on_unsubscribe([](context& ctx) { log().info("{}: a client unsubscribed", ctx.topic()); })
+    .on("new_alert", [](context& ctx, const new_alert& in) {
+      ctx.broadcast("alert",
+                    alert{or_default(in.message, "New notification!"), apps::now_iso8601()});
+    });
 }
 
 void install_chat(server& server) {
-  server.channel("chat").on("message", [](context& ctx, const json::value& payload) {
-    auto* username = non_empty_string(payload, "username");
-    auto* object = payload.if_object();
-    auto* text = object ? object->if_contains("text") : nullptr;
-    ctx.broadcast("new_message", json::object{
-                                   {"username", username ? json::value(*username) : "Anonymous"},
-                                   {"text", text ? *text : json::value{}},
-                                 });
-  });
+  server.channel("chat")
+    .emits<chat_post>("new_message")
+    .on("message", [](context& ctx, const chat_post& in) {
+      ctx.broadcast("new_message", chat_post{or_default(in.username, "Anonymous"), in.text});
+    });
 }
 
 void install_bench(server& server) {

@@ -196,7 +196,8 @@ TEST_CASE_METHOD(fixture, "a lingering channel keeps history for clients that co
   CHECK(back.next_event("said").payload.at("n") == 2);
 }
 
-TEST_CASE_METHOD(fixture, "every rejoin is answered: an offset that is no number is not recovered") {
+TEST_CASE_METHOD(fixture,
+                 "every rejoin is answered: an offset that is no number is not recovered") {
   test_client speaker{srv};
   auto epoch = speaker.join("room:odd", {{"name", "s"}}).response().at("epoch");
   say(speaker, "room:odd", 1, 2);
@@ -207,7 +208,8 @@ TEST_CASE_METHOD(fixture, "every rejoin is answered: an offset that is no number
   for (auto& offset : not_offsets.as_array()) {
     CAPTURE(json::serialize(offset));
     test_client back{srv};
-    auto rejoined = back.join("room:odd", {{"name", "b"}, {"last_offset", offset}, {"epoch", epoch}});
+    auto rejoined = back.join("room:odd",
+                              {{"name", "b"}, {"last_offset", offset}, {"epoch", epoch}});
     REQUIRE(rejoined.is_ok());
     CHECK(rejoined.response().at("recovered") == false);
     CHECK(rejoined.response().at("offset") == 2);

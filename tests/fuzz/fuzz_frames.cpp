@@ -17,6 +17,11 @@ struct sink : pulse::transport::websocket_reader::listener {
       std::abort(); // nothing may come after a close or a failure
     bytes += message.size();
   }
+  void on_binary(std::string&& message) override {
+    if (ended)
+      std::abort();
+    bytes += message.size();
+  }
   void on_ping(std::string_view payload) override {
     if (payload.size() > 125)
       std::abort();

@@ -1,7 +1,8 @@
 // libFuzzer: the whole inbound path of a connection, in process and without sockets. Each input
-// is a client's session: lines of text, each one message, through the real connection actor,
-// registry and channels (the demo's, the chat's and the test room's). Nothing may crash, leak or
-// misbehave under the sanitizers, and every session ends with the connection answering or closed.
+// is a client's session: a byte that picks the serializer (V2, V1, V2 with binary messages), then
+// lines, each one message, through the real connection actor and channels (the demo's, the
+// chat's and the test room's). Nothing may crash, leak or misbehave under the sanitizers, and
+// every session ends with the connection answering or closed.
 #include "actors/testing.hpp"
 #include "apps/chat/chat_room.hpp"
 #include "apps/demo/seed_channels.hpp"
@@ -26,19 +27,27 @@ pulse::server& shared_server() {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size > 16 * 1024)
+  if (size == 0 || size > 16 * 1024)
     return 0;
-  pulse::testing::test_client client{shared_server()};
-  std::string_view input{reinterpret_cast<const char*>(data), size};
-  while (!input.empty()) {
+  // The first byte picks the client: V2, V1, or V2 sending every other line as a binary message.
+  auto mode = data[0] % 3;
+  pulse::testing::test_client client{shared_server(), mode == 1 ? "1.0.0" : "2.0.0"};
+  std::string_view input{reinterpret_cast<const char*>(data) + 1, size - 1};
+  for (std::size_t line = 0; !input.empty(); ++line) {
     auto end = input.find('\n');
-    client.send_text(std::string{input.substr(0, end)});
+    std::string message{input.substr(0, end)};
+    if (mode == 2 && line % 2 == 1)
+      client.send_binary(std::move(message));
+    else
+      client.send_text(std::move(message));
     if (end == std::string_view::npos)
       break;
     input.remove_prefix(end + 1);
   }
   // The session is over when the connection answered a last heartbeat, or closed.
-  client.send_text(R"([null,"fuzz-end","phoenix","heartbeat",{}])");
+  client.send_text(mode == 1
+                     ? R"({"topic":"phoenix","event":"heartbeat","payload":{},"ref":"fuzz-end"})"
+                     : R"([null,"fuzz-end","phoenix","heartbeat",{}])");
   try {
     client.reply_or_close("fuzz-end", std::chrono::milliseconds{5000});
   } catch (const std::runtime_error&) {

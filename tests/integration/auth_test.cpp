@@ -1,6 +1,6 @@
-#include "actors/base64.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_test_client.hpp"
+#include "transport/base64.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -54,7 +54,8 @@ TEST_CASE("an authenticator decides at connect time, and handlers see the identi
   }
   SECTION("a token through the official client's authToken (Sec-WebSocket-Protocol)") {
     ws_test_client client{
-      s.port, {.subprotocols = {"phoenix", "base64url.bearer.phx." + base64url_encode(good)}}};
+      s.port,
+      {.subprotocols = {"phoenix", "base64url.bearer.phx." + transport::base64url_encode(good)}}};
     CHECK(client.subprotocol() == "phoenix");
     REQUIRE(client.join("room:1").is_ok());
     CHECK(client.request("room:1", "identity").response().at("identity").at("user") == "ada");

@@ -63,7 +63,6 @@ std::vector<hostile_case> websocket_cases() {
                      + "]";
   return {
     // Frames that break RFC 6455.
-    {"a binary frame", client_frame(op::binary, "\x01\x02"), closes(1003), true},
     {"an unmasked frame", client_frame(op::text, "[]", true, false), closes(1002), true},
     {"reserved bits set", client_frame(op::text, "[]", true, true, 2), closes(1002), true},
     {"an unknown opcode", client_frame(0xB, "x"), closes(1002), true},
@@ -88,6 +87,10 @@ std::vector<hostile_case> websocket_cases() {
     {"an overlong UTF-8 slash", client_frame(op::text, "\xC0\xAF"), closes(1007), true},
     {"a UTF-16 surrogate in UTF-8", client_frame(op::text, "\xED\xB0\x80"), closes(1007), true},
     {"a code point above U+10FFFF", client_frame(op::text, "\xF4\x90\x80\x80"), closes(1007), true},
+    {"a compressed frame without permessage-deflate", client_frame(op::text, "[]", true, true, 4),
+     closes(1002), true},
+    {"a binary message that is no V2 binary frame", client_frame(op::binary, "\x01\x02"),
+     closes(1007), true},
     // Messages that are not Phoenix frames, without a ref to answer.
     {"not JSON", "hello?", closes(1007)},
     {"truncated JSON", R"(["1","2","chat","message",{"text":)", closes(1007)},

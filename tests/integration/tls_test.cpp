@@ -25,16 +25,20 @@ using tcp = asio::ip::tcp;
 namespace {
 
 struct tls_server {
+  /// `compress`: permessage-deflate on.
+  explicit tls_server(bool compress = false) : server{with_tls(files, compress)} {}
+
   std::filesystem::path dir = std::filesystem::temp_directory_path()
                               / ("pulse-tls-" + std::to_string(::getpid()));
   certificate_files files = make_self_signed(dir);
-  test_server server{with_tls(files)};
+  test_server server;
   std::uint16_t port = server.start();
 
-  static server_options with_tls(const certificate_files& f) {
+  static server_options with_tls(const certificate_files& f, bool compress) {
     server_options options;
     options.tls_certificate = f.certificate;
     options.tls_private_key = f.private_key;
+    options.limits.permessage_deflate = compress;
     return options;
   }
   ~tls_server() { std::filesystem::remove_all(dir); }
@@ -47,13 +51,21 @@ struct wss_client {
   websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws{io, tls};
   beast::flat_buffer buffer;
 
-  wss_client(std::uint16_t port, const std::filesystem::path& trusted) {
+  std::string extensions; // the server's Sec-WebSocket-Extensions answer
+
+  /// `deflate`: offer permessage-deflate (Beast's client then compresses what it sends).
+  wss_client(std::uint16_t port, const std::filesystem::path& trusted, bool deflate = false) {
     tls.load_verify_file(trusted.string());
     tls.set_verify_mode(ssl::verify_peer);
     beast::get_lowest_layer(ws).expires_after(std::chrono::seconds{5});
     beast::get_lowest_layer(ws).connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port});
     ws.next_layer().handshake(ssl::stream_base::client);
-    ws.handshake("localhost", "/socket/websocket?vsn=2.0.0");
+    websocket::permessage_deflate offer;
+    offer.client_enable = deflate;
+    ws.set_option(offer);
+    websocket::response_type response;
+    ws.handshake(response, "localhost", "/socket/websocket?vsn=2.0.0");
+    extensions = std::string{response[http::field::sec_websocket_extensions]};
   }
 
   void send(const json::value& frame) { ws.write(asio::buffer(json::serialize(frame))); }
@@ -68,8 +80,11 @@ struct wss_client {
 } // namespace
 
 TEST_CASE("over TLS, clients join and get broadcasts on wss://") {
-  tls_server s;
-  wss_client client{s.port, s.files.certificate};
+  bool compress = GENERATE(false, true);
+  INFO("permessage-deflate: " << compress);
+  tls_server s{compress};
+  wss_client client{s.port, s.files.certificate, compress};
+  CHECK(client.extensions.empty() != compress);
   client.send(json::array{"1", "1", "chat", "phx_join", json::object{}});
   CHECK(client.receive().is_ok());
   for (int i = 0; i < 50; ++i)

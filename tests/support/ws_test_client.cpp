@@ -23,6 +23,7 @@ struct ws_test_client::impl {
   websocket::stream<beast::tcp_stream> ws{io};
   beast::flat_buffer buffer;
   std::string subprotocol;
+  std::string extensions;
   int pongs = 0;
   bool closed = false;
 
@@ -54,6 +55,12 @@ ws_test_client::ws_test_client(std::uint16_t port, options opts) : impl_(std::ma
       for (auto& [name, value] : headers)
         request.set(name, value);
     }));
+  if (opts.deflate) {
+    websocket::permessage_deflate deflate;
+    deflate.client_enable = true;
+    deflate.server_max_window_bits = opts.deflate_server_window_bits;
+    ws.set_option(deflate);
+  }
   ws.control_callback([this](websocket::frame_type kind, beast::string_view) {
     if (kind == websocket::frame_type::pong)
       ++impl_->pongs;
@@ -61,6 +68,7 @@ ws_test_client::ws_test_client(std::uint16_t port, options opts) : impl_(std::ma
   websocket::response_type response;
   ws.handshake(response, "127.0.0.1:" + std::to_string(port), opts.target);
   impl_->subprotocol = std::string{response[http::field::sec_websocket_protocol]};
+  impl_->extensions = std::string{response[http::field::sec_websocket_extensions]};
 }
 
 ws_test_client::~ws_test_client() {
@@ -186,6 +194,10 @@ std::string ws_test_client::close_reason() const {
 
 std::string ws_test_client::subprotocol() const {
   return impl_->subprotocol;
+}
+
+std::string ws_test_client::extensions() const {
+  return impl_->extensions;
 }
 
 int ws_test_client::pongs() const {

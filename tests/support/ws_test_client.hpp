@@ -26,6 +26,10 @@ class ws_test_client {
     std::string target = "/socket/websocket?vsn=2.0.0";
     std::vector<std::string> subprotocols;
     std::map<std::string, std::string> headers; ///< extra request headers (Origin, ...)
+    /// Offer permessage-deflate (Beast's client: it compresses every message it sends), asking
+    /// for this server window.
+    bool deflate = false;
+    int deflate_server_window_bits = 15;
   };
 
   /// Connects to 127.0.0.1:`port` and completes the WebSocket handshake; throws on failure.
@@ -59,6 +63,8 @@ class ws_test_client {
   std::string close_reason() const;
   /// The subprotocol the server chose ("" for none).
   std::string subprotocol() const;
+  /// The server's Sec-WebSocket-Extensions answer ("" for none).
+  std::string extensions() const;
   /// Pongs received so far.
   int pongs() const;
 

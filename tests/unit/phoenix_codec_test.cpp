@@ -319,8 +319,10 @@ TEST_CASE("V2 binary frames carry bytes, as the official client encodes them") {
     CHECK(content->event == "event");
     CHECK(content->bytes == std::string("\xff\x00", 2));
   }
-  SECTION("malformed binary frames are refused as fatal: another kind, or lengths past the end") {
-    for (auto bad : {"\x02\x01\x01"sv, "\x00\x01"sv, "\x00\x05\x01\x01\x01ab"sv}) {
+  SECTION("malformed binary frames are refused as fatal: another kind, lengths past the end, or "
+          "a topic that is not text") {
+    for (auto bad : {"\x02\x01\x01"sv, "\x00\x01"sv, "\x00\x05\x01\x01\x01ab"sv,
+                     "\x00\x00\x00\x02\x01\xff\xfee"sv}) {
       auto result = phoenix::decode_binary(bad);
       REQUIRE(std::holds_alternative<decode_error>(result));
       CHECK(std::get<decode_error>(result).fatal);

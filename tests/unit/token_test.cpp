@@ -1,10 +1,12 @@
-#include "actors/base64.hpp"
 #include "actors/token.hpp"
+#include "transport/base64.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
 using namespace pulse;
+using pulse::transport::base64_decode;
+using pulse::transport::base64url_encode;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 

@@ -15,12 +15,14 @@ namespace {
 /// Records everything the reader reports.
 struct recorder : websocket_reader::listener {
   std::vector<std::string> texts;
+  std::vector<std::string> binaries;
   std::vector<std::string> pings;
   std::optional<std::uint16_t> closed_with;
   std::optional<std::uint16_t> failure;
   std::string why;
 
   void on_text(std::string&& message) override { texts.push_back(std::move(message)); }
+  void on_binary(std::string&& message) override { binaries.push_back(std::move(message)); }
   void on_ping(std::string_view payload) override { pings.emplace_back(payload); }
   void on_close(std::uint16_t code, std::string_view) override { closed_with = code; }
   void on_failure(std::uint16_t code, std::string_view reason) override {
@@ -84,6 +86,39 @@ TEST_CASE("the frame reader assembles masked text messages") {
   }
 }
 
+TEST_CASE("the frame reader delivers binary messages whole, with their bytes as they were") {
+  std::string bytes{"\x00\x01\xFF\xFE not UTF-8 \xC0", 17};
+  SECTION("one frame") {
+    auto out = read_all(client_frame(op::binary, bytes));
+    REQUIRE(out.binaries == std::vector<std::string>{bytes});
+    CHECK(out.texts.empty());
+    CHECK_FALSE(out.failure);
+  }
+  SECTION("in fragments, with a ping between them") {
+    auto out = read_all(client_frame(op::binary, bytes.substr(0, 5), false)
+                        + client_frame(op::ping, "p")
+                        + client_frame(op::continuation, bytes.substr(5, 5), false)
+                        + client_frame(op::continuation, bytes.substr(10)));
+    REQUIRE(out.binaries == std::vector<std::string>{bytes});
+    CHECK(out.pings.size() == 1);
+  }
+  SECTION("text and binary messages keep their kind and order") {
+    auto out = read_all(client_frame(op::text, "t1") + client_frame(op::binary, "b1")
+                        + client_frame(op::text, "t", false) + client_frame(op::continuation, "2"));
+    CHECK(out.texts == std::vector<std::string>{"t1", "t2"});
+    CHECK(out.binaries == std::vector<std::string>{"b1"});
+  }
+  SECTION("an empty binary message") {
+    CHECK(read_all(client_frame(op::binary, "")).binaries == std::vector<std::string>{""});
+  }
+  SECTION("fragments over the size limit close with 1009, as for text") {
+    auto over = client_frame(op::binary, std::string(600, 'x'), false)
+                + client_frame(op::continuation, std::string(600, 'x'));
+    CHECK(read_all(over, 1000).failure == close_code::message_too_big);
+    CHECK(read_all(client_frame(op::binary, std::string(1000, 'x')), 1000).binaries.size() == 1);
+  }
+}
+
 TEST_CASE("the frame reader refuses what RFC 6455 forbids, with the right close code") {
   struct bad_input {
     const char* name;
@@ -94,9 +129,18 @@ TEST_CASE("the frame reader refuses what RFC 6455 forbids, with the right close 
   std::vector<bad_input> cases{
     {"an unmasked client frame", client_frame(op::text, "hi", true, false),
      close_code::protocol_error},
-    {"reserved bits without an extension", client_frame(op::text, "hi", true, true, 4),
+    {"RSV1 without a negotiated extension", client_frame(op::text, "hi", true, true, 4),
      close_code::protocol_error},
-    {"a binary message", client_frame(op::binary, "\x01\x02"), close_code::unsupported_data},
+    {"RSV1 on a binary frame without one", client_frame(op::binary, "hi", true, true, 4),
+     close_code::protocol_error},
+    {"RSV2", client_frame(op::text, "hi", true, true, 2), close_code::protocol_error},
+    {"RSV3", client_frame(op::binary, "hi", true, true, 1), close_code::protocol_error},
+    {"a binary message inside a fragmented text one",
+     client_frame(op::text, "a", false) + client_frame(op::binary, "b"),
+     close_code::protocol_error},
+    {"a text message inside a fragmented binary one",
+     client_frame(op::binary, "a", false) + client_frame(op::text, "b"),
+     close_code::protocol_error},
     {"an unknown opcode", client_frame(3, "x"), close_code::protocol_error},
     {"a continuation with nothing to continue", client_frame(op::continuation, "x"),
      close_code::protocol_error},
@@ -123,6 +167,7 @@ TEST_CASE("the frame reader refuses what RFC 6455 forbids, with the right close 
     CHECK(out.failure == c.code);
     CHECK_FALSE(out.why.empty());
     CHECK(out.texts.empty());
+    CHECK(out.binaries.empty());
   }
 }
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace pulse {
+namespace pulse::transport {
 
 /// Encodes with the URL-safe alphabet (- and _), without padding.
 std::string base64url_encode(std::string_view bytes);
@@ -13,4 +13,4 @@ std::string base64url_encode(std::string_view bytes);
 /// Decodes either alphabet, with or without padding; nothing when `text` is not base64.
 std::optional<std::string> base64_decode(std::string_view text);
 
-} // namespace pulse
+} // namespace pulse::transport

@@ -1,9 +1,9 @@
-#include "actors/base64.hpp"
+#include "transport/base64.hpp"
 
 #include <array>
 #include <cstdint>
 
-namespace pulse {
+namespace pulse::transport {
 
 namespace {
 
@@ -64,4 +64,4 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-} // namespace pulse
+} // namespace pulse::transport

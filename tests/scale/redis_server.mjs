@@ -177,7 +177,9 @@ export async function startSentinels({ name = "pulse", args = [] } = {}) {
     await eventually(async () => {
       for (const s of sentinels) {
         const info = await redisCommand(s.port, "SENTINEL", "MASTER", name);
-        if (!/num-other-sentinels\r\n:2\r\n/.test(info) || !/num-slaves\r\n:1\r\n/.test(info)) return false;
+        // A flat array of names and values, each a bulk string.
+        if (!/num-other-sentinels\r\n\$1\r\n2\r\n/.test(info) || !/num-slaves\r\n\$1\r\n1\r\n/.test(info))
+          return false;
       }
       return true;
     }, "the sentinels know each other and the replica", 15000, 100);

@@ -107,7 +107,7 @@ test("a slot moved to another master mid-stream (MOVED and ASK): every message o
   });
 
 test("a master killed mid-stream: its replica takes over, the nodes follow, and every " +
-  "subscriber gets every message once, in order", async () => {
+  "subscriber gets every message once, in order", async (t) => {
   const [topic] = await oneTopicPerMaster("failover");
   const slot = await slotOf(topic);
   const stream = await startStream(nodes, topic, { sockets });
@@ -115,6 +115,7 @@ test("a master killed mid-stream: its replica takes over, the nodes follow, and 
   await stream.untilSent(30);
   const owner = await ownerOf(slot);
   const victim = cluster.nodes.find((n) => n.port === owner.port);
+  const killed = Date.now();
   await victim.stop("SIGKILL");
   victim.alive = false;
   await eventually(async () => {
@@ -123,6 +124,7 @@ test("a master killed mid-stream: its replica takes over, the nodes follow, and 
   }, "a replica owns the slot", 20000, 100);
   await eventually(async () => (await Promise.all(nodes.map(health))).every((s) => s === "ok"),
     "every node sees every slot served again", 20000);
+  t.diagnostic(`every slot served again ${Date.now() - killed} ms after the kill`);
   await stream.untilSent(stream.sent() + 30);
   await stream.stop();
   assert.ok((await stream.assertExactlyOnce()) >= 60);

@@ -19,7 +19,7 @@ async function stopAll(nodes, sockets) {
 }
 
 test("Redis killed mid-stream and restarted from its append-only file: every subscriber on " +
-  "every node gets every message once, in order", async () => {
+  "every node gets every message once, in order", async (t) => {
   const dir = tempDir();
   let redis = await startRedis(undefined, { dir });
   const sockets = [];
@@ -35,13 +35,16 @@ test("Redis killed mid-stream and restarted from its append-only file: every sub
     // Broadcasts go on during the outage: each node holds its own.
     await stream.untilSent(stream.sent() + 30);
 
+    const down = Date.now();
     redis = await startRedis(redis.port, { dir });
     await eventually(async () => (await Promise.all(nodes.map(health))).every((s) => s === "ok"),
       "every node is back on Redis");
+    t.diagnostic(`every node back on Redis ${Date.now() - down} ms after its restart began`);
     await stream.untilSent(stream.sent() + 30);
     await stream.stop();
     const total = await stream.assertExactlyOnce();
     assert.ok(total >= 90, `${total} messages`);
+    t.diagnostic(`${total} messages, each once and in order on ${stream.subscribers.length} subscribers`);
   } finally {
     await stopAll(nodes, sockets);
     await redis.stop();
@@ -50,7 +53,7 @@ test("Redis killed mid-stream and restarted from its append-only file: every sub
 });
 
 test("a node stopped gracefully mid-stream: its subscribers got everything published before " +
-  "the stop began, then 1001", async () => {
+  "the stop began, then 1001", async (t) => {
   const redis = await startRedis();
   const sockets = [];
   const nodes = await startNodes(3, ["--redis", redis.url]);
@@ -62,7 +65,9 @@ test("a node stopped gracefully mid-stream: its subscribers got everything publi
     stream.start();
     await stream.untilSent(40);
     const before = new Set(stream.senders.flatMap((s) => s.acked));
+    const stopped = Date.now();
     assert.equal(await stopping.stop(), 0, "the node exits cleanly on SIGTERM");
+    t.diagnostic(`the node stopped ${Date.now() - stopped} ms after SIGTERM`);
     await stream.stop();
     for (const subscriber of stream.subscribers.filter((s) => s.node === stopping)) {
       const texts = subscriber.messages.seen.map((m) => m.payload.text);

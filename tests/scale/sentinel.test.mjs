@@ -8,7 +8,7 @@ import { eventually, redisCommand, startSentinels } from "./redis_server.mjs";
 import { health, startStream } from "./stream.mjs";
 
 test("the master killed mid-stream: the nodes follow the sentinels to the promoted replica, and " +
-  "every subscriber on every node gets every message once, in order", async () => {
+  "every subscriber on every node gets every message once, in order", async (t) => {
   const redis = await startSentinels();
   const sockets = [];
   const nodes = [];
@@ -24,6 +24,7 @@ test("the master killed mid-stream: the nodes follow the sentinels to the promot
 
     const before = await redis.masterPort();
     assert.equal(before, redis.master.port);
+    const killed = Date.now();
     await redis.master.stop("SIGKILL");
     await eventually(async () => (await redis.masterPort()) === redis.replica.port,
       "the sentinels promote the replica", 15000, 100);
@@ -31,10 +32,12 @@ test("the master killed mid-stream: the nodes follow the sentinels to the promot
       "replication")), "the replica is master");
     await eventually(async () => (await Promise.all(nodes.map(health))).every((s) => s === "ok"),
       "every node is back, on the new master", 15000);
+    t.diagnostic(`nodes back on the promoted replica ${Date.now() - killed} ms after the kill`);
     await stream.untilSent(stream.sent() + 30);
     await stream.stop();
     const total = await stream.assertExactlyOnce();
     assert.ok(total >= 60, `${total} messages`);
+    t.diagnostic(`${total} messages, each once and in order on ${stream.subscribers.length} subscribers`);
   } finally {
     for (const socket of sockets) socket.disconnect();
     for (const node of nodes) assert.equal(await node.stop(), 0, "a node exits cleanly on SIGTERM");

@@ -84,7 +84,8 @@ export async function startStream(nodes, topic, { publishers = nodes, subscriber
   const loop = async (sender) => {
     for (let n = 0; running; ++n) {
       const text = `${sender.name}-${n}`;
-      const result = await pushResult(sender.channel.push("message", { text }), 5000);
+      // Answered by the node itself, Redis or not: only a node that stops leaves one unanswered.
+      const result = await pushResult(sender.channel.push("message", { text }, 3000));
       if (result.status === "ok") sender.acked.push(text);
       else ++sender.failed;
       for (const waiter of [...waiters]) waiter();

@@ -121,7 +121,7 @@ export async function startStream(nodes, topic, { publishers = nodes, subscriber
     },
     /**
      * Every subscriber (of `among`, all by default) got every acknowledged message exactly once,
-     * all in the same order, with offsets that run on without a gap, and no pulse_gap.
+     * all in the same order under the same offsets, which run on without a gap, and no pulse_gap.
      */
     async assertExactlyOnce({ among = subscribers, ms = 30000 } = {}) {
       const expected = new Set(senders.flatMap((s) => s.acked));
@@ -139,6 +139,7 @@ export async function startStream(nodes, topic, { publishers = nodes, subscriber
         }
       }
       const reference = among[0].messages.seen.map((m) => m.payload.text);
+      const referenceOffsets = among[0].messages.seen.map((m) => m.ref);
       assert.equal(new Set(reference).size, reference.length, "no message twice");
       for (const subscriber of among) {
         const texts = subscriber.messages.seen.map((m) => m.payload.text);
@@ -147,6 +148,8 @@ export async function startStream(nodes, topic, { publishers = nodes, subscriber
         const offsets = subscriber.messages.seen.map((m) => Number(m.ref.slice(1)));
         offsets.forEach((offset, i) => i === 0 || assert.equal(offset, offsets[i - 1] + 1,
           `offsets run on without a gap (${offsets[i - 1]} then ${offset})`));
+        assert.deepEqual(subscriber.messages.seen.map((m) => m.ref), referenceOffsets,
+          "each message under the same offset on every node");
         assert.deepEqual(subscriber.gaps.seen, [], "no pulse_gap");
       }
       for (const sender of senders) {

@@ -16,18 +16,18 @@ pulse::handlers channel::handlers() {
 
 void channel::broadcast(std::string_view event, boost::json::value payload,
                         broadcast_options options) {
-  actor_->broadcast(event, pulse::payload{std::move(payload)}, nullptr, options.keep);
+  actor_->broadcast(event, pulse::any_payload{std::move(payload)}, nullptr, options.keep);
 }
 
 void channel::broadcast_bytes(context* skip, std::string_view event, binary payload,
                               broadcast_options options) {
-  actor_->broadcast(event, pulse::payload{std::move(payload)}, skip ? skip->subscriber_ : nullptr,
-                    options.keep);
+  actor_->broadcast(event, pulse::any_payload{std::move(payload)},
+                    skip ? skip->subscriber_ : nullptr, options.keep);
 }
 
 void channel::broadcast_from(context& ctx, std::string_view event, boost::json::value payload,
                              broadcast_options options) {
-  actor_->broadcast(event, pulse::payload{std::move(payload)}, ctx.subscriber_, options.keep);
+  actor_->broadcast(event, pulse::any_payload{std::move(payload)}, ctx.subscriber_, options.keep);
 }
 
 void channel::track(context& ctx, std::string_view key, boost::json::object meta) {

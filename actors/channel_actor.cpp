@@ -172,7 +172,7 @@ caf::behavior channel_actor::make_behavior() {
     [this](messages::presence_fetched& msg) {
       for (auto& diff : presence_.fetched(msg.records)) {
         // Every node tells its own subscribers that a silent node's presences left: no ghosts.
-        payload p{json::value(std::move(diff))};
+        any_payload p{json::value(std::move(diff))};
         subscribers_.queue_broadcast(encode_broadcast("presence_diff", p, std::nullopt, false));
         tell_listeners("presence_diff", p);
       }
@@ -404,7 +404,7 @@ void channel_actor::handle_dispatch(messages::dispatch& msg) {
   check_idle();
 }
 
-void channel_actor::run_handler(pulse::context& ctx, const payload& p) {
+void channel_actor::run_handler(pulse::context& ctx, const any_payload& p) {
   auto it = handlers_.find(ctx.event());
   if (it == handlers_.end()) {
     log().info("channel {}: no handler for event \"{}\"", topic_, ctx.event());
@@ -463,7 +463,7 @@ void channel_actor::finish_request(std::uint64_t id, server_requests::pending pe
   }
 }
 
-void channel_actor::tell_listeners(std::string_view event, const payload& p) {
+void channel_actor::tell_listeners(std::string_view event, const any_payload& p) {
   if (listeners_.empty())
     return;
   // Built once, shared by every listener.
@@ -480,7 +480,7 @@ void channel_actor::tell_listeners(std::string_view event, const payload& p) {
 
 // ---- output ------------------------------------------------------------------------------------
 
-frame_set channel_actor::encode_broadcast(std::string_view event, const payload& p,
+frame_set channel_actor::encode_broadcast(std::string_view event, const any_payload& p,
                                           const std::optional<std::string>& offset,
                                           bool for_history) const {
   frame_set frames;
@@ -511,7 +511,7 @@ frame_set channel_actor::frames_from_tail(std::string_view tail,
   return frames;
 }
 
-void channel_actor::broadcast(std::string_view event, const payload& p,
+void channel_actor::broadcast(std::string_view event, const any_payload& p,
                               const pulse::subscriber* except, bool kept) {
   actor_metrics::add(metrics_->broadcasts);
   bool keep = kept && history_;
@@ -544,7 +544,8 @@ void channel_actor::deliver(const pulse::subscriber& to, transport::outbound_fra
   subscribers_.queue_for(to, std::move(frame));
 }
 
-void channel_actor::push(const pulse::subscriber& to, std::string_view event, const payload& p) {
+void channel_actor::push(const pulse::subscriber& to, std::string_view event,
+                         const any_payload& p) {
   auto* bytes = std::get_if<binary>(&p);
   if (!bytes)
     return deliver(to, phoenix::encode_push(to.format, to.join_ref, topic_, event,
@@ -556,7 +557,7 @@ void channel_actor::push(const pulse::subscriber& to, std::string_view event, co
 }
 
 void channel_actor::reply(const pulse::subscriber& to, const std::optional<std::string>& ref,
-                          bool ok, const payload& response) {
+                          bool ok, const any_payload& response) {
   auto* bytes = std::get_if<binary>(&response);
   if (!bytes)
     return deliver(to, phoenix::encode_reply(to.format, to.join_ref, ref, topic_, ok,
@@ -637,13 +638,13 @@ void channel_actor::untrack(const pulse::subscriber& who, std::string_view key) 
 
 void channel_actor::share_presence(const json::object& diff) {
   if (!broker_) {
-    broadcast("presence_diff", payload{json::value(diff)}, nullptr, false);
+    broadcast("presence_diff", any_payload{json::value(diff)}, nullptr, false);
     return;
   }
   // Stored first: a node that hears the diff finds the list in Redis already.
   presence_.store();
   shared_.push_back({0, false, phoenix::encode_broadcast_tail(topic_, "presence_diff", diff)});
-  tell_listeners("presence_diff", payload{json::value(diff)});
+  tell_listeners("presence_diff", any_payload{json::value(diff)});
   start_heartbeat();
 }
 
@@ -687,8 +688,8 @@ void channel_actor::handle_remote(messages::remote_broadcast& msg) {
     presence_.heard(*diff);
     start_heartbeat();
   }
-  tell_listeners(content->event, content->is_binary ? payload{binary{std::move(content->bytes)}}
-                                                    : payload{std::move(content->json)});
+  tell_listeners(content->event, content->is_binary ? any_payload{binary{std::move(content->bytes)}}
+                                                    : any_payload{std::move(content->json)});
 }
 
 void channel_actor::handle_history(messages::history_loaded& msg) {
@@ -746,7 +747,7 @@ void channel_actor::notify_gap(const messages::stream_gap& gap) {
     position["epoch"] = history_->epoch();
     position["offset"] = history_->last_offset();
   }
-  payload p{json::value(std::move(position))};
+  any_payload p{json::value(std::move(position))};
   if (!subscribers_.empty())
     subscribers_.queue_broadcast(encode_broadcast("pulse_gap", p, std::nullopt, false));
   tell_listeners("pulse_gap", p);

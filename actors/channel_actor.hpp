@@ -50,13 +50,13 @@ class channel_actor : public caf::event_based_actor {
   // What channel and pulse::context do on a handler's behalf.
   /// Every subscriber but `except` (if any), on every node; `keep`: kept in the history
   /// (presence diffs are not: a rejoining client gets the presence state instead).
-  void broadcast(std::string_view event, const payload& p, const pulse::subscriber* except,
+  void broadcast(std::string_view event, const any_payload& p, const pulse::subscriber* except,
                  bool keep = true);
   /// A frame (in its format) for one subscriber, in its place among the broadcasts.
   void deliver(const pulse::subscriber& to, transport::outbound_frame frame);
-  void push(const pulse::subscriber& to, std::string_view event, const payload& p);
+  void push(const pulse::subscriber& to, std::string_view event, const any_payload& p);
   void reply(const pulse::subscriber& to, const std::optional<std::string>& ref, bool ok,
-             const payload& response);
+             const any_payload& response);
   void request(pulse::subscriber& to, std::string_view event, const boost::json::value& payload,
                std::chrono::milliseconds timeout, answer_handler on_answer);
 
@@ -86,10 +86,10 @@ class channel_actor : public caf::event_based_actor {
   void handle_dispatch(messages::dispatch& msg);
   void handle_answer(messages::answer& msg);
   void finish_request(std::uint64_t id, server_requests::pending pending, answer result);
-  void run_handler(pulse::context& ctx, const payload& p);
-  void tell_listeners(std::string_view event, const payload& p);
+  void run_handler(pulse::context& ctx, const any_payload& p);
+  void tell_listeners(std::string_view event, const any_payload& p);
   /// A broadcast's frame in each format its subscribers speak (and V2 for the history).
-  frame_set encode_broadcast(std::string_view event, const payload& p,
+  frame_set encode_broadcast(std::string_view event, const any_payload& p,
                              const std::optional<std::string>& offset, bool for_history) const;
   /// The same, from a tail that another node (or Redis) encoded.
   frame_set frames_from_tail(std::string_view tail, const std::optional<std::string>& offset,

@@ -64,7 +64,7 @@ class channel_handle {
 class channel_builder {
  public:
   /// Handles `event` with `fn`: `(context&, const boost::json::value&)` (or `const
-  /// pulse::binary&` for bytes, `const pulse::payload&` for either), returning nothing or the
+  /// pulse::binary&` for bytes, `const pulse::any_payload&` for either), returning nothing or the
   /// reply.
   channel_builder& on(std::string event, handler fn);
   /// Declares that the channel sends `event` with a `T` payload (for the TypeScript types of

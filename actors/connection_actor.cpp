@@ -303,8 +303,8 @@ void connection_actor::forward(transport::envelope&& msg, topic_state& state) {
          messages::answer{id(), std::move(msg.request_ref), msg.is_ok, std::move(msg.payload)});
     return;
   }
-  auto payload = msg.is_binary ? pulse::payload{binary{std::move(msg.bytes)}}
-                               : pulse::payload{std::move(msg.payload)};
+  auto payload = msg.is_binary ? pulse::any_payload{binary{std::move(msg.bytes)}}
+                               : pulse::any_payload{std::move(msg.payload)};
   send(state.channel, messages::push{id(), state.join_ref, std::move(msg.ref), std::move(msg.event),
                                      std::move(payload)});
 }

@@ -57,7 +57,7 @@ void context::reply(json::value response) {
     return;
   }
   if (subscriber_ && ref_ && *ref_)
-    actor_.reply(*subscriber_, *ref_, true, payload{std::move(response)});
+    actor_.reply(*subscriber_, *ref_, true, any_payload{std::move(response)});
 }
 
 void context::reply_bytes(binary response) {
@@ -67,7 +67,7 @@ void context::reply_bytes(binary response) {
     return;
   replied_ = true;
   if (subscriber_ && ref_ && *ref_)
-    actor_.reply(*subscriber_, *ref_, true, payload{std::move(response)});
+    actor_.reply(*subscriber_, *ref_, true, any_payload{std::move(response)});
 }
 
 void context::reply_error(json::value response) {
@@ -77,17 +77,17 @@ void context::reply_error(json::value response) {
     return;
   replied_ = true;
   if (subscriber_ && ref_ && *ref_)
-    actor_.reply(*subscriber_, *ref_, false, payload{std::move(response)});
+    actor_.reply(*subscriber_, *ref_, false, any_payload{std::move(response)});
 }
 
 void context::send(std::string_view event, json::value payload) {
   if (subscriber_)
-    actor_.push(*subscriber_, event, pulse::payload{std::move(payload)});
+    actor_.push(*subscriber_, event, pulse::any_payload{std::move(payload)});
 }
 
 void context::send_bytes(std::string_view event, binary payload) {
   if (subscriber_)
-    actor_.push(*subscriber_, event, pulse::payload{std::move(payload)});
+    actor_.push(*subscriber_, event, pulse::any_payload{std::move(payload)});
 }
 
 void context::request(std::string_view event, json::value payload,
@@ -124,18 +124,18 @@ void context::fail_channel(std::string_view reason) {
 }
 
 void context::broadcast(std::string_view event, json::value payload, broadcast_options options) {
-  actor_.broadcast(event, pulse::payload{std::move(payload)}, nullptr, options.keep);
+  actor_.broadcast(event, pulse::any_payload{std::move(payload)}, nullptr, options.keep);
 }
 
 void context::broadcast_bytes(std::string_view event, binary payload, bool skip_sender,
                               broadcast_options options) {
-  actor_.broadcast(event, pulse::payload{std::move(payload)}, skip_sender ? subscriber_ : nullptr,
-                   options.keep);
+  actor_.broadcast(event, pulse::any_payload{std::move(payload)},
+                   skip_sender ? subscriber_ : nullptr, options.keep);
 }
 
 void context::broadcast_from(std::string_view event, json::value payload,
                              broadcast_options options) {
-  actor_.broadcast(event, pulse::payload{std::move(payload)}, subscriber_, options.keep);
+  actor_.broadcast(event, pulse::any_payload{std::move(payload)}, subscriber_, options.keep);
 }
 
 } // namespace pulse

@@ -25,7 +25,7 @@ class context;
 namespace detail {
 
 /// The JSON of a payload; bytes are refused with a reply that says what the event expects.
-inline const boost::json::value& json_of(const payload& p) {
+inline const boost::json::value& json_of(const any_payload& p) {
   if (auto* value = std::get_if<boost::json::value>(&p))
     return *value;
   throw payload_error("this event expects a JSON payload, not bytes");
@@ -35,8 +35,8 @@ inline const boost::json::value& json_of(const payload& p) {
 /// binary handlers refuse JSON; a typed handler gets its type, or the client an error reply
 /// naming the field that did not fit.
 template<class Arg>
-decltype(auto) argument_of(const payload& p) {
-  if constexpr (std::is_same_v<Arg, payload>) {
+decltype(auto) argument_of(const any_payload& p) {
+  if constexpr (std::is_same_v<Arg, any_payload>) {
     return (p);
   } else if constexpr (std::is_same_v<Arg, binary>) {
     if (auto* bytes = std::get_if<binary>(&p))
@@ -51,20 +51,20 @@ decltype(auto) argument_of(const payload& p) {
 
 /// A handler's return value as the reply's payload.
 template<class R>
-payload reply_of(R&& result) {
+any_payload reply_of(R&& result) {
   using plain = std::remove_cvref_t<R>;
-  if constexpr (std::is_same_v<plain, payload> || std::is_same_v<plain, binary>)
-    return payload{std::forward<R>(result)};
+  if constexpr (std::is_same_v<plain, any_payload> || std::is_same_v<plain, binary>)
+    return any_payload{std::forward<R>(result)};
   else if constexpr (typed_payload<plain>)
-    return payload{to_json(result)};
+    return any_payload{to_json(result)};
   else
-    return payload{boost::json::value(std::forward<R>(result))};
+    return any_payload{boost::json::value(std::forward<R>(result))};
 }
 
 template<class R>
 concept reply_value = std::is_void_v<R> || std::convertible_to<R, boost::json::value> || std::
   is_same_v<std::remove_cvref_t<R>, binary> || std::is_same_v<
-    std::remove_cvref_t<R>, payload> || typed_payload<std::remove_cvref_t<R>>;
+    std::remove_cvref_t<R>, any_payload> || typed_payload<std::remove_cvref_t<R>>;
 
 /// The second parameter of a (non-generic) callable's call operator; void if none.
 template<class F>
@@ -90,7 +90,7 @@ struct second_parameter<R (C::*)(A, B)> {
 template<class F>
 struct argument_for {
   using type = std::conditional_t<
-    std::is_invocable_v<F&, context&, const payload&>, payload,
+    std::is_invocable_v<F&, context&, const any_payload&>, any_payload,
     std::conditional_t<std::is_invocable_v<F&, context&, const boost::json::value&>,
                        boost::json::value,
                        std::conditional_t<std::is_invocable_v<F&, context&, const binary&>, binary,
@@ -98,21 +98,22 @@ struct argument_for {
 };
 
 template<class In>
-concept handler_input = std::is_same_v<In, payload> || std::is_same_v<
+concept handler_input = std::is_same_v<In, any_payload> || std::is_same_v<
   In, boost::json::value> || std::is_same_v<In, binary> || typed_payload<In>;
 
 } // namespace detail
 
 /// One event handler. Accepted shapes, for a channel class `C`, with `In` one of
-/// `boost::json::value` (JSON payloads), `pulse::binary` (bytes), `pulse::payload` (either), or a
-/// type described with Boost.Describe (typed.hpp: converted, or answered with an error reply):
+/// `boost::json::value` (JSON payloads), `pulse::binary` (bytes), `pulse::any_payload` (either), or
+/// a type described with Boost.Describe (typed.hpp: converted, or answered with an error reply):
 ///   void (C::*)(context&, const In&)        no reply (or ctx.reply)
 ///   R (C::*)(context&, const In&)           the value is the reply: JSON-convertible, binary,
 ///                                           payload or a described type
 /// and any callable taking `(context&, const In&)` and returning void or such a value.
 class handler {
  public:
-  using function = std::function<std::optional<payload>(channel&, context&, const payload&)>;
+  using function
+    = std::function<std::optional<any_payload>(channel&, context&, const any_payload&)>;
 
   /// What a typed handler takes and returns, for the TypeScript types (empty: untyped JSON).
   struct signature {
@@ -125,7 +126,7 @@ class handler {
   template<class C, class R, class In>
   requires std::derived_from<C, channel> && detail::reply_value<R> && detail::handler_input<In>
   handler(R (C::*fn)(context&, const In&)) // NOLINT: implicit by design
-      : fn_([fn](channel& self, context& ctx, const payload& p) -> std::optional<payload> {
+      : fn_([fn](channel& self, context& ctx, const any_payload& p) -> std::optional<any_payload> {
           decltype(auto) in = detail::argument_of<In>(p);
           if constexpr (std::is_void_v<R>) {
             (static_cast<C&>(self).*fn)(ctx, in);
@@ -141,7 +142,7 @@ class handler {
     F&, context&, const In&> && detail::reply_value<std::invoke_result_t<F&, context&, const In&>>
   handler(F fn) // NOLINT: implicit by design
       : fn_([fn = std::move(fn)](channel&, context& ctx,
-                                 const payload& p) mutable -> std::optional<payload> {
+                                 const any_payload& p) mutable -> std::optional<any_payload> {
           using result = std::invoke_result_t<F&, context&, const In&>;
           decltype(auto) in = detail::argument_of<In>(p);
           if constexpr (std::is_void_v<result>) {
@@ -154,7 +155,7 @@ class handler {
         signature_(signature_of<In, std::invoke_result_t<F&, context&, const In&>>()) {}
 
   /// Runs the handler; a value it returns is the reply.
-  std::optional<payload> operator()(channel& self, context& ctx, const payload& p) const {
+  std::optional<any_payload> operator()(channel& self, context& ctx, const any_payload& p) const {
     return fn_(self, ctx, p);
   }
 
@@ -170,7 +171,8 @@ class handler {
       if constexpr (std::is_void_v<reply>)
         return std::string{"void"};
       else if constexpr (std::is_same_v<
-                           reply, binary> || std::is_same_v<reply, payload> || typed_payload<reply>)
+                           reply,
+                           binary> || std::is_same_v<reply, any_payload> || typed_payload<reply>)
         return typescript_type<reply>(ts_direction::to_client);
       else
         return std::string{"unknown"}; // a JSON value: its shape is known at run time only

@@ -101,7 +101,7 @@ struct push {
   std::string join_ref;
   std::optional<std::string> ref;
   std::string event;
-  pulse::payload payload;
+  pulse::any_payload payload;
 };
 
 /// The client's answer to a server request.
@@ -156,14 +156,14 @@ struct fan_out {
 struct publish {
   std::string topic;
   std::string event;
-  pulse::payload payload;
+  pulse::any_payload payload;
 };
 
 /// Run a handler as if a client had pushed the event.
 struct dispatch {
   std::string topic;
   std::string event;
-  pulse::payload payload;
+  pulse::any_payload payload;
 };
 
 /// Deliver the topic's broadcasts to `listener` as pulse::event messages, until it quits or

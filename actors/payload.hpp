@@ -47,7 +47,7 @@ class binary {
 };
 
 /// An event's payload: JSON (text frames), or bytes (binary frames).
-using payload = std::variant<boost::json::value, binary>;
+using any_payload = std::variant<boost::json::value, binary>;
 
 /// A binary argument: the byte overloads of broadcast, send and reply are templates on it, so
 /// that a braced list (`broadcast("e", {{"k", 1}})`) always means JSON.
@@ -61,7 +61,7 @@ struct broadcast_options {
   bool keep = true;
 };
 
-inline bool is_binary(const payload& p) noexcept {
+inline bool is_binary(const any_payload& p) noexcept {
   return std::holds_alternative<binary>(p);
 }
 

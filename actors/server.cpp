@@ -254,29 +254,29 @@ void server_core::stop() {
 void channel_handle::broadcast(std::string_view event, json::value payload) const {
   if (auto core = core_.lock())
     core->tell_channel(
-      topic_, messages::publish{topic_, std::string{event}, pulse::payload{std::move(payload)}},
+      topic_, messages::publish{topic_, std::string{event}, pulse::any_payload{std::move(payload)}},
       false); // nobody subscribed means nobody to tell
 }
 
 void channel_handle::broadcast_bytes(std::string_view event, binary payload) const {
   if (auto core = core_.lock())
     core->tell_channel(
-      topic_, messages::publish{topic_, std::string{event}, pulse::payload{std::move(payload)}},
+      topic_, messages::publish{topic_, std::string{event}, pulse::any_payload{std::move(payload)}},
       false);
 }
 
 void channel_handle::send(std::string_view event, json::value payload) const {
   if (auto core = core_.lock())
     core->tell_channel(
-      topic_, messages::dispatch{topic_, std::string{event}, pulse::payload{std::move(payload)}},
-      true);
+      topic_,
+      messages::dispatch{topic_, std::string{event}, pulse::any_payload{std::move(payload)}}, true);
 }
 
 void channel_handle::send_bytes(std::string_view event, binary payload) const {
   if (auto core = core_.lock())
     core->tell_channel(
-      topic_, messages::dispatch{topic_, std::string{event}, pulse::payload{std::move(payload)}},
-      true);
+      topic_,
+      messages::dispatch{topic_, std::string{event}, pulse::any_payload{std::move(payload)}}, true);
 }
 
 channel_builder& channel_builder::on(std::string event, handler fn) {

@@ -71,7 +71,7 @@ http_response broadcast(server_core& core, const http_request& request) {
     return error_response(404, "no channel is defined for \"" + topic + "\"");
   }
   // Bytes come as base64 in "binary" and go out as a binary frame; JSON in "payload".
-  pulse::payload payload = json::value(json::object{});
+  pulse::any_payload payload = json::value(json::object{});
   if (auto* bytes = fields->if_contains("binary")) {
     auto decoded = bytes->is_string() ? transport::base64_decode(bytes->get_string())
                                       : std::nullopt;

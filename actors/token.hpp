@@ -14,7 +14,7 @@
 
 namespace pulse::token {
 
-/// `data` and an expiry `max_age` from now, signed with `secret`: "<payload>.<signature>", both
+/// `data` and an expiry `max_age` from now, signed with `secret`: "<any_payload>.<signature>", both
 /// base64url. `now` is for tests.
 std::string sign(std::string_view secret, const boost::json::value& data,
                  std::chrono::seconds max_age,

@@ -260,7 +260,7 @@ concept typed_payload
   = !std::is_same_v<
       T,
       boost::json::
-        value> && !std::is_same_v<T, binary> && !std::is_same_v<T, payload> && (described_struct<T> || described_enum<T> || detail::is_vector<T>::value || detail::is_string_map<T>::value || detail::is_optional<T>::value);
+        value> && !std::is_same_v<T, binary> && !std::is_same_v<T, any_payload> && (described_struct<T> || described_enum<T> || detail::is_vector<T>::value || detail::is_string_map<T>::value || detail::is_optional<T>::value);
 
 // ---- TypeScript ---------------------------------------------------------------------------------
 
@@ -287,8 +287,8 @@ std::string typescript_type(ts_direction direction) {
   using detail::is_optional;
   if constexpr (std::is_void_v<T>) {
     return "void";
-  } else if constexpr (std::is_same_v<T, boost::json::value> || std::is_same_v<T, payload>) {
-    return std::is_same_v<T, payload> ? "unknown | ArrayBuffer" : "unknown";
+  } else if constexpr (std::is_same_v<T, boost::json::value> || std::is_same_v<T, any_payload>) {
+    return std::is_same_v<T, any_payload> ? "unknown | ArrayBuffer" : "unknown";
   } else if constexpr (std::is_same_v<T, binary>) {
     return "ArrayBuffer";
   } else if constexpr (std::is_same_v<T, boost::json::object>) {

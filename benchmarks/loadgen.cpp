@@ -6,8 +6,8 @@
 // client frames are masked. Only what the scenarios need is parsed: the event of each frame, and
 // the sequence number and send time the generator itself put into the payload.
 //
-// Scenarios (see benchmarks/README.md): fanout, latency, rooms, idle. Progress goes to stderr once
-// a second; the result is one JSON line on stdout.
+// Scenarios (see benchmarks/README.md): fanout, latency, rooms, editor, idle. Progress goes to
+// stderr once a second; the result is one JSON line on stdout.
 #include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
@@ -42,6 +42,9 @@ namespace {
 
 using ns_t = std::int64_t;
 
+/// The document every editor of the editor scenario edits.
+constexpr std::string_view editor_topic = "doc:bench";
+
 ns_t now_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts); // what std::chrono::steady_clock reads
@@ -61,7 +64,7 @@ double seconds(ns_t ns) {
 // Options
 
 struct options {
-  std::string scenario;         // fanout | latency | rooms | idle
+  std::string scenario;         // fanout | latency | rooms | editor | idle
   std::string label = "server"; // the server's name, copied into the result
   std::string host = "127.0.0.1";
   int port = 0;
@@ -75,6 +78,8 @@ struct options {
   long rooms = 100;        // rooms: rooms, members each, own messages in flight each
   long members = 10;
   long room_window = 0;           // 0: auto, about 100k deliveries in flight
+  long editors = 30;              // editor: editors of one document (Pulse takes 32)
+  long editor_window = 0;         // editor: updates each keeps in flight; 0: auto
   int server_pid = 0;             // for RSS, CPU and the server's fd limit
   long connect_concurrency = 256; // handshakes in progress at once
   double setup_timeout = 120;
@@ -88,12 +93,13 @@ struct options {
 
 void usage() {
   std::fputs(
-    "usage: pulse-loadgen --scenario fanout|latency|rooms|idle --port PORT [options]\n"
+    "usage: pulse-loadgen --scenario fanout|latency|rooms|editor|idle --port PORT [options]\n"
     "  --host H (127.0.0.1)  --path P (/socket/websocket?vsn=2.0.0)  --label NAME\n"
     "  --ports P1,P2,... (several nodes: connection i to the (i mod n)-th; the publisher to P1)\n"
     "  --subscribers S|max   --window W (fanout; 0 = auto)  --duration SEC  --warmup SEC\n"
     "  --rate PUBLISHES_PER_S (latency; default 50,000 deliveries/s)  --pad BYTES\n"
     "  --rooms R --members K --room-window W (rooms; 0 = auto)\n"
+    "  --editors N --editor-window W (editor: one document, binary updates; 0 = auto)\n"
     "  --server-pid PID (server RSS, CPU, fd limit)  --connect-concurrency N\n"
     "  --per-source N (connections per source address 127.0.0.x; 0 = a quarter of the ports)\n"
     "  --threads N (fanout: N epoll loops, the connections split between them; default 1)\n"
@@ -156,6 +162,10 @@ options parse_options(int argc, char** argv) {
       o.members = static_cast<long>(num());
     else if (key == "--room-window")
       o.room_window = static_cast<long>(num());
+    else if (key == "--editors")
+      o.editors = static_cast<long>(num());
+    else if (key == "--editor-window")
+      o.editor_window = static_cast<long>(num());
     else if (key == "--server-pid")
       o.server_pid = static_cast<int>(num());
     else if (key == "--connect-concurrency")
@@ -180,15 +190,17 @@ options parse_options(int argc, char** argv) {
     }
   }
   if (o.scenario != "fanout" && o.scenario != "latency" && o.scenario != "rooms"
-      && o.scenario != "idle")
-    die("--scenario must be fanout, latency, rooms or idle");
+      && o.scenario != "editor" && o.scenario != "idle")
+    die("--scenario must be fanout, latency, rooms, editor or idle");
   if (o.port <= 0)
     die("--port is required");
   if (o.members < 1 || o.rooms < 1 || o.room_window < 0)
     die("rooms and members >= 1, room-window >= 0");
+  if (o.editors < 2 || o.editor_window < 0)
+    die("editors >= 2, editor-window >= 0");
   if (o.threads < 1 || o.threads > 256)
     die("--threads takes 1 to 256");
-  // Only fan-out splits its work: latency, rooms and idle keep their single loop.
+  // Only fan-out splits its work: the other scenarios keep their single loop.
   if (o.threads > 1 && o.scenario != "fanout")
     die("--threads > 1 is for the fanout scenario only (" + o.scenario + " runs on one thread)");
   return o;
@@ -432,7 +444,8 @@ struct conn {
   std::uint64_t own_sent = 0;
   std::string in;   // bytes of an incomplete frame (or HTTP response)
   std::string frag; // a fragmented message being assembled
-  std::string out;  // bytes the socket did not take yet
+  bool frag_binary = false;
+  std::string out; // bytes the socket did not take yet
 };
 
 struct close_info {
@@ -518,6 +531,8 @@ class loadgen {
   void on_writable(std::size_t i);
   void close_conn(std::size_t i, const std::string& why);
   void send_text(conn& c, std::string_view text); // masked text frame into c.out
+  void send_frame(conn& c, std::string_view bytes, unsigned char first_byte);
+  void send_binary_push(conn& c, std::string_view event, std::string_view payload);
   void flush(std::size_t i);
   void arm(std::size_t i, bool want_out);
   std::size_t parse_frames(std::size_t i, char* data, std::size_t len);
@@ -525,6 +540,8 @@ class loadgen {
   void on_reply(std::size_t i, const phx_frame& f);
   void on_bench_message(std::size_t i, std::string_view payload, ns_t now);
   void on_room_message(std::size_t i, std::string_view payload, ns_t now);
+  void on_binary(std::size_t i, std::string_view m, ns_t now);
+  void on_editor_update(std::size_t i, std::string_view payload, ns_t now);
   void poll(int timeout_ms);
   void heartbeat_tick(ns_t now);
   void progress(ns_t now, const char* phase);
@@ -536,9 +553,11 @@ class loadgen {
   void report_fanout();
   void run_latency();
   void run_rooms();
+  void run_editor();
   void run_idle();
   void publish(std::int64_t count); // fanout/latency: from connection 0
   void room_send(std::size_t i);
+  void editor_send(std::size_t i);
   void learn_published();
   void finish_counts();
   std::uint64_t global_low() const;
@@ -671,7 +690,9 @@ void plan_connections(shared_run& sh) {
       who = "the server's fd limit (" + std::to_string(sh.server_fd_limit) + ")";
     }
   }
-  long wanted = o.scenario == "rooms" ? o.rooms * o.members : o.subscribers;
+  long wanted = o.scenario == "rooms"    ? o.rooms * o.members
+                : o.scenario == "editor" ? o.editors
+                                         : o.subscribers;
   sh.requested = wanted;
   if (wanted < 0) {
     wanted = max;
@@ -680,6 +701,11 @@ void plan_connections(shared_run& sh) {
     sh.cut_note = "S cut from " + std::to_string(wanted) + " to " + std::to_string(max) + " by "
                   + who;
     wanted = max;
+  }
+  if (o.scenario == "editor" && wanted < o.editors) {
+    o.editors = wanted;
+    if (wanted < 2)
+      die("the editor scenario needs two editors at least");
   }
   if (o.scenario == "rooms" && wanted < o.rooms * o.members) {
     o.rooms = std::max(1L, wanted / o.members);
@@ -785,9 +811,36 @@ void loadgen::close_conn(std::size_t i, const std::string& why) {
 }
 
 void loadgen::send_text(conn& c, std::string_view text) {
+  send_frame(c, text, 0x81); // FIN, text
+}
+
+// A Phoenix V2 binary push (kind 0): 0, the lengths of join_ref, ref, topic and event, them, the
+// payload.
+void loadgen::send_binary_push(conn& c, std::string_view event, std::string_view payload) {
+  char ref[24];
+  int ref_length = std::snprintf(ref, sizeof ref, "m%llu",
+                                 static_cast<unsigned long long>(refs_++));
+  std::string_view topic = editor_topic;
+  std::string frame;
+  frame.reserve(5 + 1 + static_cast<std::size_t>(ref_length) + topic.size() + event.size()
+                + payload.size());
+  frame += '\0';
+  frame += static_cast<char>(1);
+  frame += static_cast<char>(ref_length);
+  frame += static_cast<char>(topic.size());
+  frame += static_cast<char>(event.size());
+  frame += '1';
+  frame.append(ref, static_cast<std::size_t>(ref_length));
+  frame += topic;
+  frame += event;
+  frame += payload;
+  send_frame(c, frame, 0x82); // FIN, binary
+}
+
+void loadgen::send_frame(conn& c, std::string_view text, unsigned char first_byte) {
   char header[14];
   std::size_t h = 0;
-  header[h++] = static_cast<char>(0x81); // FIN, text
+  header[h++] = static_cast<char>(first_byte);
   std::size_t n = text.size();
   if (n < 126) {
     header[h++] = static_cast<char>(0x80 | n);
@@ -884,6 +937,8 @@ void loadgen::on_readable(std::size_t i) {
     if (o_.scenario == "rooms")
       join = "[\"1\",\"1\",\"room:bench" + std::to_string(c.room)
              + "\",\"phx_join\",{\"username\":\"u" + std::to_string(c.member) + "\"}]";
+    else if (o_.scenario == "editor")
+      join = "[\"1\",\"1\",\"" + std::string{editor_topic} + "\",\"phx_join\",{}]";
     else
       join = R"(["1","1","bench","phx_join",{}])";
     send_text(c, join);
@@ -933,17 +988,26 @@ std::size_t loadgen::parse_frames(std::size_t i, char* data, std::size_t len) {
     bool fin = b0 & 0x80;
     switch (b0 & 0x0f) {
       case 1: // text
-        if (fin)
-          on_message(i, body, now);
-        else
+      case 2: // binary
+        if (fin) {
+          if ((b0 & 0x0f) == 1)
+            on_message(i, body, now);
+          else
+            on_binary(i, body, now);
+        } else {
           conns_[i].frag.assign(body);
+          conns_[i].frag_binary = (b0 & 0x0f) == 2;
+        }
         break;
       case 0: // continuation
         conns_[i].frag.append(body);
         if (fin) {
           std::string whole;
           whole.swap(conns_[i].frag);
-          on_message(i, whole, now);
+          if (conns_[i].frag_binary)
+            on_binary(i, whole, now);
+          else
+            on_message(i, whole, now);
         }
         break;
       case 8: { // close
@@ -1014,6 +1078,8 @@ void loadgen::on_reply(std::size_t i, const phx_frame& f) {
     c.st = state::joined;
     ++joined_;
     ++alive_;
+    if (o_.scenario == "editor") // as y-phoenix-channel does after each join: sync step 1
+      send_binary_push(c, "yjs_sync", std::string_view{"\x00\x00\x01\x00", 4});
     return;
   }
   if (!f.ref.empty() && f.ref[0] == 'h')
@@ -1105,6 +1171,73 @@ void loadgen::on_room_message(std::size_t i, std::string_view payload, ns_t now)
     if (room_sending_) {
       room_send(i);
       flush(i);
+    }
+  }
+}
+
+// A V2 binary frame: a broadcast (kind 2) of an editor's update, or a push (kind 0) from the
+// document's channel: its sync answer, and the sync step 1s it asks for an editor's state with.
+void loadgen::on_binary(std::size_t i, std::string_view m, ns_t now) {
+  auto byte = [&m](std::size_t at) {
+    return static_cast<std::size_t>(static_cast<unsigned char>(m[at]));
+  };
+  if (m.size() >= 3 && m[0] == 2) {
+    std::size_t head = 3 + byte(1);
+    if (m.size() >= head + byte(2) && m.substr(head, byte(2)) == "yjs")
+      return on_editor_update(i, m.substr(head + byte(2)), now);
+  } else if (m.size() >= 4 && m[0] == 0) {
+    std::size_t head = 4 + byte(1) + byte(2);
+    if (m.size() >= head + byte(3) && m.substr(head, byte(3)) == "yjs"
+        && m.substr(head + byte(3)) == std::string_view{"\x00\x00\x01\x00", 4}) {
+      // "Send me your whole document": these editors' documents are the updates' own bytes,
+      // which no Yjs could read; an empty state lets the channel age its log all the same.
+      send_binary_push(conns_[i], "yjs", std::string_view{"\x00\x01\x02\x00\x00", 5});
+      flush(i);
+      return;
+    }
+  }
+  ++other_frames_; // the sync answer, awareness
+}
+
+// An update message (0, 2, length 20, then the sender, its sequence number and its send time, as
+// little-endian integers of 4, 8 and 8 bytes).
+void loadgen::on_editor_update(std::size_t i, std::string_view payload, ns_t now) {
+  if (payload.size() != 3 + 20 || payload[0] != 0 || payload[1] != 2 || payload[2] != 20) {
+    ++other_frames_;
+    return;
+  }
+  std::uint32_t member = 0;
+  std::uint64_t seq = 0;
+  std::int64_t t = 0;
+  std::memcpy(&member, payload.data() + 3, 4);
+  std::memcpy(&seq, payload.data() + 7, 8);
+  std::memcpy(&t, payload.data() + 15, 8);
+  auto n = static_cast<std::size_t>(o_.editors);
+  if (member >= n || member == i) {
+    ++other_frames_;
+    return;
+  }
+  auto& expected = room_expected_[i * n + member];
+  if (seq < expected) {
+    ++duplicated_;
+    return;
+  }
+  if (seq > expected)
+    lost_ += seq - expected;
+  expected = static_cast<std::uint32_t>(seq + 1);
+  ++deliveries_;
+  if (measuring_) {
+    ++measured_deliveries_;
+    latency_.record(now - t);
+  }
+  // The next editor in the ring witnesses each update: its sender may send another one.
+  if (i == (member + 1) % n) {
+    conn& sender = conns_[member];
+    --sender.own_inflight;
+    --room_inflight_;
+    if (room_sending_) {
+      editor_send(member);
+      flush(member);
     }
   }
 }
@@ -1206,6 +1339,8 @@ bool loadgen::setup() {
     }
     room_expected_.assign(conns_.size() * static_cast<std::size_t>(o_.members), 0);
   }
+  if (o_.scenario == "editor")
+    room_expected_.assign(conns_.size() * conns_.size(), 0); // [receiver * editors + sender]
   ns_t deadline = now_ns() + static_cast<ns_t>(o_.setup_timeout * 1e9);
   while (true) {
     while (next_to_open_ < conns_.size() && in_handshake_ < connect_concurrency_)
@@ -1603,6 +1738,87 @@ void loadgen::run_rooms() {
               latency_json(latency_).c_str());
 }
 
+void loadgen::editor_send(std::size_t i) {
+  conn& c = conns_[i];
+  char message[3 + 20] = {0, 2, 20};
+  while (c.st == state::joined && c.own_inflight < o_.editor_window) {
+    auto member = static_cast<std::uint32_t>(i);
+    std::uint64_t seq = c.own_sent;
+    std::int64_t t = now_ns();
+    std::memcpy(message + 3, &member, 4);
+    std::memcpy(message + 7, &seq, 8);
+    std::memcpy(message + 15, &t, 8);
+    send_binary_push(c, "yjs", std::string_view{message, sizeof message});
+    ++c.own_sent;
+    ++c.own_inflight;
+    ++room_inflight_;
+    ++room_sent_;
+    room_due_ += static_cast<std::uint64_t>(o_.editors - 1);
+    if (measuring_)
+      ++measured_sent_;
+  }
+}
+
+// One document, every editor sending small binary updates (y-protocols update messages) that the
+// channel relays to all the others: each keeps editor_window of its own in flight, and sends the
+// next once the editor after it in the ring received one. Auto: about 100,000 deliveries in
+// flight, 1 to 4 per editor.
+void loadgen::run_editor() {
+  auto n = static_cast<long>(conns_.size());
+  if (o_.editor_window == 0)
+    o_.editor_window = std::clamp(100'000L / std::max(1L, n * (n - 1)), 1L, 4L);
+  ns_t t0 = now_ns();
+  ns_t m_begin = t0 + static_cast<ns_t>(o_.warmup * 1e9);
+  ns_t m_stop = m_begin + static_cast<ns_t>(o_.duration * 1e9);
+  room_sending_ = true;
+  for (std::size_t i = 0; i < conns_.size(); ++i) {
+    editor_send(i);
+    flush(i);
+  }
+  stall_watch watch{o_.stall_timeout, t0};
+  bool stalled = false;
+  while (true) {
+    ns_t now = now_ns();
+    if (!measuring_ && m_start_ == 0 && now >= m_begin)
+      start_measure();
+    if (measuring_ && now >= m_stop) {
+      end_measure();
+      room_sending_ = false;
+    }
+    if (m_end_ && room_inflight_ == 0 && deliveries_ + lost_ >= room_due_)
+      break;
+    if (m_end_ && now - m_end_ > static_cast<ns_t>(o_.drain_timeout * 1e9))
+      break;
+    if (alive_ == 0)
+      break;
+    poll(50);
+    now = now_ns();
+    if ((stalled = watch.stalled(deliveries_, now)))
+      break;
+    progress(now, m_end_ ? "drain" : (measuring_ ? "measure" : "warmup"));
+  }
+  if (measuring_)
+    end_measure();
+  // What a live editor has not received of what the others sent is lost.
+  auto k = conns_.size();
+  for (std::size_t i = 0; i < k; ++i) {
+    if (conns_[i].st != state::joined)
+      continue;
+    for (std::size_t m = 0; m < k; ++m)
+      if (m != i && conns_[m].own_sent > room_expected_[i * k + m])
+        lost_ += conns_[m].own_sent - room_expected_[i * k + m];
+  }
+  double wall = seconds(m_end_ - m_start_);
+  std::printf("{%s,\"editors\":%ld,\"editor_window\":%ld,\"sent\":%llu,\"deliveries\":%llu,"
+              "\"deliveries_per_s\":%.0f,\"updates_per_s\":%.0f,\"stalled\":%s,%s}\n",
+              common_json().c_str(), o_.editors, o_.editor_window,
+              static_cast<unsigned long long>(room_sent_),
+              static_cast<unsigned long long>(deliveries_),
+              static_cast<double>(measured_deliveries_) / wall,
+              static_cast<double>(measured_sent_) / wall, stalled ? "true" : "false",
+              latency_json(latency_).c_str());
+}
+
 void loadgen::run_idle() {
   // Let the server settle (allocator, queues), then read its RSS.
   start_measure();
@@ -1640,6 +1856,8 @@ void loadgen::thread_main() {
     run_latency(); // these three run on one thread and print their own result
   else if (o_.scenario == "rooms")
     run_rooms();
+  else if (o_.scenario == "editor")
+    run_editor();
   else
     run_idle();
 }

@@ -32,6 +32,7 @@ QUICK = {
     "fanout": [dict(subscribers=s, duration=4, warmup=1) for s in (1000, 10000, "max")],
     "latency": [dict(subscribers=s, duration=5, warmup=1) for s in (1000, 10000)],
     "rooms": [dict(rooms=100, members=10, duration=4, warmup=1)],
+    "editor": [dict(editors=30, duration=4, warmup=1)],
     "idle": [dict(subscribers=10000, settle=1)],
 }
 FULL = {
@@ -39,6 +40,7 @@ FULL = {
     "latency": [dict(subscribers=s, duration=15, warmup=2) for s in (1000, 5000, 10000, "max")],
     "rooms": [dict(rooms=r, members=k, duration=10, warmup=2)
               for r, k in ((100, 10), (1000, 10), (50, 100))],
+    "editor": [dict(editors=n, duration=10, warmup=2) for n in (10, 30)],
     "idle": [dict(subscribers=s, settle=2) for s in (1000, 10000, "max")],
 }
 
@@ -80,6 +82,7 @@ FIGURES = {
                 ("p99_us", "p99 µs", False), ("p999_us", "p99.9 µs", False),
                 ("max_us", "max µs", False)],
     "rooms": [("deliveries_per_s", "deliveries/s", True), ("p99_us", "p99 µs", False)],
+    "editor": [("deliveries_per_s", "deliveries/s", True), ("p99_us", "p99 µs", False)],
     "idle": [("rss_per_connection_bytes", "RSS B/conn", False),
              ("connect_join_per_s", "connect+join/s", True)],
 }
@@ -620,7 +623,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="every scenario at every size")
     parser.add_argument("--only", action="append",
-                        choices=["fanout", "latency", "rooms", "idle", "two-nodes", "cores"],
+                        choices=["fanout", "latency", "rooms", "editor", "idle", "two-nodes",
+                                 "cores"],
                         help="run only these scenarios (repeatable)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     parser.add_argument("--base", metavar="PATH",

@@ -1,6 +1,7 @@
 // Builds the sample apps' pages into build/web/<app>/: each app's web/main.jsx (if any) is
 // bundled with esbuild into app.js, next to the app's static files (index.html, CSS, images).
-// Nothing is fetched at run time: React, the Pulse client and the chart library are in the bundle.
+// Nothing is fetched at run time: React, the Pulse client, the chart library and the editor (Yjs,
+// CodeMirror) are in the bundle.
 import * as esbuild from "esbuild";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -8,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const out = path.join(root, "build/web");
-const apps = ["demo", "chat", "dashboard"];
+const apps = ["demo", "chat", "dashboard", "editor"];
 const sourceExtensions = new Set([".js", ".jsx", ".mjs", ".ts", ".tsx"]);
 
 async function exists(file) {

@@ -12,7 +12,8 @@
 namespace pulse::apps {
 
 int run_app(int argc, char** argv, std::string_view description,
-            const std::function<void(server&, const std::filesystem::path&)>& install) {
+            const std::function<void(server&, const std::filesystem::path&)>& install,
+            const app_options& add_options) {
   CLI::App app{std::string{description}};
   server_options options;
   std::string web_root = PULSE_WEB_ROOT;
@@ -101,6 +102,9 @@ int run_app(int argc, char** argv, std::string_view description,
   app.add_option("--allowed-origin", options.allowed_origins,
                  "an origin whose pages may connect (repeatable; * for any; default: same "
                  "origin)");
+
+  if (add_options)
+    add_options(app);
 
   // Every setting also comes from the environment: --max-queued-bytes as PULSE_MAX_QUEUED_BYTES.
   for (auto* option : app.get_options()) {

@@ -54,14 +54,14 @@ void install_chat(server& server) {
 
 void install_bench(server& server) {
   // JSON or bytes: the broadcast carries what was published, as it came.
-  server.channel("bench").on("publish", [](context& ctx, const payload& published) {
+  server.channel("bench").on("publish", [](context& ctx, const any_payload& published) {
     std::visit([&](const auto& p) { ctx.broadcast("message", p); }, published);
   });
 }
 
 void install_echo(server& server) {
   auto echo = server.channel("echo");
-  echo.on("ping", [](context&, const payload& p) { return p; }); // JSON or bytes, as it came
+  echo.on("ping", [](context&, const any_payload& p) { return p; }); // JSON or bytes, as it came
   // Takes this topic's actor down, as a crash would: clients see phx_error and rejoin.
   echo.on("crash", [](context& ctx, const json::value&) { ctx.fail_channel("asked to crash"); });
   echo.on("ask", [](context& ctx, const json::value& payload) {

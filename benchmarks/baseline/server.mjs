@@ -8,11 +8,17 @@
 //     joiner, `presence_diff` to the room); push `message` {"text"} broadcasts `new_message`
 //     {"username","text","at"} with an offset ref ("o17"), keeps the last 1,000 broadcasts, and
 //     replies {"at"}; empty texts and texts over 4,000 characters get an error reply;
+//   - `doc:*` (the editor app's documents, apps/editor/document_channel.hpp, in V2 binary frames):
+//     push `yjs` (a y-protocols message) is relayed to the other editors as a binary broadcast,
+//     updates kept (the last 1,000); `yjs_sync` is answered with the kept updates and an empty
+//     sync step 2. Unlike Pulse it keeps no state of an editor's, so it asks none: no compaction,
+//     no limits of its own, no awareness bookkeeping;
 //   - bounds: 1 MiB inbound messages, 4 MiB queued per connection (then 1008 "slow consumer"),
 //     60 s without inbound data (then 1008 "heartbeat timeout").
 //
 // A broadcast is serialized once into a Buffer that every subscriber's socket sends.
 // Not implemented (the benchmarks do not use them): recovery on rejoin, server requests.
+// Binary frames other than the editor's pushes are refused (close 1003).
 //
 // usage: node benchmarks/baseline/server.mjs [--bind 127.0.0.1] [--port 0]
 import http from "node:http";
@@ -44,6 +50,7 @@ function channelFor(topic) {
   let ch = channels.get(topic);
   if (ch) return ch;
   if (topic === "bench") ch = { kind: "bench", subscribers: new Map() };
+  else if (topic.startsWith("doc:")) ch = { kind: "doc", subscribers: new Map(), kept: [] };
   else if (topic.startsWith("room:"))
     ch = {
       kind: "room",
@@ -59,13 +66,29 @@ function channelFor(topic) {
   return ch;
 }
 
-function send(ws, frame) {
+function send(ws, frame, binary = false) {
   if (ws.readyState !== 1) return;
   if (ws.bufferedAmount > MAX_QUEUED) {
     ws.close(1008, "slow consumer");
     return;
   }
-  ws.send(frame, { binary: false });
+  ws.send(frame, { binary });
+}
+
+// V2 binary frames: a server push is [0, join_ref, topic, event] lengths then them and the
+// payload; a broadcast [2, topic, event].
+const SYNC_STEP2_EMPTY = Buffer.from([0, 1, 2, 0, 0]);
+
+function binaryPush(joinRef, topic, event, payload) {
+  const head = Buffer.from([0, Buffer.byteLength(joinRef), Buffer.byteLength(topic), Buffer.byteLength(event)]);
+  return Buffer.concat([head, Buffer.from(joinRef + topic + event), payload]);
+}
+
+function binaryBroadcastFrom(ch, except, topic, event, payload) {
+  const head = Buffer.from([2, Buffer.byteLength(topic), Buffer.byteLength(event)]);
+  const frame = Buffer.concat([head, Buffer.from(topic + event), payload]);
+  for (const ws of ch.subscribers.keys()) if (ws !== except) send(ws, frame, true);
+  return payload;
 }
 
 function broadcast(ch, joinRef, ref, topic, event, payload) {
@@ -118,7 +141,7 @@ function join(ws, joinRef, ref, topic, params) {
     ws.send(JSON.stringify([previous, previous, topic, "phx_close", {}]));
   }
   const live = channelFor(topic); // unsubscribe may have dropped an emptied channel
-  if (live.kind === "bench") {
+  if (live.kind === "bench" || live.kind === "doc") {
     live.subscribers.set(ws, joinRef);
     ws.topics.set(topic, joinRef);
     return reply(ws, joinRef, ref, topic, "ok", {});
@@ -156,6 +179,7 @@ function push(ws, joinRef, ref, topic, event, payload) {
     if (event === "publish") return broadcast(ch, null, null, topic, "message", payload);
     return answer("error", { reason: "unknown event", event, expected: "publish" });
   }
+  if (ch.kind === "doc") return pushToDocument(ws, ch, joinRef, topic, event, payload, answer);
   if (event !== "message")
     return answer("error", { reason: "unknown event", event, expected: "message" });
   const text = payload && typeof payload === "object" ? payload.text : undefined;
@@ -174,9 +198,42 @@ function push(ws, joinRef, ref, topic, event, payload) {
   answer("ok", { at });
 }
 
+function pushToDocument(ws, ch, joinRef, topic, event, payload, answer) {
+  if (!Buffer.isBuffer(payload)) return answer("error", { reason: "a document takes binary payloads" });
+  const sync = (state) => {
+    for (const update of ch.kept) send(ws, binaryPush(joinRef, topic, "yjs", update), true);
+    send(ws, binaryPush(joinRef, topic, "yjs", SYNC_STEP2_EMPTY), true);
+    return state;
+  };
+  if (event === "yjs_sync") return sync();
+  if (event !== "yjs") return answer("error", { reason: "unknown event", event, expected: "yjs, yjs_sync" });
+  if (payload[0] === 1) return binaryBroadcastFrom(ch, ws, topic, "yjs", payload); // awareness
+  if (payload[0] !== 0) return undefined;
+  if (payload[1] === 0) return sync();
+  const update = payload[1] === 1 ? Buffer.concat([Buffer.from([0, 2]), payload.subarray(2)]) : payload;
+  ch.kept.push(binaryBroadcastFrom(ch, ws, topic, "yjs", update));
+  if (ch.kept.length > KEPT) ch.kept.shift();
+  return undefined;
+}
+
+/** A V2 binary push: [0, join_ref, ref, topic, event lengths] then them and the payload. */
+function onBinary(ws, data) {
+  if (data.length < 5 || data[0] !== 0) return ws.close(1003, "only binary pushes are supported");
+  const lengths = [data[1], data[2], data[3], data[4]];
+  const fields = [];
+  let at = 5;
+  for (const length of lengths) {
+    fields.push(data.toString("utf8", at, at + length));
+    at += length;
+  }
+  if (at > data.length) return ws.close(1007, "a binary push shorter than its lengths");
+  const [joinRef, ref, topic, event] = fields;
+  push(ws, joinRef, ref, topic, event, data.subarray(at));
+}
+
 function onMessage(ws, data, isBinary) {
   ws.lastSeen = Date.now();
-  if (isBinary) return ws.close(1003, "binary messages are not supported");
+  if (isBinary) return onBinary(ws, data);
   let msg;
   try {
     msg = JSON.parse(data);

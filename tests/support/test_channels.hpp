@@ -127,7 +127,9 @@ class test_room : public channel {
   void on_blob_from(context& ctx, const binary& bytes) { broadcast_from(ctx, "blob", bytes); }
 
   /// Either kind of payload: says which it got.
-  json::value on_kind(context&, const payload& p) { return json::object{{"binary", is_binary(p)}}; }
+  json::value on_kind(context&, const any_payload& p) {
+    return json::object{{"binary", is_binary(p)}};
+  }
 
   void on_send_blob(context& ctx, const json::value& payload) {
     ctx.send("blob", binary{std::string{payload.at("text").as_string()}});

@@ -153,9 +153,11 @@ export async function startSentinels({ name = "pulse", args = [] } = {}) {
   const dir = tempDir("pulse-sentinel-");
   const started = [];
   try {
-    const master = await startRedis(undefined, { args });
+    // In the test's directory: a replica writes what its master sends it to disk.
+    const master = await startRedis(undefined, { args: [...args, "--dir", dir] });
     started.push(master);
-    const replica = await startRedis(undefined, { args: [...args, "--replicaof", "127.0.0.1", String(master.port)] });
+    const replica = await startRedis(undefined,
+      { args: [...args, "--dir", dir, "--replicaof", "127.0.0.1", String(master.port)] });
     started.push(replica);
     await eventually(async () => /master_link_status:up/.test(await redisCommand(replica.port, "INFO", "replication")),
       "the replica follows the master");

@@ -92,9 +92,12 @@ soak: dev
 	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node tests/soak/soak.mjs --seconds $(SOAK_SECONDS)
 
 # Debian's Chromium, driven by playwright-core; screenshots land in build/test-artifacts/.
-# Three nodes behind one redis-server of the test's own.
+# Three nodes behind Redis processes of the tests' own (one redis-server, with and without an
+# append-only file; a master, a replica and three sentinels; a cluster of three masters and three
+# replicas), on loopback ports. A node that hits undefined behaviour or leaks exits non-zero.
 test-scale:
-	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/scale/
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+	  PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/scale/
 
 test-browser:
 	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/browser/

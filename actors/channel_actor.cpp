@@ -133,9 +133,25 @@ caf::behavior channel_actor::make_behavior() {
     },
     [this](messages::count_atom) { return subscribers_.size(); },
     [this](messages::presence_atom) { return json::serialize(presence_.list()); },
-    [this](messages::remote_broadcast& msg) {
-      handle_remote(msg);
+    [this](messages::remote_batch& msg) {
+      for (auto& broadcast : msg.broadcasts)
+        handle_remote(broadcast);
       after_message();
+    },
+    [this](messages::stream_gap& msg) {
+      notify_gap(msg);
+      after_message();
+    },
+    [this](messages::share_atom) {
+      share_due_ = false;
+      share(true);
+    },
+    [this](messages::drained_atom) {
+      // Everything this channel published came back from Redis and is queued: out it goes.
+      subscribers_.flush(context());
+      for (auto& promise : draining_)
+        promise.deliver(caf::unit);
+      draining_.clear();
     },
     [this](messages::history_loaded& msg) {
       handle_history(msg);
@@ -163,19 +179,28 @@ caf::behavior channel_actor::make_behavior() {
       after_message();
     },
     [this](messages::publish_failed& msg) {
-      // Redis did not take it: this node's subscribers get it at least.
-      subscribers_.queue_broadcast(frames_from_tail(msg.tail, std::nullopt, false), msg.except);
+      // Redis did not take them in time: this node's subscribers get them at least.
+      for (auto& unsent : msg.broadcasts)
+        subscribers_.queue_broadcast(frames_from_tail(unsent.tail, std::nullopt, false),
+                                     unsent.except);
       after_message();
     },
     [this](messages::drain_atom) {
-      // Processed in order: everything sent to this channel before is on its way now.
-      subscribers_.flush(context());
+      // Processed in order: everything sent to this channel before is on its way now. With
+      // Redis, what it published is on its way back, too: the answer waits for it.
+      if (!broker_)
+        return subscribers_.flush(context());
+      share(true);
+      draining_.push_back(make_response_promise());
+      broker_->drain(topic_, caf::actor_cast<caf::actor>(this));
     },
     [this](messages::stop_atom) { quit(); },
   };
 }
 
 void channel_actor::after_message() {
+  if (!shared_.empty())
+    share(false);
   // Bounded: a mailbox that never empties still gets its frames out every so often.
   constexpr std::size_t max_queued_frames = 64;
   if (subscribers_.has_queued()
@@ -185,8 +210,14 @@ void channel_actor::after_message() {
 
 void channel_actor::on_exit() {
   subscribers_.flush(context());
-  if (broker_)
+  // A drain under way when the channel retires: what it published is out; the stop goes on.
+  for (auto& promise : draining_)
+    promise.deliver(caf::unit);
+  draining_.clear();
+  if (broker_) {
+    share(true);
     broker_->leave(topic_, id());
+  }
   presence_.forget();
   // Break reference cycles with the connections and listeners.
   subscribers_.clear();
@@ -505,12 +536,10 @@ void channel_actor::broadcast(std::string_view event, const any_payload& p,
   if (broker_) {
     // Through Redis, which numbers it and hands it to every node, this one included.
     auto* bytes = std::get_if<binary>(&p);
-    broker_->publish(topic_,
-                     bytes
-                       ? phoenix::encode_binary_broadcast_tail(topic_, event, bytes->view())
-                       : phoenix::encode_broadcast_tail(topic_, event, std::get<json::value>(p)),
-                     keep ? settings_->history.max_messages : 0, skipped,
-                     caf::actor_cast<caf::actor>(this));
+    shared_.push_back(
+      {skipped, keep,
+       bytes ? phoenix::encode_binary_broadcast_tail(topic_, event, bytes->view())
+             : phoenix::encode_broadcast_tail(topic_, event, std::get<json::value>(p))});
   } else if (keep || subscribers_.size() > (except ? 1u : 0u)) {
     std::optional<std::string> offset;
     if (keep)
@@ -631,8 +660,7 @@ void channel_actor::share_presence(const json::object& diff) {
   }
   // Stored first: a node that hears the diff finds the list in Redis already.
   presence_.store();
-  broker_->publish(topic_, phoenix::encode_broadcast_tail(topic_, "presence_diff", diff), 0, 0,
-                   caf::actor_cast<caf::actor>(this));
+  shared_.push_back({0, false, phoenix::encode_broadcast_tail(topic_, "presence_diff", diff)});
   tell_listeners("presence_diff", any_payload{json::value(diff)});
   start_heartbeat();
 }
@@ -682,6 +710,9 @@ void channel_actor::handle_remote(messages::remote_broadcast& msg) {
 }
 
 void channel_actor::handle_history(messages::history_loaded& msg) {
+  // Already serving (alone, or under a history that Redis no longer has): its subscribers'
+  // positions are void.
+  bool reset = !syncing_;
   if (history_) {
     history_->reset(msg.epoch,
                     msg.entries.empty() ? msg.last_offset : msg.entries.front().offset - 1);
@@ -705,6 +736,38 @@ void channel_actor::handle_history(messages::history_loaded& msg) {
   held_joins_.clear();
   for (auto& join : joins)
     handle_subscribe(join);
+  if (reset)
+    notify_gap({msg.epoch, msg.last_offset});
+}
+
+void channel_actor::share(bool now) {
+  if (shared_.empty())
+    return;
+  // Batched like the fan-out: one round trip to Redis for what one burst broadcast. A message
+  // to itself, behind the burst, makes sure the batch leaves even if the burst ends with a
+  // message that does not send.
+  constexpr std::size_t max_shared = 256;
+  if (!now && shared_.size() < max_shared && !mailbox().empty()) {
+    if (!std::exchange(share_due_, true))
+      send(this, messages::share_atom::value);
+    return;
+  }
+  broker_->publish(topic_, std::move(shared_), caf::actor_cast<caf::actor>(this));
+  shared_.clear();
+}
+
+void channel_actor::notify_gap(const messages::stream_gap& gap) {
+  json::object position;
+  if (history_) {
+    if (gap.offset > history_->last_offset()) // what it kept before the gap recovers nobody now
+      history_->reset(gap.epoch.empty() ? history_->epoch() : gap.epoch, gap.offset);
+    position["epoch"] = history_->epoch();
+    position["offset"] = history_->last_offset();
+  }
+  any_payload p{json::value(std::move(position))};
+  if (!subscribers_.empty())
+    subscribers_.queue_broadcast(encode_broadcast("pulse_gap", p, std::nullopt, false));
+  tell_listeners("pulse_gap", p);
 }
 
 } // namespace pulse

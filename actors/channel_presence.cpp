@@ -106,9 +106,8 @@ bool channel_presence::start_heartbeat() {
 }
 
 void channel_presence::beat(const caf::actor& channel) {
-  if (!local_.empty())
-    store();
-  broker_->fetch_presence(topic_, channel);
+  // A sign of life, not the list: that is stored when it changes.
+  broker_->beat_presence(topic_, incarnation_, !local_.empty(), channel);
 }
 
 void channel_presence::forget() {

@@ -41,8 +41,30 @@ server_core::server_core(server_options opts) : options(std::move(opts)), http(o
     config.set("scheduler.policy", caf::atom("sharing"));
   }
   system = std::make_unique<caf::actor_system>(config);
-  if (!options.redis_url.empty())
-    broker = std::make_shared<redis_broker>(options.redis_url);
+  using deployment = redis_broker::config::deployment;
+  auto ways = !options.redis_url.empty() + !options.redis_sentinels.empty()
+              + !options.redis_cluster.empty();
+  if (ways > 1)
+    throw std::invalid_argument("Redis is one of redis_url, redis_sentinels or redis_cluster, not "
+                                "several");
+  if (!options.redis_master.empty() && options.redis_sentinels.empty())
+    throw std::invalid_argument("a Redis master name (--redis-master) goes with the sentinels "
+                                "that know it (--redis-sentinel)");
+  if (ways == 1) {
+    redis_broker::config redis;
+    redis.hold = options.redis_hold;
+    if (!options.redis_url.empty()) {
+      redis.addresses = options.redis_url;
+    } else if (!options.redis_sentinels.empty()) {
+      redis.kind = deployment::sentinel;
+      redis.addresses = options.redis_sentinels;
+      redis.master_name = options.redis_master;
+    } else {
+      redis.kind = deployment::cluster;
+      redis.addresses = options.redis_cluster;
+    }
+    broker = std::make_shared<redis_broker>(std::move(redis));
+  }
   directory = std::make_shared<topic_directory>(
     definitions, [this](const std::string& topic, std::shared_ptr<channel_definition> definition) {
       return start_channel(topic, std::move(definition));

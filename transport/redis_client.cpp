@@ -2,8 +2,8 @@
 #include <pulse/transport/log.hpp>
 #include <pulse/transport/redis_client.hpp>
 
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/read.h>
 
 #include <charconv>
 #include <random>
@@ -43,13 +43,36 @@ redis_reply copy(const redisReply& from) {
   return to;
 }
 
-std::string_view text_of(const redisReply& reply) {
-  return reply.type == REDIS_REPLY_STRING || reply.type == REDIS_REPLY_STATUS
-           ? std::string_view{reply.str, reply.len}
-           : std::string_view{};
+std::uint16_t parse_port(std::string_view digits, std::string_view whole) {
+  std::uint16_t port = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || port == 0)
+    throw std::invalid_argument("a Redis address has a port from 1 to 65535: "
+                                + std::string{whole});
+  return port;
+}
+
+/// The channel of a SUNSUBSCRIBE command, whose reply has the shape of a push; empty otherwise.
+std::string unsubscribed(const std::vector<std::string>& args) {
+  if (args.size() == 2 && (args[0] == "SUNSUBSCRIBE" || args[0] == "sunsubscribe"))
+    return args[1];
+  return {};
+}
+
+/// Whether an array reply is something Redis pushed (not the answer to a command).
+bool is_message(const redis_reply& reply) {
+  if (reply.type != redis_reply::kind::array || reply.elements.size() < 3)
+    return false;
+  auto& kind = reply.elements[0].text;
+  return kind == "message" || kind == "smessage";
 }
 
 } // namespace
+
+bool redis_reply::is_error(std::string_view code) const noexcept {
+  return type == kind::error && std::string_view{text}.starts_with(code)
+         && (text.size() == code.size() || text[code.size()] == ' ');
+}
 
 redis_address redis_address::parse(std::string_view url) {
   constexpr std::string_view scheme = "redis://";
@@ -61,164 +84,168 @@ redis_address redis_address::parse(std::string_view url) {
   redis_address address;
   auto colon = rest.rfind(':');
   address.host = std::string{rest.substr(0, colon)};
-  if (colon != std::string_view::npos) {
-    auto digits = rest.substr(colon + 1);
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), address.port);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || address.port == 0)
-      throw std::invalid_argument("a Redis address has a port from 1 to 65535: "
-                                  + std::string{url});
-  }
+  if (colon != std::string_view::npos)
+    address.port = parse_port(rest.substr(colon + 1), url);
   if (address.host.empty())
     throw std::invalid_argument("a Redis address names a host: " + std::string{url});
   return address;
 }
 
-/// hiredis's five event hooks on one Asio descriptor. hiredis owns the file descriptor: it is
-/// released, never closed, here.
-struct redis_client::watch : std::enable_shared_from_this<watch> {
-  watch(asio::io_context& io, redisAsyncContext* owner)
-      : descriptor(io, owner->c.fd), context(owner) {}
+redis_address redis_address::parse_host_port(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    throw std::invalid_argument("a Redis or Sentinel address is HOST:PORT, not "
+                                + std::string{text});
+  return {std::string{text.substr(0, colon)}, parse_port(text.substr(colon + 1), text)};
+}
 
-  asio::posix::stream_descriptor descriptor;
-  redisAsyncContext* context; ///< nullptr once hiredis cleaned up
-  bool reading = false;
-  bool writing = false;
+std::vector<redis_address> redis_address::parse_list(std::string_view text) {
+  std::vector<redis_address> list;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    if (!item.empty())
+      list.push_back(parse_host_port(item));
+    text.remove_prefix(comma == std::string_view::npos ? text.size() : comma + 1);
+  }
+  if (list.empty())
+    throw std::invalid_argument("a list of HOST:PORT names at least one address");
+  return list;
+}
 
-  void wait_read() {
-    descriptor.async_wait(asio::posix::descriptor_base::wait_read,
-                          [self = shared_from_this()](error_code ec) {
-                            if (ec || !self->context || !self->reading)
-                              return;
-                            redisAsyncHandleRead(self->context);
-                            if (self->context && self->reading)
-                              self->wait_read();
-                          });
-  }
-
-  void wait_write() {
-    descriptor.async_wait(asio::posix::descriptor_base::wait_write,
-                          [self = shared_from_this()](error_code ec) {
-                            if (ec || !self->context || !self->writing)
-                              return;
-                            self->writing = false; // hiredis asks again if it has more to write
-                            redisAsyncHandleWrite(self->context);
-                          });
-  }
-
-  static void add_read(void* data) {
-    auto* self = static_cast<watch*>(data);
-    if (!self->reading) {
-      self->reading = true;
-      self->wait_read();
-    }
-  }
-  static void del_read(void* data) { static_cast<watch*>(data)->reading = false; }
-  static void add_write(void* data) {
-    auto* self = static_cast<watch*>(data);
-    if (!self->writing) {
-      self->writing = true;
-      self->wait_write();
-    }
-  }
-  static void del_write(void* data) { static_cast<watch*>(data)->writing = false; }
-  static void cleanup(void* data) {
-    auto* self = static_cast<watch*>(data);
-    self->context = nullptr;
-    self->reading = self->writing = false;
-    error_code ignored;
-    self->descriptor.cancel(ignored);
-    self->descriptor.release();
-  }
-};
-
-redis_client::redis_client(asio::io_context& io, redis_address address)
-    : io_(io), address_(std::move(address)), retry_(io), watchdog_(io) {}
+redis_client::redis_client(asio::io_context& io, std::vector<redis_address> addresses)
+    : io_(io), addresses_(std::move(addresses)), resolver_(io), retry_(io), connect_timer_(io),
+      watchdog_(io) {
+  if (addresses_.empty())
+    throw std::invalid_argument("a Redis client needs an address");
+}
 
 redis_client::~redis_client() {
   stop();
 }
 
 void redis_client::start() {
+  if (!stopped_)
+    return;
   stopped_ = false;
   connect();
 }
 
 void redis_client::stop() {
   stopped_ = true;
+  ++generation_; // whatever is under way belongs to no connection now
   retry_.cancel();
+  connect_timer_.cancel();
   watchdog_.cancel();
-  if (context_) {
-    auto* context = context_;
-    context_ = nullptr;
-    context->data = nullptr; // no callback of ours runs from here on
-    redisAsyncFree(context);
+  watching_ = false;
+  resolver_.cancel();
+  if (socket_) {
+    error_code ignored;
+    socket_->close(ignored);
+    socket_.reset();
   }
+  if (reader_) {
+    redisReaderFree(reader_);
+    reader_ = nullptr;
+  }
+  pending_.clear();
+  out_.clear();
+  connecting_ = false;
   connected_.store(false, std::memory_order_release);
 }
 
-void redis_client::connect() {
+void redis_client::reconnect(std::optional<redis_address> address) {
   if (stopped_)
     return;
-  auto* context = redisAsyncConnect(address_.host.c_str(), address_.port);
-  if (!context || context->err) {
-    auto reason = context ? std::string{context->errstr} : std::string{"out of memory"};
-    if (context)
-      redisAsyncFree(context);
-    if (!outage_reported_ && on_disconnect_)
-      on_disconnect_(reason);
-    outage_reported_ = true;
-    return schedule_reconnect();
+  if (address) {
+    addresses_.assign(1, std::move(*address));
+    current_ = 0;
   }
-  context_ = context;
-  context->data = this;
-  watch_ = std::make_shared<watch>(io_, context);
-  context->ev.data = watch_.get();
-  context->ev.addRead = &watch::add_read;
-  context->ev.delRead = &watch::del_read;
-  context->ev.addWrite = &watch::add_write;
-  context->ev.delWrite = &watch::del_write;
-  context->ev.cleanup = &watch::cleanup;
-  redisAsyncSetConnectCallback(context, [](const redisAsyncContext* c, int status) {
-    if (auto* self = static_cast<redis_client*>(c->data))
-      self->handle_connected(status);
-  });
-  redisAsyncSetDisconnectCallback(context, [](const redisAsyncContext* c, int status) {
-    if (auto* self = static_cast<redis_client*>(c->data))
-      self->handle_disconnected(status);
-  });
+  if (connected() || connecting_)
+    fail("reconnecting");
+  retry_.cancel();
+  backoff_ = std::chrono::milliseconds{100};
+  ++generation_;
+  connecting_ = false;
+  connect();
 }
 
-void redis_client::handle_connected(int status) {
-  if (status != REDIS_OK) {
-    // hiredis frees the context after this callback.
-    auto reason = context_ && context_->errstr ? std::string{context_->errstr} : "refused";
-    context_ = nullptr;
-    if (!outage_reported_ && on_disconnect_)
-      on_disconnect_(reason);
-    outage_reported_ = true;
-    return schedule_reconnect();
-  }
+void redis_client::connect() {
+  if (stopped_ || connecting_ || connected())
+    return;
+  connecting_ = true;
+  auto generation = ++generation_;
+  socket_ = std::make_shared<tcp::socket>(io_);
+  auto self = shared_from_this();
+  connect_timer_.expires_after(connect_timeout);
+  connect_timer_.async_wait([self, generation](error_code ec) {
+    if (!ec && generation == self->generation_ && self->connecting_)
+      self->fail("connection attempt timed out");
+  });
+  auto& target = address();
+  resolver_.async_resolve(target.host, std::to_string(target.port),
+                          [self, generation](error_code ec, tcp::resolver::results_type results) {
+                            if (generation != self->generation_)
+                              return;
+                            if (ec)
+                              return self->fail(ec.message());
+                            asio::async_connect(*self->socket_, results,
+                                                [self, generation](error_code connect_ec,
+                                                                   const tcp::endpoint&) {
+                                                  if (generation != self->generation_)
+                                                    return;
+                                                  if (connect_ec)
+                                                    return self->fail(connect_ec.message());
+                                                  self->on_connected();
+                                                });
+                          });
+}
+
+void redis_client::on_connected() {
+  connect_timer_.cancel();
+  connecting_ = false;
+  error_code ignored;
+  socket_->set_option(tcp::no_delay{true}, ignored);
+  if (reader_)
+    redisReaderFree(reader_);
+  reader_ = redisReaderCreate();
   backoff_ = std::chrono::milliseconds{100};
   outage_reported_ = false;
   connected_.store(true, std::memory_order_release);
-  log().info("redis {}:{}: connected", address_.host, address_.port);
+  log().info("redis {}: connected", address().to_string());
+  do_read();
   if (on_connect_)
     on_connect_();
 }
 
-void redis_client::handle_disconnected(int) {
-  // hiredis frees the context after this callback, and has told every pending command.
-  auto reason = context_ && context_->errstr && *context_->errstr ? std::string{context_->errstr}
-                                                                  : std::string{"closed"};
-  context_ = nullptr;
+void redis_client::fail(std::string_view reason) {
+  bool was_connected = connected();
+  ++generation_;
+  connecting_ = false;
+  connect_timer_.cancel();
   connected_.store(false, std::memory_order_release);
-  confirmations_.clear();
-  unanswered_.clear();
+  if (socket_) {
+    error_code ignored;
+    socket_->close(ignored);
+    socket_.reset();
+  }
+  out_.clear();
+  write_busy_ = false;
+  // Every command under way hears "nothing": it may or may not have run.
+  auto orphans = std::move(pending_);
+  pending_.clear();
+  for (auto& orphan : orphans)
+    if (orphan.done)
+      orphan.done(std::nullopt);
   if (stopped_)
     return;
-  if (on_disconnect_)
-    on_disconnect_(reason);
-  outage_reported_ = true;
+  if (was_connected || !outage_reported_) {
+    if (on_disconnect_)
+      on_disconnect_(reason);
+    outage_reported_ = true;
+  }
+  if (addresses_.size() > 1)
+    current_ = (current_ + 1) % addresses_.size(); // this one failed: the next one's turn
   schedule_reconnect();
 }
 
@@ -237,44 +264,112 @@ void redis_client::schedule_reconnect() {
   });
 }
 
-bool redis_client::send(const std::vector<std::string>& args,
-                        void (*fn)(redisAsyncContext*, void*, void*), void* privdata) {
-  if (!context_ || !connected())
-    return false;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
+void redis_client::append(const std::vector<std::string>& args) {
+  out_ += '*';
+  out_ += std::to_string(args.size());
+  out_ += "\r\n";
   for (auto& arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
+    out_ += '$';
+    out_ += std::to_string(arg.size());
+    out_ += "\r\n";
+    out_ += arg;
+    out_ += "\r\n";
   }
-  return redisAsyncCommandArgv(context_, fn, privdata, static_cast<int>(args.size()), argv.data(),
-                               lengths.data())
-         == REDIS_OK;
-}
-
-void redis_client::on_reply(redisAsyncContext* context, void* reply, void* privdata) {
-  std::unique_ptr<callback> done{static_cast<callback*>(privdata)};
-  if (auto* self = static_cast<redis_client*>(context->data); self && !self->unanswered_.empty())
-    self->unanswered_.pop_front(); // Redis answers in order
-  if (!*done)
-    return;
-  if (reply)
-    (*done)(copy(*static_cast<redisReply*>(reply)));
-  else
-    (*done)(std::nullopt);
 }
 
 bool redis_client::command(const std::vector<std::string>& args, callback done) {
-  auto* pending = new callback(std::move(done));
-  if (send(args, &redis_client::on_reply, pending)) {
-    unanswered_.push_back(std::chrono::steady_clock::now());
-    watch_answers();
-    return true;
+  if (!connected())
+    return false;
+  append(args);
+  pending_.push_back({std::move(done), std::chrono::steady_clock::now(), unsubscribed(args)});
+  do_write();
+  watch_answers();
+  return true;
+}
+
+bool redis_client::commands(const std::vector<std::vector<std::string>>& batch,
+                            std::vector<callback> done) {
+  if (!connected())
+    return false;
+  auto now = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    append(batch[i]);
+    pending_.push_back(
+      {i < done.size() ? std::move(done[i]) : callback{}, now, unsubscribed(batch[i])});
   }
-  delete pending;
-  return false;
+  do_write();
+  watch_answers();
+  return true;
+}
+
+void redis_client::do_write() {
+  if (write_busy_ || out_.empty() || !socket_)
+    return;
+  write_busy_ = true;
+  writing_.clear();
+  writing_.swap(out_);
+  auto generation = generation_;
+  asio::async_write(*socket_, asio::buffer(writing_),
+                    [self = shared_from_this(), generation](error_code ec, std::size_t) {
+                      if (generation != self->generation_)
+                        return;
+                      self->write_busy_ = false;
+                      if (ec)
+                        return self->fail(ec.message());
+                      self->do_write();
+                    });
+}
+
+void redis_client::do_read() {
+  auto generation = generation_;
+  socket_->async_read_some(asio::buffer(in_), [self = shared_from_this(),
+                                               generation](error_code ec, std::size_t n) {
+    if (generation != self->generation_)
+      return;
+    if (ec)
+      return self->fail(ec == asio::error::eof ? "closed by Redis" : ec.message());
+    if (redisReaderFeed(self->reader_, self->in_.data(), n) != REDIS_OK)
+      return self->fail("unreadable reply");
+    // Bounded by what was fed: each round takes one complete reply out of the reader.
+    for (;;) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(self->reader_, &raw) != REDIS_OK)
+        return self->fail("protocol error");
+      if (!raw)
+        break;
+      auto reply = copy(*static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      self->handle(std::move(reply));
+      if (generation != self->generation_)
+        return; // a handler dropped or replaced the connection
+    }
+    if (self->on_read_done_)
+      self->on_read_done_();
+    if (generation == self->generation_)
+      self->do_read();
+  });
+}
+
+void redis_client::handle(redis_reply reply) {
+  if (is_message(reply)) {
+    if (on_push_)
+      on_push_(reply.elements[0].text, reply.elements[1].text, reply.elements[2].text);
+    return;
+  }
+  // A sunsubscribe nobody asked for: the server took the subscription away (its slot moved).
+  if (reply.type == redis_reply::kind::array && reply.elements.size() >= 2
+      && reply.elements[0].text == "sunsubscribe"
+      && (pending_.empty() || pending_.front().unsubscribes != reply.elements[1].text)) {
+    if (on_push_)
+      on_push_(reply.elements[0].text, reply.elements[1].text, {});
+    return;
+  }
+  if (pending_.empty())
+    return; // nothing asked for it
+  auto done = std::move(pending_.front().done);
+  pending_.pop_front();
+  if (done)
+    done(std::move(reply));
 }
 
 void redis_client::watch_answers() {
@@ -287,51 +382,15 @@ void redis_client::watch_answers() {
     if (!self || ec)
       return;
     self->watching_ = false;
-    if (self->unanswered_.empty())
+    if (self->pending_.empty() || !self->connected())
       return;
-    if (std::chrono::steady_clock::now() - self->unanswered_.front() > answer_timeout
-        && self->context_) {
-      log().warn("redis {}:{}: no answer for {} ms: reconnecting", self->address_.host,
-                 self->address_.port, answer_timeout.count());
-      // Every pending callback hears "nothing", then handle_disconnected() reconnects.
-      redisAsyncFree(self->context_);
-      return;
+    if (std::chrono::steady_clock::now() - self->pending_.front().sent > answer_timeout) {
+      log().warn("redis {}: no answer for {} ms: reconnecting", self->address().to_string(),
+                 answer_timeout.count());
+      return self->fail("no answer");
     }
     self->watch_answers();
   });
-}
-
-void redis_client::on_subscription_reply(redisAsyncContext* context, void* reply, void*) {
-  auto* self = static_cast<redis_client*>(context->data);
-  auto* r = static_cast<redisReply*>(reply);
-  if (!self || !r || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
-    return;
-  auto kind = text_of(*r->element[0]);
-  auto channel = text_of(*r->element[1]);
-  if (kind == "message") {
-    if (self->on_message_)
-      self->on_message_(channel, text_of(*r->element[2]));
-  } else if (kind == "subscribe") {
-    auto it = self->confirmations_.find(std::string{channel});
-    if (it != self->confirmations_.end()) {
-      auto confirmed = std::move(it->second);
-      self->confirmations_.erase(it);
-      if (confirmed)
-        confirmed();
-    }
-  }
-}
-
-bool redis_client::subscribe(const std::string& channel, std::function<void()> confirmed) {
-  if (!send({"SUBSCRIBE", channel}, &redis_client::on_subscription_reply, nullptr))
-    return false;
-  confirmations_[channel] = std::move(confirmed);
-  return true;
-}
-
-bool redis_client::unsubscribe(const std::string& channel) {
-  confirmations_.erase(channel);
-  return send({"UNSUBSCRIBE", channel}, &redis_client::on_subscription_reply, nullptr);
 }
 
 } // namespace pulse::transport

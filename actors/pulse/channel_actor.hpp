@@ -108,6 +108,11 @@ class channel_actor : public caf::event_based_actor {
   // Scale-out.
   void handle_remote(messages::remote_broadcast& msg);
   void handle_history(messages::history_loaded& msg);
+  /// What it broadcast through Redis goes to the broker: at once when `now`, else once its
+  /// mailbox is empty (a batch per burst, as the fan-out does).
+  void share(bool now);
+  /// Subscribers may have missed broadcasts: each gets a pulse_gap event.
+  void notify_gap(const messages::stream_gap& gap);
 
   std::string topic_;
   std::shared_ptr<channel_definition> definition_;
@@ -135,6 +140,9 @@ class channel_actor : public caf::event_based_actor {
   bool syncing_ = false;
   std::vector<messages::subscribe> held_joins_;
   std::vector<messages::remote_broadcast> held_broadcasts_;
+  std::vector<messages::shared_broadcast> shared_; ///< broadcast, not yet handed to the broker
+  bool share_due_ = false;                         ///< a share_atom is on its way
+  std::vector<caf::response_promise> draining_;    ///< drain requests waiting for the broker
 
   std::uint64_t idle_generation_ = 0;
   bool retiring_ = false; // out of the directory: forwards, then stops

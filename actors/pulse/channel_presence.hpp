@@ -54,7 +54,7 @@ class channel_presence {
   std::vector<boost::json::object> fetched(const std::vector<messages::presence_record>& records);
   /// True once, when the heartbeat must start (the actor sends itself presence_tick_atom).
   bool start_heartbeat();
-  /// The heartbeat: stores this node's list again and asks for every node's.
+  /// The heartbeat: this node's sign of life, and every node's age back.
   void beat(const caf::actor& channel);
   /// The actor is going: its presences leave Redis with it.
   void forget();

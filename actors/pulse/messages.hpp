@@ -14,8 +14,8 @@
 //   channel ──(no subscriber left)──▶ leaves the directory, forwards what still reaches it, stops
 //   server ──drain──▶ registry ──drain──▶ channels, then transport ──shutdown──▶ connections
 //                                                      (graceful stop, a barrier)
-//   channel ──publish──▶ Redis broker ══Redis══▶ every node's broker
-//                                      ──remote_broadcast──▶ channel  (scale-out, redis_broker.hpp)
+//   channel ──publish (a batch per flush)──▶ Redis broker ══Redis══▶ every node's broker
+//           ──remote_batch / history_loaded / stream_gap──▶ channel  (scale-out, redis_broker.hpp)
 //
 // Only a connection's own actor writes to its socket. A channel never touches one: what it
 // broadcasts while its mailbox holds more is batched, and each flush is one message per
@@ -214,6 +214,35 @@ struct remote_broadcast {
   std::string tail;
 };
 
+/// Broker -> channel: broadcasts in Redis's order, each once, what a reconnection caught up
+/// from the stream first; one message per batch, so that the channel fans them out in one flush.
+struct remote_batch {
+  std::vector<remote_broadcast> broadcasts;
+};
+
+/// Channel -> broker: what the channel broadcast while its mailbox held more, sent to Redis in
+/// one round trip.
+struct shared_broadcast {
+  caf::actor_id except; ///< the subscriber it skips (0: none)
+  bool keep;            ///< numbered and kept in the topic's history
+  std::string tail;
+};
+
+/// Broker -> channel: subscribers of this node may have missed broadcasts of the topic (Redis
+/// lost them, or this node could not hear them); they are told with a pulse_gap event. `epoch`
+/// and `offset`: where the history stands now (history channels).
+struct stream_gap {
+  std::string epoch;
+  std::uint64_t offset;
+};
+
+/// Channel -> itself: what it broadcast through Redis during this burst goes to the broker now.
+using share_atom = caf::atom_constant<caf::atom("share")>;
+
+/// Channel -> broker -> channel: everything this channel published has come back from Redis
+/// (or, past the wait, was delivered here): the drain of a graceful stop goes on.
+using drained_atom = caf::atom_constant<caf::atom("drained")>;
+
 /// What one channel actor of a topic (on some node) stored of its presence list in Redis.
 struct presence_record {
   std::string incarnation;
@@ -246,10 +275,10 @@ struct history_loaded {
   std::vector<presence_record> presences;
 };
 
-/// Redis could not take this broadcast; deliver it here, at least.
+/// Redis did not take these broadcasts in time (an outage longer than the hold): delivered to
+/// this node's subscribers only, unnumbered.
 struct publish_failed {
-  caf::actor_id except;
-  std::string tail;
+  std::vector<shared_broadcast> broadcasts;
 };
 
 // ---- the registry: what concerns every channel
@@ -288,6 +317,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::request_expired)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::linger_expired)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::channel_down)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::remote_broadcast)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::remote_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::stream_gap)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::history_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::publish_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::presence_fetched)

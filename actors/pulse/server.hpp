@@ -77,6 +77,16 @@ struct server_options {
   /// "redis://HOST:PORT": share every channel with the other nodes on this Redis (broadcasts,
   /// history and recovery; see pulse/redis_broker.hpp). Empty, the default: one node alone.
   std::string redis_url;
+  /// Redis Sentinel instead: the sentinels, "HOST:PORT,HOST:PORT,...", and the name of the master
+  /// they watch. The nodes use whichever master the sentinels name, through failovers.
+  std::string redis_sentinels;
+  std::string redis_master;
+  /// Redis Cluster instead: some of its nodes, "HOST:PORT,...". Each topic lives in one slot,
+  /// and broadcasts go through sharded pub/sub: the deployment grows with its masters.
+  std::string redis_cluster;
+  /// While Redis is out of reach, broadcasts are held this long and published once it is back
+  /// (nothing lost); past it, each node serves its own subscribers alone (docs/operations.md).
+  std::chrono::milliseconds redis_hold = std::chrono::seconds{10};
   /// TLS (https and wss): PEM files of the certificate chain and its private key. Both empty,
   /// the default: plain HTTP and ws.
   std::filesystem::path tls_certificate;

@@ -36,6 +36,17 @@ int run_app(int argc, char** argv, std::string_view description,
   app.add_option("--tls-key", options.tls_private_key, "PEM private key of --tls-cert");
   app.add_option("--redis", options.redis_url,
                  "redis://HOST:PORT: share channels with the other nodes on this Redis");
+  app.add_option("--redis-sentinel", options.redis_sentinels,
+                 "HOST:PORT,...: the Redis Sentinels that name the master (with --redis-master)");
+  app.add_option("--redis-master", options.redis_master,
+                 "the name of the master the sentinels watch");
+  app.add_option("--redis-cluster", options.redis_cluster,
+                 "HOST:PORT,...: nodes of a Redis Cluster to share channels through");
+  std::int64_t redis_hold_ms = options.redis_hold.count();
+  app
+    .add_option("--redis-hold-ms", redis_hold_ms,
+                "while Redis is out of reach, hold broadcasts this long, then serve alone")
+    ->capture_default_str();
   app.add_flag("--compress", options.limits.permessage_deflate,
                "permessage-deflate for clients that offer it (docs/operations.md); off by default");
   app.add_option("--api-key", options.api_key,
@@ -136,6 +147,7 @@ int run_app(int argc, char** argv, std::string_view description,
   options.scheduler = scheduler_name == "stealing" ? scheduling::stealing : scheduling::sharing;
   limits.idle_timeout = std::chrono::milliseconds{idle_ms};
   limits.close_timeout = std::chrono::milliseconds{close_ms};
+  options.redis_hold = std::chrono::milliseconds{redis_hold_ms};
   limits.longpoll_window = std::chrono::milliseconds{window_ms};
   limits.longpoll_idle_timeout = std::chrono::milliseconds{longpoll_idle_ms};
   jwt.leeway = std::chrono::seconds{leeway_s};

@@ -1,7 +1,6 @@
 // The greeter channel, tested without sockets through pulse::testing.
 #define CATCH_CONFIG_MAIN
 #include "greeter.hpp"
-
 #include <pulse/testing.hpp>
 
 #include <catch2/catch.hpp>
@@ -19,6 +18,7 @@ TEST_CASE("a greeting reaches the room, and the sender hears the count") {
   CHECK(reply.response() == 1);
   auto heard = bob.next_event("greeting");
   CHECK(heard.payload == boost::json::value{{"from", "ada"}, {"text", "hello, bob"}});
-  CHECK(bob.request("greeter:lobby", "hello", {}).response() == 2); // "to" defaults to "world"
+  CHECK(bob.request("greeter:lobby", "hello", {}).response() == 2);     // "to" defaults to "world"
+  CHECK(ada.next_event("greeting").payload.at("text") == "hello, bob"); // a sender hears its own
   CHECK(ada.next_event("greeting").payload.at("text") == "hello, world");
 }

@@ -41,10 +41,11 @@ class silent_listener {
 
 } // namespace
 
-TEST_CASE("a silent Redis: joins wait 3 s, node-local ones not, broadcasts still arrive") {
+TEST_CASE("a silent Redis: joins wait 3 s, node-local ones not, broadcasts arrive after the hold") {
   silent_listener redis;
   server_options options;
   options.redis_url = "redis://127.0.0.1:" + std::to_string(redis.port());
+  options.redis_hold = 1s;
   test_server server{options};
   server.srv.channel("here").node_local().on("say", [](context& ctx, const boost::json::value& p) {
     ctx.broadcast("said", p);
@@ -63,9 +64,27 @@ TEST_CASE("a silent Redis: joins wait 3 s, node-local ones not, broadcasts still
   CHECK(a.join("room:shared").is_ok()); // waits for the broker, then serves alone
   CHECK(std::chrono::steady_clock::now() - started >= 2s);
   REQUIRE(b.join("room:shared").is_ok());
-  // Sent to Redis, unanswered: once the broker gives up on it, this node's subscribers get it.
+  // Held for Redis, which never answers: once the hold is over, this node's subscribers get it.
+  started = std::chrono::steady_clock::now();
   a.push("room:shared", "message", boost::json::object{{"text", "still here"}});
   CHECK(b.receive_event("new_message").payload.at("text") == "still here");
+  CHECK(std::chrono::steady_clock::now() - started >= 900ms);
+}
+
+TEST_CASE("Redis settings that do not fit together are refused at once") {
+  auto refused = [](auto change) {
+    server_options options;
+    change(options);
+    CHECK_THROWS_AS(server{options}, std::invalid_argument);
+  };
+  refused([](server_options& o) {
+    o.redis_url = "redis://127.0.0.1:6379";
+    o.redis_cluster = "127.0.0.1:7000";
+  });
+  refused([](server_options& o) { o.redis_sentinels = "127.0.0.1:26379"; }); // no master name
+  refused([](server_options& o) { o.redis_master = "mymaster"; });           // no sentinels
+  refused([](server_options& o) { o.redis_cluster = "127.0.0.1"; });         // no port
+  refused([](server_options& o) { o.redis_cluster = ","; });
 }
 
 TEST_CASE("a Redis address that is not redis://HOST:PORT is refused at once") {

@@ -96,7 +96,8 @@ struct options {
   long per_source = 0;   // connections per source address (0: a quarter of the ports)
   int threads = 1;       // epoll loops, each with its share of the connections (fanout only)
   bool compress = false; // offer permessage-deflate, inflate what comes compressed
-  long text = 0;         // fanout/latency: bytes of chat-like text in each published payload
+  bool inflate_every_message = false; // no reuse of an identical message's inflated bytes
+  long text = 0; // fanout/latency: bytes of chat-like text in each published payload
 };
 
 void usage() {
@@ -113,6 +114,7 @@ void usage() {
     "  --threads N (fanout: N epoll loops, the connections split between them; default 1)\n"
     "  --setup-timeout SEC --drain-timeout SEC --stall-timeout SEC --settle SEC\n"
     "  --compress (offer permessage-deflate; inflate compressed server messages)\n"
+    "  --inflate-every-message (with --compress: no reuse of identical messages' inflated bytes)\n"
     "  --text BYTES (fanout/latency: a \"user\" and about BYTES of words as \"text\" in each "
     "payload)\n",
     stderr);
@@ -126,8 +128,12 @@ options parse_options(int argc, char** argv) {
       usage();
       std::exit(0);
     }
-    if (key == "--compress") { // a flag: no value
+    if (key == "--compress") { // flags: no value
       o.compress = true;
+      continue;
+    }
+    if (key == "--inflate-every-message") {
+      o.inflate_every_message = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -624,6 +630,15 @@ class loadgen {
   bool inflater_ready_ = false;
   std::string inflated_; // the last message inflated: its first inflated_size_ bytes
   std::size_t inflated_size_ = 0;
+  // Compressed messages already inflated, by a hash of their bytes: a broadcast compressed once
+  // reaches every subscriber as the same bytes, and the same bytes inflate to the same message
+  // (no context is taken over), so the generator inflates each broadcast once, not once per
+  // subscriber; a hit is checked byte for byte. Off with --inflate-every-message.
+  struct inflated_entry {
+    std::string in, out;
+  };
+  std::vector<inflated_entry> inflate_cache_;
+  std::uint64_t inflate_cache_hits_ = 0;
   std::string first_error_;
   histogram latency_;
   double measured_rate_ = 0; // fanout: deliveries/s, summed over the threads' own windows
@@ -1096,14 +1111,30 @@ std::size_t loadgen::parse_frames(std::size_t i, char* data, std::size_t len) {
 void loadgen::on_data_message(std::size_t i, std::string_view m, bool binary, bool compressed,
                               ns_t now) {
   if (compressed) {
-    if (!inflate_message(m))
-      return close_conn(i, "inflate failed");
+    inflated_entry* e = nullptr;
+    if (!o_.inflate_every_message) {
+      if (inflate_cache_.empty())
+        inflate_cache_.resize(1 << 15);
+      e = &inflate_cache_[std::hash<std::string_view>{}(m) & (inflate_cache_.size() - 1)];
+    }
+    if (e && e->in == m) {
+      ++inflate_cache_hits_;
+      m = e->out;
+    } else {
+      if (!inflate_message(m))
+        return close_conn(i, "inflate failed");
+      std::string_view plain(inflated_.data(), inflated_size_);
+      if (e) {
+        e->in.assign(m);
+        e->out.assign(plain);
+      }
+      m = plain;
+    }
     ++compressed_messages_;
     if (measuring_) {
       ++measured_compressed_;
-      measured_inflated_bytes_ += inflated_size_;
+      measured_inflated_bytes_ += m.size();
     }
-    m = std::string_view(inflated_.data(), inflated_size_);
   }
   if (binary)
     on_binary(i, m, now);
@@ -1625,13 +1656,15 @@ std::string loadgen::common_json() {
   std::snprintf(wire, sizeof wire,
                 ",\"wire_bytes\":%llu,\"measured_wire_bytes\":%llu,\"wire_bytes_per_delivery\":%s,"
                 "\"compress\":%s,\"compress_accepted\":%ld,\"compressed_messages\":%llu,"
-                "\"measured_compressed_messages\":%llu,\"inflated_bytes_per_delivery\":%s",
+                "\"measured_compressed_messages\":%llu,\"inflated_bytes_per_delivery\":%s,"
+                "\"inflate_cache_hits\":%llu",
                 static_cast<unsigned long long>(wire_bytes_),
                 static_cast<unsigned long long>(measured_wire_bytes_),
                 per(measured_wire_bytes_).c_str(), o_.compress ? "true" : "false", deflate_conns_,
                 static_cast<unsigned long long>(compressed_messages_),
                 static_cast<unsigned long long>(measured_compressed_),
-                measured_compressed_ ? per(measured_inflated_bytes_).c_str() : "null");
+                measured_compressed_ ? per(measured_inflated_bytes_).c_str() : "null",
+                static_cast<unsigned long long>(inflate_cache_hits_));
   return buf + std::string(wire);
 }
 
@@ -2049,6 +2082,7 @@ void loadgen::absorb(const loadgen& other) {
   wire_bytes_ += other.wire_bytes_;
   measured_wire_bytes_ += other.measured_wire_bytes_;
   compressed_messages_ += other.compressed_messages_;
+  inflate_cache_hits_ += other.inflate_cache_hits_;
   measured_compressed_ += other.measured_compressed_;
   measured_inflated_bytes_ += other.measured_inflated_bytes_;
   deflate_conns_ += other.deflate_conns_;

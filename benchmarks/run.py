@@ -60,17 +60,20 @@ TWO_NODES = [dict(subscribers=s, duration=4, warmup=1) for s in (1000, 10000)]
 
 # Compression: Pulse's fan-out at S = 1k with a chat message of about 300 bytes of text in every
 # broadcast (the bare {"seq","t"} payload is under the 128 bytes Pulse starts compressing at),
-# run twice back to back: pulse-demo plain, then pulse-demo --compress with the load generator
-# offering permessage-deflate (and inflating every message). Pulse only.
+# run back to back: pulse-demo plain, then pulse-demo --compress with the load generator offering
+# permessage-deflate (and inflating what comes compressed); that pair ROUNDS times, each figure
+# the median of its runs. Pulse only.
 COMPRESSION_POINT = {False: dict(subscribers=1000, duration=4, warmup=1, text=300),
                      True: dict(subscribers=1000, duration=10, warmup=2, text=300)}
+COMPRESSION_ROUNDS = 3
 # The figures compared, where they are in a fan-out result, and which way is good.
 COMPRESSION_FIGURES = [
     ("deliveries_per_s", "deliveries/s", True),
     ("p99_us", "p99 µs (saturated)", False),
     ("wire_bytes_per_delivery", "wire bytes per delivery", False),
-    ("inflated_bytes_per_delivery", "message bytes per delivery", None),
+    ("inflated_bytes_per_delivery", "bytes per delivery once inflated", None),
     ("server_cpu_pct", "server CPU %", None),
+    ("server_us_per_delivery", "server CPU µs per delivery", False),
     ("loadgen_cpu_pct", "generator CPU %", None),
 ]
 
@@ -414,43 +417,65 @@ def two_nodes(results):
 
 
 def run_compression(pulse_argv, loadgen, full, cpus):
-    """Pulse's fan-out with compression off, then on (server and load generator both)."""
+    """Pulse's fan-out with compression off, then on (server and load generator both), that pair
+    COMPRESSION_ROUNDS times: the machine's noise moves single runs by tens of per cent."""
     point = COMPRESSION_POINT[full]
-    return (run_point([("pulse-compress-off", pulse_argv)], loadgen, "fanout", point, cpus)
-            + run_point([("pulse-compress-on", pulse_argv + ["--compress"])], loadgen, "fanout",
-                        dict(point, compress=True), cpus))
+    results = []
+    for round_ in range(COMPRESSION_ROUNDS):
+        for name, argv, pt in (("pulse-compress-off", pulse_argv, point),
+                               ("pulse-compress-on", pulse_argv + ["--compress"],
+                                dict(point, compress=True))):
+            for r in run_point([(name, argv)], loadgen, "fanout", pt, cpus):
+                r["round"] = round_ + 1
+                results.append(r)
+    return results
 
 
 def compression(results):
-    """Off against on: each figure and on / off; None when the scenario did not run."""
-    by = {r.get("server"): r for r in results
-          if r.get("server") in ("pulse-compress-off", "pulse-compress-on")}
-    off, on = by.get("pulse-compress-off"), by.get("pulse-compress-on")
-    if not off and not on:
+    """Off against on: each figure's median over the rounds, and on / off; None when the
+    scenario did not run."""
+    offs = [r for r in results if r.get("server") == "pulse-compress-off"]
+    ons = [r for r in results if r.get("server") == "pulse-compress-on"]
+    if not offs and not ons:
         return None
+    off, on = (offs or [None])[-1], (ons or [None])[-1]
+
+    def median(values):
+        values = sorted(v for v in values if v is not None)
+        if not values:
+            return None
+        mid = len(values) // 2
+        return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
     def figure(r, key):
         if not r:
             return None
         if key == "p99_us":
             return (r.get("saturated_latency") or {}).get("p99_us")
-        if key == "inflated_bytes_per_delivery" and r.get("inflated_bytes_per_delivery") is None:
-            # Uncompressed: every delivery's message is on the wire as it is.
-            return None
+        if key == "server_us_per_delivery":
+            pct, d = r.get("server_cpu_pct"), r.get("deliveries_per_s")
+            return pct * 1e4 / d if pct is not None and pct >= 0 and d else None
         v = r.get(key)
         return None if isinstance(v, (int, float)) and v < 0 else v
 
     rows = []
     for key, label, higher in COMPRESSION_FIGURES:
-        a, b = figure(off, key), figure(on, key)
+        a_all, b_all = [figure(r, key) for r in offs], [figure(r, key) for r in ons]
+        a, b = median(a_all), median(b_all)
         rows.append({"figure": key, "label": label, "off": a, "on": b, "on_per_off": ratio(b, a),
-                     "higher_is_better": higher})
+                     "higher_is_better": higher, "off_runs": a_all, "on_runs": b_all,
+                     "on_per_off_by_round": [ratio(y, x) for x, y in zip(a_all, b_all)]})
     return {"subscribers": (on or off).get("subscribers"),
             "point": (off or on).get("point"),
             "accepted": (on or {}).get("compress_accepted"),
             "compressed_messages": (on or {}).get("measured_compressed_messages"),
+            "inflated": None if not on else
+            (on.get("compressed_messages") or 0) - (on.get("inflate_cache_hits") or 0),
+            "received": (on or {}).get("compressed_messages"),
+            "rounds": max(len(offs), len(ons)),
             "rows": rows,
-            "clean": {"off": bool(off and clean(off)), "on": bool(on and clean(on))}}
+            "clean": {"off": bool(offs) and all(clean(r) for r in offs),
+                      "on": bool(ons) and all(clean(r) for r in ons)}}
 
 
 def compression_markdown(run):
@@ -459,21 +484,28 @@ def compression_markdown(run):
     lines = ["## Compression", "",
              f"Pulse's fan-out at S = {fmt(c['subscribers'])}, {p.get('duration')} s measured after "
              f"{p.get('warmup')} s of warm-up, every broadcast a chat message with about "
-             f"{p.get('text')} bytes of text, run twice back to back on the same CPUs: "
+             f"{p.get('text')} bytes of text, run back to back on the same CPUs: "
              "`pulse-demo` plain, then `pulse-demo --compress` with the load generator offering "
-             "permessage-deflate (`client_no_context_takeover`) and inflating every message. "
+             "permessage-deflate (`client_no_context_takeover`) and inflating what comes "
+             f"compressed; that pair {c['rounds']} time(s), each figure the median of its runs "
+             "(on / off per round in the last column). "
              "Wire bytes are what the generator's sockets read over the measured seconds "
              "(WebSocket headers included) per delivery. The p99 is the fan-out's own, under "
              "saturation (queueing, by design).", "",
-             f"Compression agreed on {fmt(c['accepted'])} connection(s); "
-             f"{fmt(c['compressed_messages'])} compressed messages inflated while measuring. "
-             f"Clean (no loss, duplicate or disconnect): off {c['clean']['off']}, "
-             f"on {c['clean']['on']}.", "",
-             "| figure | off | on | on / off |", "|---|---:|---:|---:|"]
+             f"In the last round compression was agreed on {fmt(c['accepted'])} connection(s); "
+             f"{fmt(c['compressed_messages'])} compressed messages received while measuring "
+             f"({fmt(c['received'])} in all, {fmt(c['inflated'])} of them inflated: the others "
+             "were byte for byte a broadcast the generator still had inflated, which is the same "
+             "message since nothing is taken over from one message to the next). "
+             "Clean (no loss, duplicate or disconnect): "
+             f"off {'yes' if c['clean']['off'] else '**no**'}, "
+             f"on {'yes' if c['clean']['on'] else '**no**'}.", "",
+             "| figure | off | on | on / off | on / off by round |", "|---|---:|---:|---:|---:|"]
     for r in c["rows"]:
         rt = r["on_per_off"]
+        rounds = ", ".join("–" if x is None else f"{x:.2f}x" for x in r["on_per_off_by_round"])
         lines.append(f"| {r['label']} | {fmt(r['off'], r['figure'])} | {fmt(r['on'], r['figure'])} "
-                     f"| {'–' if rt is None else f'{rt:.2f}x'} |")
+                     f"| {'–' if rt is None else f'{rt:.2f}x'} | {rounds or '–'} |")
     return lines
 
 
@@ -811,7 +843,7 @@ def main():
                 f"Machine: {run['machine']['cpu_model']}, {run['machine']['cores']} cores. "
                 f"Server pinned to CPU {run['cpus']['server']} (`--threads 1`), the load generator "
                 f"to CPU {run['cpus']['loadgen']}. Raw results: `{run['file']}`. The ratios, "
-                "measured minutes apart in one run, are the figures to compare.", ""]
+                "measured back to back in one run, are the figures to compare.", ""]
         path_md = os.path.join(opts.out, "compression.md")
         with open(path_md, "w") as f:
             f.write("\n".join(head + compression_markdown(run)[2:]) + "\n")

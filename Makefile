@@ -174,7 +174,7 @@ run-fuzz:
 	    -max_len=16384 -timeout=10 -artifact_prefix=$(FUZZ)/crashes/$$target- -print_final_stats=1 \
 	    -detect_leaks=$$per_input_leaks \
 	    2>$(FUZZ)/$$target.log || { tail -50 $(FUZZ)/$$target.log; exit 1; }; \
-	  grep -E "stat::number_of_executed_units|stat::peak_rss" $(FUZZ)/$$target.log | tr '\n' ' '; echo; \
+	  grep -aE "stat::number_of_executed_units|stat::peak_rss" $(FUZZ)/$$target.log | tr '\n' ' '; echo; \
 	done
 
 ## bench: the quick benchmark matrix (under 5 minutes), Pulse against a Node `ws` baseline on the

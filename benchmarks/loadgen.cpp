@@ -8,9 +8,14 @@
 //
 // Scenarios (see benchmarks/README.md): fanout, latency, rooms, editor, idle. Progress goes to
 // stderr once a second; the result is one JSON line on stdout.
+//
+// With --compress it offers permessage-deflate (RFC 7692) with client_no_context_takeover and
+// inflates every server message sent with RSV1 (the server must answer with
+// server_no_context_takeover: each message is inflated on its own); its own frames go out plain.
 #include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -37,6 +42,7 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
+#include <zlib.h>
 
 namespace {
 
@@ -85,10 +91,13 @@ struct options {
   double setup_timeout = 120;
   double drain_timeout = 10;
   double stall_timeout = 10;
-  double settle = 1;   // idle: seconds to wait before reading the server's RSS
-  long pad = 0;        // extra payload bytes
-  long per_source = 0; // connections per source address (0: a quarter of the ports)
-  int threads = 1;     // epoll loops, each with its share of the connections (fanout only)
+  double settle = 1;     // idle: seconds to wait before reading the server's RSS
+  long pad = 0;          // extra payload bytes
+  long per_source = 0;   // connections per source address (0: a quarter of the ports)
+  int threads = 1;       // epoll loops, each with its share of the connections (fanout only)
+  bool compress = false; // offer permessage-deflate, inflate what comes compressed
+  bool inflate_every_message = false; // no reuse of an identical message's inflated bytes
+  long text = 0; // fanout/latency: bytes of chat-like text in each published payload
 };
 
 void usage() {
@@ -103,7 +112,11 @@ void usage() {
     "  --server-pid PID (server RSS, CPU, fd limit)  --connect-concurrency N\n"
     "  --per-source N (connections per source address 127.0.0.x; 0 = a quarter of the ports)\n"
     "  --threads N (fanout: N epoll loops, the connections split between them; default 1)\n"
-    "  --setup-timeout SEC --drain-timeout SEC --stall-timeout SEC --settle SEC\n",
+    "  --setup-timeout SEC --drain-timeout SEC --stall-timeout SEC --settle SEC\n"
+    "  --compress (offer permessage-deflate; inflate compressed server messages)\n"
+    "  --inflate-every-message (with --compress: no reuse of identical messages' inflated bytes)\n"
+    "  --text BYTES (fanout/latency: a \"user\" and about BYTES of words as \"text\" in each "
+    "payload)\n",
     stderr);
 }
 
@@ -114,6 +127,14 @@ options parse_options(int argc, char** argv) {
     if (key == "-h" || key == "--help") {
       usage();
       std::exit(0);
+    }
+    if (key == "--compress") { // flags: no value
+      o.compress = true;
+      continue;
+    }
+    if (key == "--inflate-every-message") {
+      o.inflate_every_message = true;
+      continue;
     }
     if (i + 1 >= argc) {
       usage();
@@ -184,6 +205,8 @@ options parse_options(int argc, char** argv) {
       o.pad = static_cast<long>(num());
     else if (key == "--threads")
       o.threads = static_cast<int>(num());
+    else if (key == "--text")
+      o.text = static_cast<long>(num());
     else {
       usage();
       die("unknown option " + key);
@@ -445,7 +468,9 @@ struct conn {
   std::string in;   // bytes of an incomplete frame (or HTTP response)
   std::string frag; // a fragmented message being assembled
   bool frag_binary = false;
-  std::string out; // bytes the socket did not take yet
+  bool frag_compressed = false; // the message being assembled had RSV1 on its first frame
+  bool deflate = false;         // permessage-deflate agreed on in the upgrade
+  std::string out;              // bytes the socket did not take yet
 };
 
 struct close_info {
@@ -536,6 +561,8 @@ class loadgen {
   void flush(std::size_t i);
   void arm(std::size_t i, bool want_out);
   std::size_t parse_frames(std::size_t i, char* data, std::size_t len);
+  void on_data_message(std::size_t i, std::string_view m, bool binary, bool compressed, ns_t now);
+  bool inflate_message(std::string_view m); // into inflated_
   void on_message(std::size_t i, std::string_view m, ns_t now);
   void on_reply(std::size_t i, const phx_frame& f);
   void on_bench_message(std::size_t i, std::string_view payload, ns_t now);
@@ -594,6 +621,24 @@ class loadgen {
   std::uint64_t deliveries_ = 0, measured_deliveries_ = 0, lost_ = 0, duplicated_ = 0;
   std::uint64_t reads_ = 0, frames_ = 0, polls_ = 0, measured_reads_ = 0, measured_frames_ = 0;
   std::uint64_t other_frames_ = 0, replies_ok_ = 0, replies_error_ = 0, join_errors_ = 0;
+  // Bytes read from the sockets (WebSocket headers included, HTTP upgrade responses too), all
+  // along and over the measured seconds; compressed messages received and inflated.
+  std::uint64_t wire_bytes_ = 0, measured_wire_bytes_ = 0;
+  std::uint64_t compressed_messages_ = 0, measured_compressed_ = 0, measured_inflated_bytes_ = 0;
+  long deflate_conns_ = 0; // connections that agreed on permessage-deflate
+  z_stream inflater_{};
+  bool inflater_ready_ = false;
+  std::string inflated_; // the last message inflated: its first inflated_size_ bytes
+  std::size_t inflated_size_ = 0;
+  // Compressed messages already inflated, by a hash of their bytes: a broadcast compressed once
+  // reaches every subscriber as the same bytes, and the same bytes inflate to the same message
+  // (no context is taken over), so the generator inflates each broadcast once, not once per
+  // subscriber; a hit is checked byte for byte. Off with --inflate-every-message.
+  struct inflated_entry {
+    std::string in, out;
+  };
+  std::vector<inflated_entry> inflate_cache_;
+  std::uint64_t inflate_cache_hits_ = 0;
   std::string first_error_;
   histogram latency_;
   double measured_rate_ = 0; // fanout: deliveries/s, summed over the threads' own windows
@@ -606,6 +651,7 @@ class loadgen {
   std::vector<std::uint32_t> ring_; // this thread's deliveries of each in-flight sequence number
   std::uint64_t ring_mask_ = 0;
   std::string pad_;
+  std::vector<std::string> texts_; // --text: `,"user":..,"text":..` fields, one per publish in turn
 
   // Read by the other threads: this thread's watermark (UINT64_MAX once it left the run), and its
   // counters for thread 0's progress line. On a cache line of its own.
@@ -731,7 +777,11 @@ void plan_connections(shared_run& sh) {
                        + std::to_string(o.port)
                        + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                         "Sec-WebSocket-Version: 13\r\n\r\n";
+                         "Sec-WebSocket-Version: 13\r\n"
+                       + std::string(o.compress ? "Sec-WebSocket-Extensions: permessage-deflate; "
+                                                  "client_no_context_takeover\r\n"
+                                                : "")
+                       + "\r\n";
 }
 
 void loadgen::open_one(std::size_t i) {
@@ -917,8 +967,11 @@ void loadgen::on_readable(std::size_t i) {
   std::size_t len = carry + static_cast<std::size_t>(n);
   char* data = rbuf_.data();
   ++reads_;
-  if (measuring_)
+  wire_bytes_ += static_cast<std::uint64_t>(n);
+  if (measuring_) {
     ++measured_reads_;
+    measured_wire_bytes_ += static_cast<std::uint64_t>(n);
+  }
   std::size_t used = 0;
   if (c.st == state::upgrading) {
     std::string_view all(data, len);
@@ -932,6 +985,23 @@ void loadgen::on_readable(std::size_t i) {
     if (all.substr(0, 12) != "HTTP/1.1 101")
       return close_conn(i, "upgrade refused: " + std::string(all.substr(0, all.find("\r\n"))));
     used = end + 4;
+    if (o_.compress) {
+      std::string head(all.substr(0, end));
+      for (auto& ch : head)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      auto ext = head.find("\r\nsec-websocket-extensions:");
+      if (ext != std::string::npos) {
+        auto eol = head.find("\r\n", ext + 2);
+        std::string_view value = std::string_view(head).substr(ext, eol - ext);
+        if (value.find("permessage-deflate") != std::string_view::npos) {
+          // Each compressed message is inflated on its own: the server must not refer back.
+          if (value.find("server_no_context_takeover") == std::string_view::npos)
+            return close_conn(i, "permessage-deflate without server_no_context_takeover");
+          c.deflate = true;
+          ++deflate_conns_;
+        }
+      }
+    }
     c.st = state::joining;
     std::string join;
     if (o_.scenario == "rooms")
@@ -986,17 +1056,20 @@ std::size_t loadgen::parse_frames(std::size_t i, char* data, std::size_t len) {
     if (measuring_)
       ++measured_frames_;
     bool fin = b0 & 0x80;
+    bool rsv1 = b0 & 0x40;
+    if ((b0 & 0x30) || (rsv1 && (!conns_[i].deflate || (b0 & 0x0f) == 0 || (b0 & 0x08)))) {
+      close_conn(i, "protocol error: RSV bits " + std::to_string((b0 >> 4) & 7));
+      return pos;
+    }
     switch (b0 & 0x0f) {
       case 1: // text
       case 2: // binary
         if (fin) {
-          if ((b0 & 0x0f) == 1)
-            on_message(i, body, now);
-          else
-            on_binary(i, body, now);
+          on_data_message(i, body, (b0 & 0x0f) == 2, rsv1, now);
         } else {
           conns_[i].frag.assign(body);
           conns_[i].frag_binary = (b0 & 0x0f) == 2;
+          conns_[i].frag_compressed = rsv1;
         }
         break;
       case 0: // continuation
@@ -1004,10 +1077,7 @@ std::size_t loadgen::parse_frames(std::size_t i, char* data, std::size_t len) {
         if (fin) {
           std::string whole;
           whole.swap(conns_[i].frag);
-          if (conns_[i].frag_binary)
-            on_binary(i, whole, now);
-          else
-            on_message(i, whole, now);
+          on_data_message(i, whole, conns_[i].frag_binary, conns_[i].frag_compressed, now);
         }
         break;
       case 8: { // close
@@ -1034,6 +1104,78 @@ std::size_t loadgen::parse_frames(std::size_t i, char* data, std::size_t len) {
       return pos;
   }
   return pos;
+}
+
+// A whole text or binary message; a compressed one is inflated first, so everything after sees
+// the plain message.
+void loadgen::on_data_message(std::size_t i, std::string_view m, bool binary, bool compressed,
+                              ns_t now) {
+  if (compressed) {
+    inflated_entry* e = nullptr;
+    if (!o_.inflate_every_message) {
+      if (inflate_cache_.empty())
+        inflate_cache_.resize(1 << 15);
+      e = &inflate_cache_[std::hash<std::string_view>{}(m) & (inflate_cache_.size() - 1)];
+    }
+    if (e && e->in == m) {
+      ++inflate_cache_hits_;
+      m = e->out;
+    } else {
+      if (!inflate_message(m))
+        return close_conn(i, "inflate failed");
+      std::string_view plain(inflated_.data(), inflated_size_);
+      if (e) {
+        e->in.assign(m);
+        e->out.assign(plain);
+      }
+      m = plain;
+    }
+    ++compressed_messages_;
+    if (measuring_) {
+      ++measured_compressed_;
+      measured_inflated_bytes_ += m.size();
+    }
+  }
+  if (binary)
+    on_binary(i, m, now);
+  else
+    on_message(i, m, now);
+}
+
+// RFC 7692 7.2.2: the message's data with 00 00 ff ff appended, raw deflate. The server sends
+// with server_no_context_takeover, so the inflater starts afresh for every message.
+bool loadgen::inflate_message(std::string_view m) {
+  if (!inflater_ready_) {
+    if (inflateInit2(&inflater_, -15) != Z_OK)
+      return false;
+    inflater_ready_ = true;
+  } else if (inflateReset(&inflater_) != Z_OK) {
+    return false;
+  }
+  static const unsigned char tail[4] = {0x00, 0x00, 0xff, 0xff};
+  if (inflated_.size() < 4096)
+    inflated_.resize(4096);
+  std::size_t out = 0;
+  for (int part = 0; part < 2; ++part) {
+    inflater_.next_in = part == 0 ? reinterpret_cast<Bytef*>(const_cast<char*>(m.data()))
+                                  : const_cast<Bytef*>(tail);
+    inflater_.avail_in = part == 0 ? static_cast<uInt>(m.size()) : 4;
+    do {
+      if (out == inflated_.size())
+        inflated_.resize(inflated_.size() * 2);
+      inflater_.next_out = reinterpret_cast<Bytef*>(inflated_.data() + out);
+      inflater_.avail_out = static_cast<uInt>(inflated_.size() - out);
+      int rc = inflate(&inflater_, Z_SYNC_FLUSH);
+      out = inflated_.size() - inflater_.avail_out;
+      if (rc == Z_BUF_ERROR && inflater_.avail_in == 0)
+        break; // nothing more to do with this part
+      if (rc != Z_OK && rc != Z_STREAM_END)
+        return false;
+    } while (inflater_.avail_in > 0 || inflater_.avail_out == 0);
+  }
+  // Valid until the next message; the callers do not keep views into it.
+  inflated_size_ = out;
+  return true;
 }
 
 void loadgen::on_message(std::size_t i, std::string_view m, ns_t now) {
@@ -1415,12 +1557,13 @@ void loadgen::publish(std::int64_t count) {
                           static_cast<unsigned long long>(refs_++),
                           static_cast<unsigned long long>(published_),
                           static_cast<long long>(now_ns()), pad_.c_str());
-    if (pad_.empty()) {
+    if (pad_.empty() && texts_.empty()) {
       send_text(c, std::string_view(buf, static_cast<std::size_t>(n)));
     } else {
       std::string frame = R"(["1",")" + std::to_string(refs_++) + R"(","bench","publish",{"seq":)"
                           + std::to_string(published_) + R"(,"t":)" + std::to_string(now_ns())
-                          + pad_ + "}]";
+                          + pad_ + (texts_.empty() ? "" : texts_[published_ % texts_.size()])
+                          + "}]";
       send_text(c, frame);
     }
     ring_[published_ & ring_mask_] = 0;
@@ -1502,7 +1645,27 @@ std::string loadgen::common_json() {
     static_cast<unsigned long long>(lost_), static_cast<unsigned long long>(duplicated_),
     static_cast<unsigned long long>(replies_error_),
     json_escape(first_error_.substr(0, 300)).c_str());
-  return buf;
+  // Bytes on the wire: what the sockets gave over the measured seconds, per delivery counted in
+  // them (headers, heartbeat replies and all); with compression, what it inflated to.
+  char wire[512];
+  auto per = [&](std::uint64_t v) {
+    return measured_deliveries_
+             ? std::to_string(static_cast<double>(v) / static_cast<double>(measured_deliveries_))
+             : std::string("null");
+  };
+  std::snprintf(wire, sizeof wire,
+                ",\"wire_bytes\":%llu,\"measured_wire_bytes\":%llu,\"wire_bytes_per_delivery\":%s,"
+                "\"compress\":%s,\"compress_accepted\":%ld,\"compressed_messages\":%llu,"
+                "\"measured_compressed_messages\":%llu,\"inflated_bytes_per_delivery\":%s,"
+                "\"inflate_cache_hits\":%llu",
+                static_cast<unsigned long long>(wire_bytes_),
+                static_cast<unsigned long long>(measured_wire_bytes_),
+                per(measured_wire_bytes_).c_str(), o_.compress ? "true" : "false", deflate_conns_,
+                static_cast<unsigned long long>(compressed_messages_),
+                static_cast<unsigned long long>(measured_compressed_),
+                measured_compressed_ ? per(measured_inflated_bytes_).c_str() : "null",
+                static_cast<unsigned long long>(inflate_cache_hits_));
+  return buf + std::string(wire);
 }
 
 std::string latency_json(const histogram& h) {
@@ -1835,9 +1998,44 @@ void loadgen::run_idle() {
     common_json().c_str(), sh_.rss_before, rss_after, per);
 }
 
+// Chat-like texts of about `bytes` bytes each: words drawn from a small vocabulary, a different
+// text for each of 64 publishes in turn (a seeded generator: every run sends the same ones).
+std::vector<std::string> chat_texts(long bytes) {
+  static constexpr std::string_view words[]
+    = {"the",     "a",        "to",        "and",     "of",       "in",      "is",      "it",
+       "you",     "that",     "for",       "on",      "with",     "this",    "we",      "be",
+       "at",      "have",     "not",       "are",     "but",      "can",     "will",    "just",
+       "so",      "what",     "about",     "meeting", "tomorrow", "deploy",  "release", "review",
+       "branch",  "server",   "client",    "build",   "test",     "failing", "fixed",   "thanks",
+       "sounds",  "good",     "morning",   "lunch",   "anyone",   "seen",    "latency", "dashboard",
+       "ticket",  "customer", "issue",     "later",   "today",    "please",  "check",   "update",
+       "numbers", "looks",    "great",     "maybe",   "should",   "think",   "know",    "need",
+       "after",   "before",   "yesterday", "channel", "message",  "again",   "still",   "working",
+       "weekend", "call"};
+  constexpr std::size_t nwords = sizeof words / sizeof words[0];
+  std::uint64_t x = 0x2545f4914f6cdd1dull;
+  std::vector<std::string> texts;
+  for (int k = 0; k < 64; ++k) {
+    std::string t;
+    while (static_cast<long>(t.size()) < bytes) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      if (!t.empty())
+        t += (x >> 40) % 9 == 0 ? ", " : " ";
+      t += words[(x >> 16) % nwords];
+    }
+    texts.push_back(",\"user\":\"u" + std::to_string(1000 + (x >> 24) % 9000) + "\",\"text\":\"" + t
+                    + ".\"");
+  }
+  return texts;
+}
+
 void loadgen::thread_main() {
   if (o_.pad > 0)
     pad_ = ",\"pad\":\"" + std::string(static_cast<std::size_t>(o_.pad), 'x') + "\"";
+  if (o_.text > 0)
+    texts_ = chat_texts(o_.text);
   if (o_.scenario == "fanout") {
     // Sized before the setup: a thread still waiting for the others receives the first messages.
     auto s = static_cast<long>(sh_.total);
@@ -1881,6 +2079,13 @@ void loadgen::absorb(const loadgen& other) {
   replies_ok_ += other.replies_ok_;
   replies_error_ += other.replies_error_;
   join_errors_ += other.join_errors_;
+  wire_bytes_ += other.wire_bytes_;
+  measured_wire_bytes_ += other.measured_wire_bytes_;
+  compressed_messages_ += other.compressed_messages_;
+  inflate_cache_hits_ += other.inflate_cache_hits_;
+  measured_compressed_ += other.measured_compressed_;
+  measured_inflated_bytes_ += other.measured_inflated_bytes_;
+  deflate_conns_ += other.deflate_conns_;
   latency_.merge(other.latency_);
   measured_rate_ += other.measured_rate_;
   thread_cpu_max_pct_ = std::max(thread_cpu_max_pct_, other.thread_cpu_max_pct_);
@@ -1900,6 +2105,10 @@ void loadgen::report() {
 }
 
 void loadgen::close_all() {
+  if (inflater_ready_) {
+    inflateEnd(&inflater_);
+    inflater_ready_ = false;
+  }
   for (auto& c : conns_) {
     if (c.fd < 0)
       continue;

@@ -5,7 +5,8 @@ For every point of the matrix it starts a fresh server (pinned to one core), wai
 "listening on" line, runs pulse-loadgen (pinned to another core), stops the server by its PID,
 then writes benchmarks/results/run-<date>.json, latest.md and latest.png. With --base, a second
 Pulse binary (another revision's, built by benchmarks/build-base.sh) runs every point too. The
-cores scenario runs Pulse on 1, 2, 4, 8 cores (machines with 4 CPUs or more).
+cores scenario runs Pulse on 1, 2, 4, 8 cores (machines with 4 CPUs or more). The compression
+scenario runs Pulse's fan-out with permessage-deflate off, then on (results/compression.md too).
 See benchmarks/README.md.
 
 usage: benchmarks/run.py [--full] [--only NAME]... [--out DIR] [--base PATH [--base-label REV]]
@@ -56,6 +57,25 @@ CORES_EFFICIENCY = 0.7  # deliveries/s on n cores / (n x on one core), the goal 
 # split evenly between them, the publisher on the first. Both nodes and Redis share the server's
 # core, so the figure is the cost of going through Redis, against one node on that core.
 TWO_NODES = [dict(subscribers=s, duration=4, warmup=1) for s in (1000, 10000)]
+
+# Compression: Pulse's fan-out at S = 1k with a chat message of about 300 bytes of text in every
+# broadcast (the bare {"seq","t"} payload is under the 128 bytes Pulse starts compressing at),
+# run back to back: pulse-demo plain, then pulse-demo --compress with the load generator offering
+# permessage-deflate (and inflating what comes compressed); that pair ROUNDS times, each figure
+# the median of its runs. Pulse only.
+COMPRESSION_POINT = {False: dict(subscribers=1000, duration=4, warmup=1, text=300),
+                     True: dict(subscribers=1000, duration=10, warmup=2, text=300)}
+COMPRESSION_ROUNDS = 3
+# The figures compared, where they are in a fan-out result, and which way is good.
+COMPRESSION_FIGURES = [
+    ("deliveries_per_s", "deliveries/s", True),
+    ("p99_us", "p99 µs (saturated)", False),
+    ("wire_bytes_per_delivery", "wire bytes per delivery", False),
+    ("inflated_bytes_per_delivery", "bytes per delivery once inflated", None),
+    ("server_cpu_pct", "server CPU %", None),
+    ("server_us_per_delivery", "server CPU µs per delivery", False),
+    ("loadgen_cpu_pct", "generator CPU %", None),
+]
 
 # What the issue asks of Pulse, as ratios against the baseline measured in the same run.
 TARGETS = [
@@ -256,7 +276,10 @@ class Cluster:
 def loadgen_args(scenario, point, port, pid, label):
     args = ["--scenario", scenario, "--port", str(port), "--server-pid", str(pid), "--label", label]
     for key, value in point.items():
-        args += ["--" + key.replace("_", "-"), str(value)]
+        if value is True:  # a flag (--compress)
+            args.append("--" + key.replace("_", "-"))
+        elif value is not False:
+            args += ["--" + key.replace("_", "-"), str(value)]
     return args
 
 
@@ -373,7 +396,8 @@ def evaluate(results):
                      "target": "0 in every run", "value": sum(not clean(r) for r in results),
                      "met": all(clean(r) for r in results
                                 if r.get("server") in ("pulse", "pulse-2-nodes")
-                                or str(r.get("server")).startswith("pulse-cores-"))})
+                                or str(r.get("server")).startswith(("pulse-cores-",
+                                                                    "pulse-compress-")))})
     return ratios, verdicts
 
 
@@ -390,6 +414,99 @@ def two_nodes(results):
                      "ratio": ratio(two_v, one_v), "lost": two.get("lost"),
                      "duplicated": two.get("duplicated")})
     return rows
+
+
+def run_compression(pulse_argv, loadgen, full, cpus):
+    """Pulse's fan-out with compression off, then on (server and load generator both), that pair
+    COMPRESSION_ROUNDS times: the machine's noise moves single runs by tens of per cent."""
+    point = COMPRESSION_POINT[full]
+    results = []
+    for round_ in range(COMPRESSION_ROUNDS):
+        for name, argv, pt in (("pulse-compress-off", pulse_argv, point),
+                               ("pulse-compress-on", pulse_argv + ["--compress"],
+                                dict(point, compress=True))):
+            for r in run_point([(name, argv)], loadgen, "fanout", pt, cpus):
+                r["round"] = round_ + 1
+                results.append(r)
+    return results
+
+
+def compression(results):
+    """Off against on: each figure's median over the rounds, and on / off; None when the
+    scenario did not run."""
+    offs = [r for r in results if r.get("server") == "pulse-compress-off"]
+    ons = [r for r in results if r.get("server") == "pulse-compress-on"]
+    if not offs and not ons:
+        return None
+    off, on = (offs or [None])[-1], (ons or [None])[-1]
+
+    def median(values):
+        values = sorted(v for v in values if v is not None)
+        if not values:
+            return None
+        mid = len(values) // 2
+        return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+    def figure(r, key):
+        if not r:
+            return None
+        if key == "p99_us":
+            return (r.get("saturated_latency") or {}).get("p99_us")
+        if key == "server_us_per_delivery":
+            pct, d = r.get("server_cpu_pct"), r.get("deliveries_per_s")
+            return pct * 1e4 / d if pct is not None and pct >= 0 and d else None
+        v = r.get(key)
+        return None if isinstance(v, (int, float)) and v < 0 else v
+
+    rows = []
+    for key, label, higher in COMPRESSION_FIGURES:
+        a_all, b_all = [figure(r, key) for r in offs], [figure(r, key) for r in ons]
+        a, b = median(a_all), median(b_all)
+        rows.append({"figure": key, "label": label, "off": a, "on": b, "on_per_off": ratio(b, a),
+                     "higher_is_better": higher, "off_runs": a_all, "on_runs": b_all,
+                     "on_per_off_by_round": [ratio(y, x) for x, y in zip(a_all, b_all)]})
+    return {"subscribers": (on or off).get("subscribers"),
+            "point": (off or on).get("point"),
+            "accepted": (on or {}).get("compress_accepted"),
+            "compressed_messages": (on or {}).get("measured_compressed_messages"),
+            "inflated": None if not on else
+            (on.get("compressed_messages") or 0) - (on.get("inflate_cache_hits") or 0),
+            "received": (on or {}).get("compressed_messages"),
+            "rounds": max(len(offs), len(ons)),
+            "rows": rows,
+            "clean": {"off": bool(offs) and all(clean(r) for r in offs),
+                      "on": bool(ons) and all(clean(r) for r in ons)}}
+
+
+def compression_markdown(run):
+    c = run["compression"]
+    p = c.get("point") or {}
+    lines = ["## Compression", "",
+             f"Pulse's fan-out at S = {fmt(c['subscribers'])}, {p.get('duration')} s measured after "
+             f"{p.get('warmup')} s of warm-up, every broadcast a chat message with about "
+             f"{p.get('text')} bytes of text, run back to back on the same CPUs: "
+             "`pulse-demo` plain, then `pulse-demo --compress` with the load generator offering "
+             "permessage-deflate (`client_no_context_takeover`) and inflating what comes "
+             f"compressed; that pair {c['rounds']} time(s), each figure the median of its runs "
+             "(on / off per round in the last column). "
+             "Wire bytes are what the generator's sockets read over the measured seconds "
+             "(WebSocket headers included) per delivery. The p99 is the fan-out's own, under "
+             "saturation (queueing, by design).", "",
+             f"In the last round compression was agreed on {fmt(c['accepted'])} connection(s); "
+             f"{fmt(c['compressed_messages'])} compressed messages received while measuring "
+             f"({fmt(c['received'])} in all, {fmt(c['inflated'])} of them inflated: the others "
+             "were byte for byte a broadcast the generator still had inflated, which is the same "
+             "message since nothing is taken over from one message to the next). "
+             "Clean (no loss, duplicate or disconnect): "
+             f"off {'yes' if c['clean']['off'] else '**no**'}, "
+             f"on {'yes' if c['clean']['on'] else '**no**'}.", "",
+             "| figure | off | on | on / off | on / off by round |", "|---|---:|---:|---:|---:|"]
+    for r in c["rows"]:
+        rt = r["on_per_off"]
+        rounds = ", ".join("–" if x is None else f"{x:.2f}x" for x in r["on_per_off_by_round"])
+        lines.append(f"| {r['label']} | {fmt(r['off'], r['figure'])} | {fmt(r['on'], r['figure'])} "
+                     f"| {'–' if rt is None else f'{rt:.2f}x'} | {rounds or '–'} |")
+    return lines
 
 
 def cpu_list(cpus):
@@ -555,6 +672,8 @@ def markdown(run):
             lines.append(f"| {fmt(r['subscribers'])} | {fmt(r['one_node'])} | "
                          f"{fmt(r['two_nodes'])} | {'–' if rt is None else f'{rt:.2f}x'} | "
                          f"{fmt(r['lost'])} | {fmt(r['duplicated'])} |")
+    if run.get("compression"):
+        lines += [""] + compression_markdown(run)
     lines += ["", "## Every run", "",
               "| server | scenario | S | joined | lost | dup | closes | generator CPU | server CPU "
               "| server's core busy | notes |",
@@ -624,7 +743,7 @@ def main():
     parser.add_argument("--full", action="store_true", help="every scenario at every size")
     parser.add_argument("--only", action="append",
                         choices=["fanout", "latency", "rooms", "editor", "idle", "two-nodes",
-                                 "cores"],
+                                 "cores", "compression"],
                         help="run only these scenarios (repeatable)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     parser.add_argument("--base", metavar="PATH",
@@ -671,6 +790,8 @@ def main():
         cluster = [("pulse-2-nodes", servers[0][1])]
         for point in TWO_NODES:
             results += run_point(cluster, loadgen, "fanout", point, cpus)
+    if not opts.only or "compression" in opts.only:
+        results += run_compression(servers[0][1], loadgen, opts.full, cpus)
     cores_results, cores_note = [], None
     if not opts.only or "cores" in opts.only:
         cores_results, cores_note = run_cores(pulse, loadgen, opts.full, available)
@@ -699,20 +820,37 @@ def main():
         "verdicts": verdicts,
         "two_nodes": two_nodes(results),
         "cores": cores_summary,
+        "compression": compression(results),
         "results": results,
     }
-    run["plot"] = plot(run, os.path.join(opts.out, "latest.png"))
+    # A run of the compression scenario alone leaves the matrix's latest.md and plot as they are.
+    matrix_run = opts.only != ["compression"]
+    run["plot"] = plot(run, os.path.join(opts.out, "latest.png")) if matrix_run else None
     if run["plot"]:
         run["plot"] = os.path.relpath(run["plot"], ROOT)
     with open(path, "w") as f:
         json.dump(run, f, indent=1)
         f.write("\n")
+    written = [run["file"]]
     table = markdown(run)
-    with open(os.path.join(opts.out, "latest.md"), "w") as f:
-        f.write(table)
+    if matrix_run:
+        with open(os.path.join(opts.out, "latest.md"), "w") as f:
+            f.write(table)
+        written.append(os.path.relpath(os.path.join(opts.out, "latest.md"), ROOT))
+    if run["compression"]:
+        head = [f"# Compression: Pulse's fan-out, permessage-deflate off and on", "",
+                f"{run['date']}, `{run['command']}`, revision {run['revision']}. "
+                f"Machine: {run['machine']['cpu_model']}, {run['machine']['cores']} cores. "
+                f"Server pinned to CPU {run['cpus']['server']} (`--threads 1`), the load generator "
+                f"to CPU {run['cpus']['loadgen']}. Raw results: `{run['file']}`. The ratios, "
+                "measured back to back in one run, are the figures to compare.", ""]
+        path_md = os.path.join(opts.out, "compression.md")
+        with open(path_md, "w") as f:
+            f.write("\n".join(head + compression_markdown(run)[2:]) + "\n")
+        written.append(os.path.relpath(path_md, ROOT))
     print(table)
-    log(f"\nwrote {run['file']}, {os.path.relpath(os.path.join(opts.out, 'latest.md'), ROOT)}"
-        + (f", {run['plot']}" if run["plot"] else "") + f" in {run['duration_s']} s")
+    log(f"\nwrote {', '.join(written)}" + (f", {run['plot']}" if run["plot"] else "")
+        + f" in {run['duration_s']} s")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,10 @@
 // nodes exactly once and in order, a client recovers on another node, and Redis can go away.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Socket, Presence } from "phoenix";
-import WebSocket from "ws";
+import { Presence } from "phoenix";
 import { startDemo, pushResult } from "../client/support/demo_server.mjs";
 import { startRedis, redisCommand } from "./redis_server.mjs";
+import { connect as connectTo, recorder } from "./stream.mjs";
 
 let redis;
 const nodes = [];
@@ -23,10 +23,7 @@ after(async () => {
 });
 
 function connect(node) {
-  const socket = new Socket(node.url, { transport: WebSocket, reconnectAfterMs: () => 100 });
-  socket.connect();
-  sockets.push(socket);
-  return socket;
+  return connectTo(node, sockets);
 }
 
 /** Joins `topic` on `node`; `record`: an event to record from before the join (see recorder). */
@@ -36,29 +33,6 @@ async function join(node, topic, params = {}, record = undefined) {
   const result = await pushResult(channel.join());
   assert.equal(result.status, "ok", `join ${topic}: ${JSON.stringify(result.response)}`);
   return { channel, reply: result.response, recorded };
-}
-
-/** Records every `event` a channel receives, with its ref; `until(n)` waits for n of them. */
-function recorder(channel, event) {
-  const seen = [];
-  const waiters = [];
-  channel.on(event, (payload, ref) => {
-    seen.push({ payload, ref });
-    for (const waiter of [...waiters]) waiter();
-  });
-  const until = (count, ms = 10000) => new Promise((resolve, reject) => {
-    const check = () => {
-      if (seen.length < count) return false;
-      clearTimeout(timer);
-      waiters.splice(waiters.indexOf(check), 1);
-      resolve(seen.slice(0, count));
-      return true;
-    };
-    const timer = setTimeout(() => reject(new Error(`${seen.length} of ${count} "${event}"`)), ms);
-    waiters.push(check);
-    check();
-  });
-  return { seen, until };
 }
 
 async function health(node) {

@@ -187,6 +187,20 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
     load(topic);
   }
 
+  /// A reply callback for `topic`'s link as it is now: `fn(self, link, reply)` runs only while
+  /// the broker and that same link (not a later one for the topic) are still there.
+  template<class F>
+  auto for_link(const std::string& topic, std::uint64_t generation, F fn) {
+    return [weak = weak_from_this(), topic, generation,
+            fn = std::move(fn)](std::optional<redis_reply> reply) mutable {
+      auto self = weak.lock();
+      if (!self)
+        return;
+      if (auto* l = self->find(topic, generation))
+        fn(*self, *l, std::move(reply));
+    };
+  }
+
   /// Loads the topic (its history, or what this node missed of it), then it is live.
   void load(const std::string& topic) {
     auto it = topics.find(topic);
@@ -200,26 +214,23 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
          redis_wire::key_of(topic, "presence"), redis_wire::key_of(topic, "alive")},
         {random_name(), std::to_string(it->second.keep), where.epoch, std::to_string(where.count),
          std::to_string(where.offset), where.origin},
-        [weak = weak_from_this(), topic, generation](std::optional<redis_reply> reply) {
-          auto self = weak.lock();
-          if (!self)
-            return;
-          auto* l = self->find(topic, generation);
-          if (!l || !self->subscribed.count(topic))
-            return; // gone, or lost its subscription again: loaded when it is back
+        for_link(topic, generation, [topic, generation](state& self, link& l, auto reply) {
+          if (!self.subscribed.count(topic))
+            return; // lost its subscription again: loaded when it is back
           auto loaded = reply ? redis_wire::read_loaded(*reply) : std::nullopt;
           if (!loaded) {
             if (reply)
               log().error("redis: loading {} failed: {}", topic, reply->text);
-            return self->later(std::chrono::milliseconds{200}, [weak, topic, generation] {
+            return self.later(std::chrono::milliseconds{200}, [weak = self.weak_from_this(), topic,
+                                                               generation] {
               auto again = weak.lock();
               if (again && again->find(topic, generation) && again->subscribed.count(topic))
                 again->load(topic);
             });
           }
-          l->sync->on_loaded(std::move(*loaded));
-          self->flush(topic);
-        });
+          l.sync->on_loaded(std::move(*loaded));
+          self.flush(topic);
+        }));
   }
 
   link* find(const std::string& topic, std::uint64_t generation) {
@@ -309,19 +320,13 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
     router->command(redis_wire::key_of(topic, "log"),
                     {"XRANGE", redis_wire::key_of(topic, "log"),
                      "(" + std::to_string(offset) + "-1", "+"},
-                    [weak = weak_from_this(), topic, generation](std::optional<redis_reply> reply) {
-                      auto self = weak.lock();
-                      if (!self)
-                        return;
-                      auto* l = self->find(topic, generation);
-                      if (!l)
-                        return;
+                    for_link(topic, generation, [topic](state& self, link& l, auto reply) {
                       if (reply && reply->type == redis_reply::kind::array)
-                        l->sync->on_fetched(redis_wire::read_stream(*reply));
+                        l.sync->on_fetched(redis_wire::read_stream(*reply));
                       else
-                        l->sync->on_fetched(std::nullopt);
-                      self->flush(topic);
-                    });
+                        l.sync->on_fetched(std::nullopt);
+                      self.flush(topic);
+                    }));
   }
 
   // ---- publishing ------------------------------------------------------------------------------
@@ -352,21 +357,15 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
         {redis_wire::key_of(topic, "seq"), redis_wire::key_of(topic, "count"),
          redis_wire::key_of(topic, "log"), redis_wire::key_of(topic, "from:" + l.origin)},
         std::move(args),
-        [weak = weak_from_this(), topic, generation, first_n](std::optional<redis_reply> reply) {
-          auto self = weak.lock();
-          if (!self)
-            return;
-          auto* found = self->find(topic, generation);
-          if (!found)
-            return;
+        for_link(topic, generation, [topic, first_n](state& self, link& found, auto reply) {
           auto numbers = reply ? redis_wire::read_numbers(*reply) : std::nullopt;
           bool taken = numbers.has_value();
           if (reply && !taken)
             log().error("redis: publishing to {} failed: {}", topic, reply->text);
-          found->sync->on_published(first_n, std::move(numbers));
+          found.sync->on_published(first_n, std::move(numbers));
           if (taken)
-            self->flush(topic); // the next batch, if any (after a failure: the ticker's turn)
-        });
+            self.flush(topic); // the next batch, if any (after a failure: the ticker's turn)
+        }));
   }
 
   /// A graceful stop: what this node published comes back, and what Redis had of the topic
@@ -389,20 +388,14 @@ struct redis_broker::state : std::enable_shared_from_this<state> {
     auto generation = l.generation;
     auto count_key = redis_wire::key_of(topic, "count");
     router->command(count_key, {"GET", count_key},
-                    [weak = weak_from_this(), topic, generation](std::optional<redis_reply> reply) {
-                      auto self = weak.lock();
-                      if (!self)
-                        return;
-                      auto* found = self->find(topic, generation);
-                      if (!found)
-                        return;
+                    for_link(topic, generation, [topic](state& self, link& found, auto reply) {
                       std::uint64_t count = 0;
                       if (reply && reply->type == redis_reply::kind::string)
                         std::from_chars(reply->text.data(), reply->text.data() + reply->text.size(),
                                         count);
-                      found->drain_count = count;
-                      self->flush(topic);
-                    });
+                      found.drain_count = count;
+                      self.flush(topic);
+                    }));
     l.drain_count = std::numeric_limits<std::uint64_t>::max(); // until Redis says
     flush(topic);
   }

@@ -73,8 +73,8 @@ caf::behavior channel_actor::make_behavior() {
       remove_listener(id);
     after_message();
   });
-  // Every handler that may send ends with after_message(): what it queued goes out once the
-  // mailbox is empty (or enough piled up), so a burst reaches each connection as one message.
+  // Every handler ends with after_message(): what was queued goes out once the mailbox is empty
+  // (or enough piled up), so a burst reaches each connection as one message.
   return {
     [this](messages::subscribe& msg) {
       if (forward_if_retiring(msg, true))
@@ -121,18 +121,28 @@ caf::behavior channel_actor::make_behavior() {
       ++idle_generation_; // a linger under way is over
       monitor(msg.listener);
       listeners_.push_back(std::move(msg.listener));
+      after_message();
     },
     [this](messages::unlisten& msg) {
       if (forward_if_retiring(msg, false))
         return;
       remove_listener(msg.listener);
+      after_message();
     },
     [this](messages::linger_expired& msg) {
       if (msg.generation == idle_generation_ && subscribers_.empty() && listeners_.empty())
         retire();
+      else
+        after_message();
     },
-    [this](messages::count_atom) { return subscribers_.size(); },
-    [this](messages::presence_atom) { return json::serialize(presence_.list()); },
+    [this](messages::count_atom) {
+      after_message();
+      return subscribers_.size();
+    },
+    [this](messages::presence_atom) {
+      after_message();
+      return json::serialize(presence_.list());
+    },
     [this](messages::remote_batch& msg) {
       for (auto& broadcast : msg.broadcasts)
         handle_remote(broadcast);
@@ -145,10 +155,15 @@ caf::behavior channel_actor::make_behavior() {
     [this](messages::share_atom) {
       share_due_ = false;
       share(true);
+      after_message();
+    },
+    [this](messages::delivered_atom) {
+      subscribers_.delivered();
+      after_message();
     },
     [this](messages::drained_atom) {
       // Everything this channel published came back from Redis and is queued: out it goes.
-      subscribers_.flush(context());
+      subscribers_.flush(this);
       for (auto& promise : draining_)
         promise.deliver(caf::unit);
       draining_.clear();
@@ -168,6 +183,7 @@ caf::behavior channel_actor::make_behavior() {
     [this](messages::presence_tick_atom) {
       presence_.beat(caf::actor_cast<caf::actor>(this));
       delayed_send(this, redis_broker::presence_heartbeat, messages::presence_tick_atom::value);
+      after_message();
     },
     [this](messages::presence_fetched& msg) {
       for (auto& diff : presence_.fetched(msg.records)) {
@@ -189,7 +205,7 @@ caf::behavior channel_actor::make_behavior() {
       // Processed in order: everything sent to this channel before is on its way now. With
       // Redis, what it published is on its way back, too: the answer waits for it.
       if (!broker_)
-        return subscribers_.flush(context());
+        return subscribers_.flush(this);
       share(true);
       draining_.push_back(make_response_promise());
       broker_->drain(topic_, caf::actor_cast<caf::actor>(this));
@@ -201,15 +217,26 @@ caf::behavior channel_actor::make_behavior() {
 void channel_actor::after_message() {
   if (!shared_.empty())
     share(false);
-  // Bounded: a mailbox that never empties still gets its frames out every so often.
+  // A flush goes once the mailbox is dry, unless several are still on their way to the
+  // subscribers (each delivered_atom brings one back): then what is queued waits here, and
+  // goes as a pipelined flush whose writes wait a turn to join the next one, so a hot topic's
+  // flushes and socket writes grow with its load instead of multiplying. Bounded: a mailbox
+  // that never empties still gets its frames out every so often.
   constexpr std::size_t max_queued_frames = 64;
-  if (subscribers_.has_queued()
-      && (subscribers_.queued_frames() >= max_queued_frames || mailbox().empty()))
-    subscribers_.flush(context());
+  constexpr std::size_t max_in_flight = 4;
+  if (!subscribers_.has_queued())
+    return;
+  if (subscribers_.queued_frames() < max_queued_frames) {
+    if (!mailbox().empty())
+      return;
+    if (subscribers_.in_flight() >= max_in_flight)
+      return subscribers_.hold();
+  }
+  subscribers_.flush(this);
 }
 
 void channel_actor::on_exit() {
-  subscribers_.flush(context());
+  subscribers_.flush(this);
   // A drain under way when the channel retires: what it published is out; the stop goes on.
   for (auto& promise : draining_)
     promise.deliver(caf::unit);
@@ -293,7 +320,7 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   for (auto& frame : held)
     frames.push_back(std::move(frame));
   // What was queued before this join is not for the joiner: out it goes first.
-  subscribers_.flush(context());
+  subscribers_.flush(this);
   send(msg.connection, messages::joined{topic_, msg.join_ref, caf::actor_cast<caf::actor>(this),
                                         std::move(frames)});
   monitor(msg.connection);
@@ -337,7 +364,7 @@ void channel_actor::handle_unsubscribe(caf::actor_id connection, const std::stri
     return; // gone already, or an older subscription of this connection
   // What it was sent while subscribed goes out first; a broadcast from on_unsubscribe ("X
   // left") then skips the leaver.
-  subscribers_.flush(context());
+  subscribers_.flush(this);
   auto gone = std::move(*subscribers_.remove(connection, join_ref));
   demonitor(gone.connection);
   for (auto id : requests_.open_to(connection))
@@ -383,7 +410,7 @@ void channel_actor::retire() {
   if (retiring_)
     return;
   retiring_ = true;
-  subscribers_.flush(context());
+  subscribers_.flush(this);
   // Out of the directory: nothing new reaches this actor through it, and what did is in the
   // mailbox ahead of the stop, to be forwarded to the topic's next actor.
   directory_->retire(topic_, id());

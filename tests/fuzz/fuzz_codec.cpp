@@ -36,10 +36,13 @@ json::value require_frame(const pulse::transport::outbound_frame& frame, wire_fo
 /// Equal JSON, numbers by value whatever their kind (1.0 goes out as 1 and reads back an integer).
 bool same(const json::value& a, const json::value& b) {
   if (a.is_number() && b.is_number()) {
-    // Within a unit in the last place: the writer is exact, but Boost.JSON 1.81 reads some
-    // doubles one ulp off (it has no precise mode yet).
+    // Within a few units in the last place: the writer is exact, but Boost.JSON 1.81 reads
+    // some doubles off (it has no precise mode yet), by more than one ulp for long mantissas
+    // such as a 51-digit integer, whose shortest form it then reads differently.
     auto x = a.to_number<double>(), y = b.to_number<double>();
-    return x == y || std::nextafter(x, y) == y;
+    for (int ulps = 0; ulps < 4 && x != y; ++ulps)
+      x = std::nextafter(x, y);
+    return x == y;
   }
   if (a.kind() != b.kind())
     return false;

@@ -88,6 +88,9 @@ caf::behavior channel_actor::make_behavior() {
     },
     [this](messages::unsubscribe& msg) {
       handle_unsubscribe(msg.connection, &msg.join_ref);
+      if (msg.answer) // behind what the leaver was sent while subscribed (flushed above)
+        send(caf::actor_cast<caf::actor>(current_sender()),
+             messages::left{topic_, std::move(msg.join_ref), std::move(msg.ref)});
       after_message();
     },
     [this](messages::answer& msg) {

@@ -92,6 +92,13 @@ caf::behavior connection_actor::make_behavior() {
         phoenix::encode_error_reply(format_, std::nullopt, msg.ref, msg.topic, "unmatched topic"));
       after_message();
     },
+    [this](messages::left& msg) {
+      if (msg.ref)
+        write(
+          phoenix::encode_reply(format_, msg.join_ref, msg.ref, msg.topic, true, json::object{}));
+      write(phoenix::encode_unsubscribed(format_, msg.join_ref, msg.topic));
+      after_message();
+    },
     [this](messages::joined& msg) {
       handle_joined(msg);
       after_message();
@@ -306,15 +313,12 @@ void connection_actor::handle_unsubscribe(transport::envelope&& msg) {
   bool current = it != topics_.end() && (!msg.join_ref || *msg.join_ref == it->second.join_ref);
   if (current && !it->second.channel) // the join is being decided: its answer comes first
     return forward(std::move(msg), it->second);
-  reply_ok(msg); // leaving a topic one is not in is fine (the client wants to be out)
   if (!current)
-    return;
+    return reply_ok(msg); // leaving a topic one is not in is fine (the client wants to be out)
+  // The channel answers (left) once the subscription is gone, behind what it sent before.
   auto& state = it->second;
-  if (state.channel) {
-    send(state.channel, messages::unsubscribe{id(), state.join_ref});
-    demonitor(state.channel);
-  }
-  write(phoenix::encode_unsubscribed(format_, state.join_ref, msg.topic));
+  send(state.channel, messages::unsubscribe{id(), state.join_ref, true, msg.ref});
+  demonitor(state.channel);
   topics_.erase(it);
 }
 

@@ -5,7 +5,7 @@
 //                                             first join, once per topic even when joins race)
 //   channel ──joined | join_refused──▶ connection   (the join's reply, what the client missed,
 //                                                    presence_state: written in that order)
-//   connection ──push / answer / unsubscribe──▶ channel
+//   connection ──push / answer / unsubscribe──▶ channel ──left──▶ connection (a leave's reply)
 //   channel ══fan_out══▶ every subscriber's connection actor: one message per flush, the same
 //                        shared batch of encoded frames for all of them (broadcasts, and the
 //                        replies, pushes and server requests of that flush, each marked with
@@ -121,6 +121,18 @@ struct answer {
 struct unsubscribe {
   caf::actor_id connection;
   std::string join_ref;
+  /// A client's phx_leave (its ref, if it gave one): the channel answers with `left` once the
+  /// subscription is gone, as Phoenix replies from the channel.
+  bool answer = false;
+  std::optional<std::string> ref;
+};
+
+/// Channel -> connection: the leave is done (everything the channel sent before is ahead of
+/// this): the client gets the leave's reply, then phx_close.
+struct left {
+  std::string topic;
+  std::string join_ref;
+  std::optional<std::string> ref;
 };
 
 /// Channel -> connection: a push with `ref` reached the channel after the connection's
@@ -336,6 +348,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::join_refused)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::unsubscribe)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::left)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::push_unmatched)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::fan_out)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::publish)

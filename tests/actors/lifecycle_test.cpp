@@ -32,6 +32,16 @@ TEST_CASE_METHOD(room_fixture, "leaving is answered, then closed, and runs on_un
   }
 }
 
+TEST_CASE_METHOD(room_fixture, "a leave is answered once the channel let the leaver go") {
+  test_client leaver{srv}, stayer{srv}, newcomer{srv};
+  REQUIRE(leaver.join("room:gone").is_ok());
+  REQUIRE(stayer.join("room:gone").is_ok());
+  REQUIRE(leaver.leave("room:gone").is_ok());
+  // Joined after the leave's reply: the channel counts the stayer only.
+  REQUIRE(newcomer.join("room:gone").is_ok());
+  CHECK(newcomer.next_event("hello").payload.at("subscribers_before") == 1);
+}
+
 TEST_CASE_METHOD(room_fixture, "a vanished client is unsubscribed") {
   test_client gone{srv}, witness{srv};
   REQUIRE(gone.join("room:v", {{"username", "ghost"}}).is_ok());

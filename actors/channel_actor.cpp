@@ -160,13 +160,9 @@ caf::behavior channel_actor::make_behavior() {
       share(true);
       after_message();
     },
-    [this](messages::delivered_atom) {
-      subscribers_.delivered();
-      after_message();
-    },
     [this](messages::drained_atom) {
       // Everything this channel published came back from Redis and is queued: out it goes.
-      subscribers_.flush(this);
+      subscribers_.flush(context());
       for (auto& promise : draining_)
         promise.deliver(caf::unit);
       draining_.clear();
@@ -208,7 +204,7 @@ caf::behavior channel_actor::make_behavior() {
       // Processed in order: everything sent to this channel before is on its way now. With
       // Redis, what it published is on its way back, too: the answer waits for it.
       if (!broker_)
-        return subscribers_.flush(this);
+        return subscribers_.flush(context());
       share(true);
       draining_.push_back(make_response_promise());
       broker_->drain(topic_, caf::actor_cast<caf::actor>(this));
@@ -220,26 +216,15 @@ caf::behavior channel_actor::make_behavior() {
 void channel_actor::after_message() {
   if (!shared_.empty())
     share(false);
-  // A flush goes once the mailbox is dry, unless several are still on their way to the
-  // subscribers (each delivered_atom brings one back): then what is queued waits here, and
-  // goes as a pipelined flush whose writes wait a turn to join the next one, so a hot topic's
-  // flushes and socket writes grow with its load instead of multiplying. Bounded: a mailbox
-  // that never empties still gets its frames out every so often.
+  // Bounded: a mailbox that never empties still gets its frames out every so often.
   constexpr std::size_t max_queued_frames = 64;
-  constexpr std::size_t max_in_flight = 4;
-  if (!subscribers_.has_queued())
-    return;
-  if (subscribers_.queued_frames() < max_queued_frames) {
-    if (!mailbox().empty())
-      return;
-    if (subscribers_.in_flight() >= max_in_flight)
-      return subscribers_.hold();
-  }
-  subscribers_.flush(this);
+  if (subscribers_.has_queued()
+      && (subscribers_.queued_frames() >= max_queued_frames || mailbox().empty()))
+    subscribers_.flush(context());
 }
 
 void channel_actor::on_exit() {
-  subscribers_.flush(this);
+  subscribers_.flush(context());
   // A drain under way when the channel retires: what it published is out; the stop goes on.
   for (auto& promise : draining_)
     promise.deliver(caf::unit);
@@ -323,7 +308,7 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   for (auto& frame : held)
     frames.push_back(std::move(frame));
   // What was queued before this join is not for the joiner: out it goes first.
-  subscribers_.flush(this);
+  subscribers_.flush(context());
   send(msg.connection, messages::joined{topic_, msg.join_ref, caf::actor_cast<caf::actor>(this),
                                         std::move(frames)});
   monitor(msg.connection);
@@ -367,7 +352,7 @@ void channel_actor::handle_unsubscribe(caf::actor_id connection, const std::stri
     return; // gone already, or an older subscription of this connection
   // What it was sent while subscribed goes out first; a broadcast from on_unsubscribe ("X
   // left") then skips the leaver.
-  subscribers_.flush(this);
+  subscribers_.flush(context());
   auto gone = std::move(*subscribers_.remove(connection, join_ref));
   demonitor(gone.connection);
   for (auto id : requests_.open_to(connection))
@@ -413,7 +398,7 @@ void channel_actor::retire() {
   if (retiring_)
     return;
   retiring_ = true;
-  subscribers_.flush(this);
+  subscribers_.flush(context());
   // Out of the directory: nothing new reaches this actor through it, and what did is in the
   // mailbox ahead of the stop, to be forwarded to the topic's next actor.
   directory_->retire(topic_, id());

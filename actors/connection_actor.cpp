@@ -73,10 +73,6 @@ caf::behavior connection_actor::make_behavior() {
   return {
     [this](const messages::fan_out& msg) {
       handle_fan_out(msg);
-      after_message(msg.pipelined);
-    },
-    [this](messages::write_atom) {
-      write_due_ = false;
       after_message();
     },
     [this](messages::inbound_text& msg) {
@@ -129,39 +125,12 @@ void connection_actor::write(transport::outbound_frame frame) {
   ++unflushed_frames_;
 }
 
-caf::resumable::resume_result connection_actor::resume(caf::execution_unit* unit,
-                                                       std::size_t max_throughput) {
-  for (std::size_t handled = 0; handled < max_throughput; ++handled) {
-    auto result = caf::event_based_actor::resume(unit, 1);
-    if (result != resume_later || write_due_)
-      return result; // with a write due: back to the end of the scheduler's queue
-  }
-  return resume_later;
-}
-
-void connection_actor::after_message(bool yield_first) {
+void connection_actor::after_message() {
   // Bounded: a mailbox that never empties still gets its frames written every so often.
   constexpr std::size_t max_unflushed_frames = 512;
-  if (unflushed_frames_ == 0 || write_due_)
+  if (unflushed_frames_ == 0 || (!mailbox().empty() && unflushed_frames_ < max_unflushed_frames))
     return;
-  if (unflushed_frames_ < max_unflushed_frames) {
-    if (!mailbox().empty())
-      return;
-    // A fan-out's write waits one turn, while the topic's other subscribers take the batch: a
-    // flush the channel makes meanwhile joins this socket write (which costs far more than
-    // the turn), so a busy topic's writes grow instead of settling into many small ones.
-    if (yield_first && !yielded_) {
-      yielded_ = write_due_ = true;
-      send(this, messages::write_atom::value);
-      return;
-    }
-  }
-  write_queued();
-}
-
-void connection_actor::write_queued() {
   unflushed_frames_ = 0;
-  yielded_ = false;
   if (std::exchange(must_flush_, false))
     socket_->flush(); // one gather write of everything queued, from this actor's worker
 }
@@ -176,7 +145,9 @@ void connection_actor::handle_fan_out(const messages::fan_out& msg) {
 
 void connection_actor::shut_down() {
   // Everything the channels sent before the stop is in the mailbox ahead of this: written.
-  write_queued();
+  unflushed_frames_ = 0;
+  if (std::exchange(must_flush_, false))
+    socket_->flush();
   closing_ = true;
   socket_->close(transport::close_code::going_away, "server shutting down");
 }

@@ -2,16 +2,10 @@
 
 #include <caf/mailbox_element.hpp>
 #include <caf/make_message.hpp>
-#include <caf/send.hpp>
 
 #include <algorithm>
-#include <utility>
 
 namespace pulse {
-
-messages::delivery_receipt::~delivery_receipt() {
-  caf::anon_send(channel_, delivered_atom::value);
-}
 
 subscriber* subscriber_set::find(caf::actor_id connection) {
   auto it = index_.find(connection);
@@ -53,7 +47,7 @@ void subscriber_set::queue_for(const subscriber& to, transport::outbound_frame f
   queued_.push_back({std::move(frames), to.id(), 0});
 }
 
-void subscriber_set::flush(caf::local_actor* channel) {
+void subscriber_set::flush(caf::execution_unit* host) {
   if (queued_.empty())
     return;
   // Who gets the batch: with a broadcast in it, everyone, but for a subscriber that every
@@ -72,13 +66,8 @@ void subscriber_set::flush(caf::local_actor* channel) {
   }
   if (std::find(named.begin(), named.end(), skip) != named.end())
     skip = 0;
-  auto batch = caf::make_message(messages::fan_out{
-    std::move(queued_),
-    std::make_shared<const messages::delivery_receipt>(caf::actor_cast<caf::actor>(channel)),
-    std::exchange(held_, false)});
+  auto batch = caf::make_message(messages::fan_out{std::move(queued_)});
   queued_ = {};
-  ++in_flight_;
-  auto* host = channel->context();
   if (has_broadcast)
     return send_to_all(batch, skip, host);
   std::sort(named.begin(), named.end());
@@ -101,8 +90,6 @@ void subscriber_set::send_to_all(const caf::message& batch, caf::actor_id skip,
 
 void subscriber_set::clear() {
   per_format_ = {};
-  in_flight_ = 0;
-  held_ = false;
   subscribers_.clear();
   index_.clear();
   queued_.clear();

@@ -71,9 +71,6 @@ class connection_actor : public caf::event_based_actor {
   caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.connection"; }
   void on_exit() override;
-  /// Takes one message at a time, and gives the worker back once a fan-out's write waits for
-  /// its turn (see after_message()).
-  resume_result resume(caf::execution_unit* unit, std::size_t max_throughput) override;
 
  private:
   struct topic_state {
@@ -105,11 +102,8 @@ class connection_actor : public caf::event_based_actor {
   /// Queues a frame on the socket; after_message() writes what is queued.
   void write(transport::outbound_frame frame);
   /// After each message: once the mailbox is empty (or enough piled up), one write of
-  /// everything queued. `yield_first`: the write waits for one turn of the scheduler's queue
-  /// (a write_atom to itself, behind every actor that is ready) so that the channel's next
-  /// flush can still join it.
-  void after_message(bool yield_first = false);
-  void write_queued();
+  /// everything queued.
+  void after_message();
 
   std::shared_ptr<transport::websocket_connection> socket_;
   std::shared_ptr<topic_directory> directory_;
@@ -122,8 +116,6 @@ class connection_actor : public caf::event_based_actor {
   std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
   bool closing_ = false;
   bool must_flush_ = false;          // the socket waits for a flush() of ours
-  bool write_due_ = false;           // a write_atom is on its way to this actor
-  bool yielded_ = false;             // what is queued already waited for a turn
   std::size_t unflushed_frames_ = 0; // queued since the last flush
 };
 

@@ -10,8 +10,6 @@
 //                        shared batch of encoded frames for all of them (broadcasts, and the
 //                        replies, pushes and server requests of that flush, each marked with
 //                        whom it is for); each connection writes its part to its own socket
-//   fan_out's last recipient ──delivered──▶ channel   (a few flushes on their way at most; what
-//                        waits meanwhile goes as one pipelined flush, written a turn later)
 //   server code ──publish / dispatch / listen──▶ directory ──▶ channel ──event──▶ listener
 //   channel ──(no subscriber left)──▶ leaves the directory, forwards what still reaches it, stops
 //   server ──drain──▶ registry ──drain──▶ channels, then transport ──shutdown──▶ connections
@@ -64,9 +62,6 @@ struct inbound_binary {
 
 /// The socket is gone.
 using disconnect_atom = caf::atom_constant<caf::atom("disconnect")>;
-
-/// Connection -> itself: write what is queued now, unless more messages came meanwhile.
-using write_atom = caf::atom_constant<caf::atom("write")>;
 
 /// The server stops: write what is queued, then close the socket with 1001 (going away).
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
@@ -161,35 +156,11 @@ struct outbound_entry {
   }
 };
 
-/// Tells a channel, once the last recipient of one of its flushes lets the batch go, that every
-/// subscriber's connection actor has taken it (delivered_atom). Shared by the batch's copies.
-class delivery_receipt {
- public:
-  explicit delivery_receipt(caf::actor channel) : channel_(std::move(channel)) {}
-  delivery_receipt(const delivery_receipt&) = delete;
-  delivery_receipt& operator=(const delivery_receipt&) = delete;
-  ~delivery_receipt();
-
- private:
-  caf::actor channel_;
-};
-
 /// Channel -> each subscriber's connection: what the channel sent since its last flush, in
 /// order. Built once per flush; every recipient shares the one message.
 struct fan_out {
   std::vector<outbound_entry> entries;
-  std::shared_ptr<const delivery_receipt> receipt;
-  /// What is in it waited while the channel's earlier flushes were on their way: the topic is
-  /// busy, so each subscriber's socket write waits one turn of the scheduler's queue, for the
-  /// next flush to join it.
-  bool pipelined = false;
 };
-
-/// Receipt -> channel: every recipient of one of its flushes has taken it. A channel with a few
-/// flushes on their way holds what it queues next until one comes back, so that a busy topic's
-/// flushes grow with the time its subscribers take (fewer, fuller socket writes) instead of
-/// each publish becoming a flush of its own.
-using delivered_atom = caf::atom_constant<caf::atom("delivered")>;
 
 // ---- server code -> channel (through the topic directory) ---------------------------------------
 

@@ -8,7 +8,7 @@
 
 #include <boost/json/object.hpp>
 #include <caf/actor.hpp>
-#include <caf/local_actor.hpp>
+#include <caf/execution_unit.hpp>
 
 #include <array>
 #include <cstddef>
@@ -64,18 +64,8 @@ class subscriber_set {
   std::size_t queued_frames() const noexcept { return queued_.size(); }
 
   /// Sends what is queued: one message, built once, to the connection actor of every subscriber
-  /// that something in it is for. `channel`: the calling actor, told by a delivered_atom once
-  /// every recipient has taken the message.
-  void flush(caf::local_actor* channel);
-  /// Flushes not yet taken by all their recipients.
-  std::size_t in_flight() const noexcept { return in_flight_; }
-  /// What is queued waits for a flush in flight: the next flush is marked pipelined.
-  void hold() noexcept { held_ = true; }
-  /// A delivered_atom came: one flush less in flight.
-  void delivered() noexcept {
-    if (in_flight_ > 0)
-      --in_flight_;
-  }
+  /// that something in it is for. `host`: the calling actor's execution unit.
+  void flush(caf::execution_unit* host);
 
   /// Drops every subscriber (the actor is going).
   void clear();
@@ -87,8 +77,6 @@ class subscriber_set {
   std::unordered_map<caf::actor_id, std::size_t> index_;
   std::vector<messages::outbound_entry> queued_;
   std::array<std::size_t, transport::phoenix::wire_format_count> per_format_{};
-  std::size_t in_flight_ = 0;
-  bool held_ = false;
 };
 
 } // namespace pulse

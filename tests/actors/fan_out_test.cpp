@@ -1,12 +1,8 @@
 // The fan-out through connection actors: a channel hands each subscriber's connection actor one
 // shared batch per flush, and each connection writes its own socket, on whichever worker runs it.
 #include "tests/support/test_channels.hpp"
-#include <pulse/subscriber_set.hpp>
 #include <pulse/testing.hpp>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/scoped_actor.hpp>
 #include <catch2/catch.hpp>
 
 #include <condition_variable>
@@ -145,59 +141,4 @@ TEST_CASE("a flush reaches each subscriber as one shared message, broadcast_from
   CHECK(frame::parse(fb.payload()).event == "shouted");
   CHECK(a.request("room:flush", "count").is_ok());
   CHECK(a.pending() == 0);
-}
-
-TEST_CASE("a flush's receipt comes back once every recipient let it go, and what waited for one "
-          "goes pipelined") {
-  caf::actor_system_config config;
-  caf::actor_system system{config};
-  caf::scoped_actor channel{system}, first{system}, second{system};
-  subscriber_set subscribers;
-  for (auto* connection : {&first, &second})
-    subscribers.add({caf::actor_cast<caf::actor>(*connection),
-                     "1",
-                     {},
-                     {},
-                     std::make_shared<const connection_identity>(),
-                     transport::phoenix::wire_format::v2});
-  auto queue_one = [&] {
-    frame_set frames;
-    frames[static_cast<std::size_t>(transport::phoenix::wire_format::v2)]
-      = transport::outbound_frame::text("tick");
-    subscribers.queue_broadcast(std::move(frames));
-  };
-  auto take = [](caf::scoped_actor& connection) {
-    bool pipelined = true;
-    connection->receive([&](const messages::fan_out& batch) { pipelined = batch.pipelined; },
-                        caf::after(std::chrono::seconds{10}) >> [] { FAIL("no fan_out"); });
-    return pipelined;
-  };
-  auto delivered = [&](std::chrono::milliseconds wait) {
-    bool came = false;
-    channel->receive([&](messages::delivered_atom) { came = true; }, caf::after(wait) >> [] {});
-    return came;
-  };
-
-  queue_one();
-  subscribers.flush(channel.ptr());
-  CHECK(subscribers.in_flight() == 1);
-  CHECK_FALSE(take(first));
-  CHECK_FALSE(delivered(std::chrono::milliseconds{50})); // the second still holds it
-  CHECK_FALSE(take(second));
-  REQUIRE(delivered(std::chrono::seconds{10}));
-  subscribers.delivered();
-  CHECK(subscribers.in_flight() == 0);
-
-  // Held while others were on their way: the next flush is marked, and only that one.
-  queue_one();
-  subscribers.hold();
-  subscribers.flush(channel.ptr());
-  CHECK(take(first));
-  CHECK(take(second));
-  queue_one();
-  subscribers.flush(channel.ptr());
-  CHECK_FALSE(take(first));
-  CHECK_FALSE(take(second));
-  CHECK(delivered(std::chrono::seconds{10}));
-  CHECK(delivered(std::chrono::seconds{10}));
 }

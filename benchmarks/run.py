@@ -56,7 +56,11 @@ CORES_EFFICIENCY = 0.7  # deliveries/s on n cores / (n x on one core), the goal 
 # Scale-out: the same fan-out through two Pulse nodes sharing one Redis (Pulse only), subscribers
 # split evenly between them, the publisher on the first. Both nodes and Redis share the server's
 # core, so the figure is the cost of going through Redis, against one node on that core.
+# The same through a Redis Cluster of three masters (no replicas), and both with many topics (the
+# rooms scenario's 100 rooms of 10, spread over the cluster's slots) against the matrix's one node.
 TWO_NODES = [dict(subscribers=s, duration=4, warmup=1) for s in (1000, 10000)]
+TWO_NODES_ROOMS = dict(rooms=100, members=10, duration=4, warmup=1)
+SCALE_OUT_MASTERS = {"pulse-2-nodes": 1, "pulse-2-nodes-cluster": 3}
 
 # Compression: Pulse's fan-out at S = 1k with a chat message of about 300 bytes of text in every
 # broadcast (the bare {"seq","t"} payload is under the 128 bytes Pulse starts compressing at),
@@ -226,50 +230,92 @@ class Server:
         return self.proc.returncode
 
 
-class Cluster:
-    """redis-server and two Pulse nodes sharing it, all pinned to `cpu`; the same face as Server
-    (pid, port: the first node's), plus `ports` for the load generator."""
-
-    def __init__(self, pulse_argv, cpu):
-        import socket
-        probe = socket.socket()
+def free_port():
+    import socket
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        self.redis_port = probe.getsockname()[1]
-        probe.close()
-        self.redis = subprocess.Popen(
-            ["taskset", "-c", cpu, "redis-server", "--port", str(self.redis_port), "--bind",
-             "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as c:
-                    c.sendall(b"PING\r\n")
-                    if c.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or self.redis.poll() is not None:
-                self.stop()
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.05)
-        url = f"redis://127.0.0.1:{self.redis_port}"
-        self.nodes = []
-        for i in range(2):
-            self.nodes.append(Server(pulse_argv + ["--redis", url], cpu, f"pulse-node-{i}"))
+        return probe.getsockname()[1]
+
+
+def redis_command(port, *words, timeout=1):
+    """One command in RESP, its reply's first bytes (enough for +PONG and CLUSTER INFO)."""
+    import socket
+    request = f"*{len(words)}\r\n" + "".join(f"${len(w)}\r\n{w}\r\n" for w in words)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as c:
+        c.sendall(request.encode())
+        return c.recv(4096)
+
+
+def await_condition(what, condition, processes, seconds=20):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if condition():
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+            raise RuntimeError(what)
+        time.sleep(0.05)
+
+
+class Nodes:
+    """Two Pulse nodes sharing Redis, all pinned to `cpu`: one redis-server, or (masters = 3) a
+    Redis Cluster of three masters without replicas. The same face as Server (pid, port: the
+    first node's), plus `ports` for the load generator."""
+
+    def __init__(self, pulse_argv, cpu, masters=1):
+        import tempfile
+        self.nodes, self.redis = [], []
+        self.dir = tempfile.mkdtemp(prefix="pulse-bench-redis-")
+        try:
+            ports = [free_port() for _ in range(masters)]
+            for port in ports:
+                argv = ["taskset", "-c", cpu, "redis-server", "--port", str(port), "--bind",
+                        "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"]
+                if masters > 1:  # the bus port chosen too: port + 10000 may be past 65535
+                    argv += ["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+                             "--cluster-config-file",
+                             os.path.join(self.dir, f"nodes-{port}.conf"), "--dir", self.dir]
+                self.redis.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL,
+                                                   start_new_session=True))
+            for port in ports:
+                await_condition("redis-server did not start",
+                                lambda: redis_command(port, "PING").startswith(b"+PONG"), self.redis)
+            addresses = [f"127.0.0.1:{p}" for p in ports]
+            if masters > 1:
+                subprocess.run(["redis-cli", "--cluster", "create", *addresses,
+                                "--cluster-replicas", "0", "--cluster-yes"], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+                for port in ports:
+                    await_condition("the Redis Cluster did not get ok",
+                                    lambda: b"cluster_state:ok" in redis_command(
+                                        port, "CLUSTER", "INFO"), self.redis)
+                redis = ["--redis-cluster", ",".join(addresses)]
+            else:
+                redis = ["--redis", f"redis://{addresses[0]}"]
+            for i in range(2):
+                self.nodes.append(Server(pulse_argv + redis, cpu, f"pulse-node-{i}"))
+        except Exception:
+            self.stop()
+            raise
         self.pid, self.port = self.nodes[0].pid, self.nodes[0].port
         self.ports = ",".join(str(n.port) for n in self.nodes)
         self.argv = self.nodes[0].argv
         self.stderr_tail = self.nodes[0].stderr_tail
 
     def alive(self):
-        return all(n.alive() for n in self.nodes) and self.redis.poll() is None
+        return all(n.alive() for n in self.nodes) and all(r.poll() is None for r in self.redis)
 
     def stop(self):
-        codes = [n.stop() for n in getattr(self, "nodes", [])]
-        if self.redis.poll() is None:
-            self.redis.terminate()
-            self.redis.wait(timeout=15)
+        import shutil
+        codes = [n.stop() for n in self.nodes]
+        for r in self.redis:
+            if r.poll() is None:
+                r.terminate()
+                r.wait(timeout=15)
+        shutil.rmtree(self.dir, ignore_errors=True)
         return max(codes, default=0)
 
 
@@ -287,8 +333,9 @@ def run_point(servers, loadgen, scenario, point, cpus):
     """Runs one point of the matrix against every server; returns their results."""
     results = []
     for name, argv in servers:
-        cluster = name.endswith("-2-nodes")
-        server = Cluster(argv, cpus["server"]) if cluster else Server(argv, cpus["server"], name)
+        cluster = name.startswith("pulse-2-nodes")
+        server = (Nodes(argv, cpus["server"], SCALE_OUT_MASTERS.get(name, 1)) if cluster
+                  else Server(argv, cpus["server"], name))
         cmd = ["taskset", "-c", cpus["loadgen"], loadgen] + loadgen_args(
             scenario, point, server.port, server.pid, name)
         if cluster:
@@ -414,24 +461,29 @@ def evaluate(results):
     verdicts.append({"scenario": "all", "subscribers": None, "figure": "lost, duplicated, disconnects",
                      "target": "0 in every run", "value": sum(not clean(r) for r in results),
                      "met": all(clean(r) for r in results
-                                if r.get("server") in ("pulse", "pulse-2-nodes")
+                                if r.get("server") == "pulse"
+                                or str(r.get("server")).startswith("pulse-2-nodes")
                                 or str(r.get("server")).startswith(("pulse-cores-",
                                                                     "pulse-compress-")))})
     return ratios, verdicts
 
 
 def two_nodes(results):
-    """Fan-out through two nodes and Redis against one node, per S."""
+    """Fan-out and rooms through two nodes and Redis (one server, or a cluster) against one node."""
     rows = []
     for (scenario, s), by in pair_up(results).items():
-        one, two = by.get("pulse"), by.get("pulse-2-nodes")
-        if scenario != "fanout" or not two:
+        one, two, cluster = (by.get(k) for k in ("pulse", "pulse-2-nodes", "pulse-2-nodes-cluster"))
+        if scenario not in ("fanout", "rooms") or not (two or cluster):
             continue
         one_v = one.get("deliveries_per_s") if one else None
-        two_v = two.get("deliveries_per_s")
-        rows.append({"subscribers": s, "one_node": one_v, "two_nodes": two_v,
-                     "ratio": ratio(two_v, one_v), "lost": two.get("lost"),
-                     "duplicated": two.get("duplicated")})
+        two_v = two.get("deliveries_per_s") if two else None
+        cluster_v = cluster.get("deliveries_per_s") if cluster else None
+        through = [r for r in (two, cluster) if r]
+        rows.append({"scenario": scenario, "subscribers": s, "one_node": one_v, "two_nodes": two_v,
+                     "ratio": ratio(two_v, one_v), "cluster": cluster_v,
+                     "cluster_ratio": ratio(cluster_v, one_v),
+                     "lost": sum(r.get("lost", 0) for r in through),
+                     "duplicated": sum(r.get("duplicated", 0) for r in through)})
     return rows
 
 
@@ -681,15 +733,18 @@ def markdown(run):
                     f"{fmt(r['duplicated'])} |")
     if run.get("two_nodes"):
         lines += ["", "## Two nodes through Redis", "",
-                  "Fan-out with the subscribers split evenly between two Pulse nodes that share one "
-                  "redis-server, the publisher on the first node: every broadcast goes through "
-                  "Redis and back to both nodes. Both nodes and Redis run on the server's one core.",
-                  "", "| S | one node, deliveries/s | two nodes + Redis, deliveries/s | "
-                  "two / one | lost | dup |", "|---:|---:|---:|---:|---:|---:|"]
+                  "The subscribers split evenly between two Pulse nodes, every broadcast going "
+                  "through Redis and back to both nodes: one redis-server, or a Redis Cluster of "
+                  "three masters (sharded pub/sub). Fan-out: the publisher on the first node; rooms: "
+                  "every room's members on both nodes, the rooms' topics spread over the cluster's "
+                  "slots. Nodes and Redis all run on the server's one core.",
+                  "", "| scenario | S | one node, deliveries/s | two nodes + Redis | two / one | "
+                  "two nodes + Cluster (3 masters) | cluster / one | lost | dup |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in run["two_nodes"]:
-            rt = r["ratio"]
-            lines.append(f"| {fmt(r['subscribers'])} | {fmt(r['one_node'])} | "
-                         f"{fmt(r['two_nodes'])} | {'–' if rt is None else f'{rt:.2f}x'} | "
+            lines.append(f"| {r.get('scenario', 'fanout')} | {fmt(r['subscribers'])} | "
+                         f"{fmt(r['one_node'])} | {fmt(r['two_nodes'])} | {times(r['ratio'])} | "
+                         f"{fmt(r.get('cluster'))} | {times(r.get('cluster_ratio'))} | "
                          f"{fmt(r['lost'])} | {fmt(r['duplicated'])} |")
     if run.get("compression"):
         lines += [""] + compression_markdown(run)
@@ -812,9 +867,10 @@ def main():
             else:
                 results += run_point(servers, loadgen, scenario, point, cpus)
     if not opts.only or "two-nodes" in opts.only:
-        cluster = [("pulse-2-nodes", servers[0][1])]
+        scale_out = [(name, servers[0][1]) for name in SCALE_OUT_MASTERS]
         for point in TWO_NODES:
-            results += run_point(cluster, loadgen, "fanout", point, cpus)
+            results += run_point(scale_out, loadgen, "fanout", point, cpus)
+        results += run_point(scale_out, loadgen, "rooms", TWO_NODES_ROOMS, cpus)
     if not opts.only or "compression" in opts.only:
         results += run_compression(servers[0][1], loadgen, opts.full, cpus)
     cores_results, cores_note = [], None

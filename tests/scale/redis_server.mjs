@@ -235,10 +235,14 @@ export async function startCluster({ args = [] } = {}) {
   try {
     for (let i = 0; i < 6; ++i) {
       const port = await freePort();
+      // Its bus port, chosen too: Redis's default (port + 10000) is past 65535 for a port
+      // above 55535, and refused.
+      const bus = await freePort();
       const own = path.join(dir, String(port));
       mkdirSync(own);
       nodes.push(await startProcess(port, ["--port", String(port), "--bind", "127.0.0.1",
-        "--cluster-enabled", "yes", "--cluster-config-file", path.join(own, "nodes.conf"),
+        "--cluster-enabled", "yes", "--cluster-port", String(bus),
+        "--cluster-config-file", path.join(own, "nodes.conf"),
         "--cluster-node-timeout", "2000", "--dir", own, "--appendonly", "no", "--save", "",
         "--repl-diskless-sync-delay", "0", "--loglevel", "warning", ...args]));
     }

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startDemo } from "../client/support/demo_server.mjs";
 import { eventually, redisCommand, startCluster } from "./redis_server.mjs";
-import { health, startStream } from "./stream.mjs";
+import { assertGracefulStop, health, startStream } from "./stream.mjs";
 
 let cluster;
 const nodes = [];
@@ -105,6 +105,17 @@ test("a slot moved to another master mid-stream (MOVED and ASK): every message o
     await stream.stop();
     assert.ok((await stream.assertExactlyOnce()) >= 60);
   });
+
+test("a node stopped gracefully mid-stream: its subscribers got everything published before " +
+  "the stop began, then 1001", async (t) => {
+  const [topic] = await oneTopicPerMaster("stopping");
+  const stopping = await startDemo({ args: ["--redis-cluster", cluster.seeds] });
+  const stream = await startStream([nodes[0], stopping], topic,
+    { publishers: [nodes[0], stopping], sockets, every: 5 });
+  stream.start();
+  await stream.untilSent(40);
+  t.diagnostic(`the node stopped ${await assertGracefulStop(stream, stopping)} ms after SIGTERM`);
+});
 
 test("a master killed mid-stream: its replica takes over, the nodes follow, and every " +
   "subscriber gets every message once, in order", async (t) => {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { Socket } from "phoenix";
 import WebSocket from "ws";
 import { pushResult } from "../client/support/demo_server.mjs";
+import { eventually } from "./redis_server.mjs";
 
 /** A connected phoenix Socket; `sockets` collects them for the test's end. */
 export function connect(node, sockets) {
@@ -160,3 +161,28 @@ export async function startStream(nodes, topic, { publishers = nodes, subscriber
     },
   };
 }
+
+/**
+ * Stops `node` (one of the stream's, running) with SIGTERM mid-stream and asserts what a graceful
+ * stop owes its subscribers: every message acknowledged before the stop began, once, then 1001.
+ * Stops the stream too. Returns how long the stop took, in ms.
+ */
+export async function assertGracefulStop(stream, node) {
+  const before = new Set(stream.senders.flatMap((s) => s.acked));
+  const stopped = Date.now();
+  assert.equal(await node.stop(), 0, "the node exits cleanly on SIGTERM");
+  const took = Date.now() - stopped;
+  await stream.stop();
+  const own = stream.subscribers.filter((s) => s.node === node);
+  assert.ok(own.length > 0, "the stopping node has subscribers");
+  for (const subscriber of own) {
+    const texts = subscriber.messages.seen.map((m) => m.payload.text);
+    const missing = [...before].filter((text) => !texts.includes(text));
+    assert.deepEqual(missing, [], "nothing published before the stop is missing");
+    assert.equal(new Set(texts).size, texts.length, "nothing twice");
+    await eventually(async () => subscriber.closes.length > 0, "the socket closed");
+    assert.equal(subscriber.closes[0], 1001, "closed with 1001, going away");
+  }
+  return took;
+}
+

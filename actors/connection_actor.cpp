@@ -49,15 +49,17 @@ open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_
                 std::shared_ptr<const connection_identity> identity, actor_metrics* metrics,
                 transport::phoenix::wire_format format) {
   // Lazily: it starts with its first message, on an actor thread, instead of waking one now.
-  auto actor = system.spawn<connection_actor, caf::lazy_init>(
-    std::move(socket), std::move(directory), limits, std::move(identity), metrics, format);
+  auto actor = system.spawn<connection_actor, caf::lazy_init>(std::move(socket),
+                                                              std::move(directory),
+                                                              std::cref(limits),
+                                                              std::move(identity), metrics, format);
   return std::make_shared<connection_bridge>(std::move(actor));
 }
 
 connection_actor::connection_actor(caf::actor_config& config,
                                    std::shared_ptr<transport::websocket_connection> socket,
                                    std::shared_ptr<topic_directory> directory,
-                                   connection_limits limits,
+                                   const connection_limits& limits,
                                    std::shared_ptr<const connection_identity> identity,
                                    actor_metrics* metrics, transport::phoenix::wire_format format)
     : caf::event_based_actor(config), socket_(std::move(socket)), directory_(std::move(directory)),
@@ -89,10 +91,7 @@ caf::behavior connection_actor::make_behavior() {
       after_message();
     },
     [this](messages::left& msg) {
-      if (msg.ref)
-        write(
-          phoenix::encode_reply(format_, msg.join_ref, msg.ref, msg.topic, true, json::object{}));
-      write(phoenix::encode_unsubscribed(format_, msg.join_ref, msg.topic));
+      handle_left(msg);
       after_message();
     },
     [this](messages::joined& msg) {
@@ -250,12 +249,12 @@ void connection_actor::handle_subscribe(transport::envelope&& msg) {
   if (auto it = topics_.find(msg.topic); it != topics_.end()) {
     // Joining again replaces the old subscription, as Phoenix does: it is closed for good.
     auto& old = it->second;
-    if (old.channel) {
+    if (old.channel)
       send(old.channel, messages::unsubscribe{id(), old.join_ref});
-      demonitor(old.channel);
-    }
     write(phoenix::encode_unsubscribed(format_, old.join_ref, msg.topic));
+    auto channel = old.channel.address();
     topics_.erase(it);
+    demonitor_unless_used(channel);
   }
   if (topics_.size() >= limits_.max_subscriptions) {
     log().info("rejected join of {} from {}: {} subscriptions already", msg.topic,
@@ -289,8 +288,42 @@ void connection_actor::handle_unsubscribe(transport::envelope&& msg) {
   // The channel answers (left) once the subscription is gone, behind what it sent before.
   auto& state = it->second;
   send(state.channel, messages::unsubscribe{id(), state.join_ref, true, msg.ref});
-  demonitor(state.channel);
+  leaving_.push_back(
+    {state.channel.address(), std::move(it->first), std::move(state.join_ref), std::move(msg.ref)});
   topics_.erase(it);
+}
+
+void connection_actor::write_left(const std::string& topic, const std::string& join_ref,
+                                  const std::optional<std::string>& ref) {
+  if (ref)
+    write(phoenix::encode_reply(format_, join_ref, ref, topic, true, json::object{}));
+  write(phoenix::encode_unsubscribed(format_, join_ref, topic));
+}
+
+void connection_actor::handle_left(const messages::left& msg) {
+  write_left(msg.topic, msg.join_ref, msg.ref);
+  auto it = std::find_if(leaving_.begin(), leaving_.end(), [&msg](const leaving& l) {
+    return l.topic == msg.topic && l.join_ref == msg.join_ref;
+  });
+  if (it == leaving_.end())
+    return;
+  auto channel = std::move(it->channel);
+  leaving_.erase(it);
+  demonitor_unless_used(channel);
+}
+
+void connection_actor::demonitor_unless_used(const caf::actor_addr& channel) {
+  if (!channel)
+    return;
+  auto same = [&channel](const caf::actor& other) {
+    return other && other.address() == channel;
+  };
+  bool used = std::any_of(topics_.begin(), topics_.end(),
+                          [&same](const auto& t) { return same(t.second.channel); })
+              || std::any_of(leaving_.begin(), leaving_.end(),
+                             [&channel](const leaving& l) { return l.channel == channel; });
+  if (!used)
+    demonitor(channel);
 }
 
 void connection_actor::forward(transport::envelope&& msg, topic_state& state) {
@@ -355,6 +388,16 @@ void connection_actor::handle_channel_down(const caf::down_msg& down) {
     if (it->second.channel && it->second.channel.address() == down.source) {
       write(phoenix::encode_channel_failed(format_, it->second.join_ref, it->first));
       it = topics_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // A leave it did not answer: the subscription is gone with the channel, so the client is out,
+  // as it asked.
+  for (auto it = leaving_.begin(); it != leaving_.end();) {
+    if (it->channel == down.source) {
+      write_left(it->topic, it->join_ref, it->ref);
+      it = leaving_.erase(it);
     } else {
       ++it;
     }

@@ -29,6 +29,9 @@ server_core::server_core(server_options opts) : options(std::move(opts)), http(o
   // Before the actor system: a key file that cannot be read ends here, with nothing to stop.
   if (options.jwt.is_enabled())
     jwt = std::make_shared<jwt_verifier>(options.jwt);
+  per_connection.max_subscriptions = options.max_subscriptions_per_connection;
+  per_connection.max_messages_per_second = options.max_messages_per_second;
+  per_connection.decode.max_json_depth = options.max_json_depth;
   if (options.threads == 0)
     options.threads = transport::usable_cpu_count();
   config.set("scheduler.max-threads", options.threads);
@@ -101,11 +104,7 @@ std::shared_ptr<transport::connection_handler>
 server_core::open(std::shared_ptr<transport::websocket_connection> socket,
                   std::shared_ptr<const connection_identity> identity,
                   transport::phoenix::wire_format format) {
-  connection_limits limits;
-  limits.max_subscriptions = options.max_subscriptions_per_connection;
-  limits.max_messages_per_second = options.max_messages_per_second;
-  limits.decode.max_json_depth = options.max_json_depth;
-  return open_connection(*system, std::move(socket), directory, limits, std::move(identity),
+  return open_connection(*system, std::move(socket), directory, per_connection, std::move(identity),
                          &metrics, format);
 }
 

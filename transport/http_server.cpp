@@ -5,6 +5,7 @@
 #include <pulse/transport/listener.hpp>
 #include <pulse/transport/websocket_session.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <sched.h>
 #include <thread>
@@ -29,8 +30,28 @@ struct http_server::impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::shared_ptr<listener> acceptor;
   std::vector<std::thread> threads;
+  // One timer for every connection's idle and close deadlines, instead of one armed timer per
+  // connection (its timer and pending wait cost a few hundred bytes on each idle connection).
+  asio::steady_timer sweep{io};
   std::uint16_t port = 0;
   bool stopped = false;
+
+  /// How late a deadline may be acted on: a fifth of the shortest one, within 10 ms and 1 s.
+  std::chrono::milliseconds sweep_period() const {
+    auto shortest = std::min(context.limits.idle_timeout, context.limits.close_timeout);
+    return std::clamp(shortest / 5, std::chrono::milliseconds{10}, std::chrono::milliseconds{1000});
+  }
+
+  void sweep_deadlines() {
+    sweep.expires_after(sweep_period());
+    sweep.async_wait([this](error_code ec) {
+      if (ec)
+        return;
+      auto now = std::chrono::steady_clock::now();
+      context.sessions.for_each([now](websocket_session_base& s) { s.check_deadline(now); });
+      sweep_deadlines();
+    });
+  }
 };
 
 http_server::http_server(const limits& limits) : impl_(std::make_unique<impl>()) {
@@ -72,6 +93,7 @@ std::uint16_t http_server::start(const std::string& address, std::uint16_t port,
   impl_->acceptor = std::make_shared<listener>(impl_->io, endpoint, impl_->context);
   impl_->port = impl_->acceptor->local_endpoint().port();
   impl_->acceptor->run();
+  impl_->sweep_deadlines();
   impl_->work.emplace(impl_->io.get_executor());
   for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i)
     impl_->threads.emplace_back([this] { impl_->io.run(); });
@@ -102,6 +124,7 @@ void http_server::stop(std::chrono::milliseconds drain_deadline) {
     context.sessions.wait_until_empty(std::chrono::steady_clock::now() + drain_deadline);
   }
   impl_->work.reset();
+  impl_->sweep.cancel();
   impl_->io.stop();
   for (auto& thread : impl_->threads)
     thread.join();

@@ -19,6 +19,15 @@ std::array<char, 64 * 1024>& read_buffer() {
   return buffer;
 }
 
+// The deadlines' times as the atomics hold them: steady_clock ticks.
+using clock = std::chrono::steady_clock;
+clock::rep ticks(clock::time_point time) {
+  return time.time_since_epoch().count();
+}
+clock::time_point time_of(clock::rep ticks) {
+  return clock::time_point{clock::duration{ticks}};
+}
+
 } // namespace
 
 template<class Stream>
@@ -27,9 +36,9 @@ websocket_session<Stream>::websocket_session(Stream stream, const limits& limits
                                              std::optional<deflate_agreement> deflate)
     : limits_(limits), deflate_window_bits_(deflate ? deflate->server_window_bits : 0),
       stream_(std::move(stream)), remote_address_(std::move(remote_address)), tracker_(tracker),
-      reader_(limits.max_message_bytes, deflate), timer_(stream_.get_executor()) {
+      reader_(limits.max_message_bytes, deflate) {
   if constexpr (is_tls) {
-    beast::get_lowest_layer(stream_).expires_never(); // our own timer keeps time from now on
+    beast::get_lowest_layer(stream_).expires_never(); // the server's deadline sweep from now on
     tls_read_buffer_ = std::make_unique<std::array<char, 16 * 1024>>();
   }
 }
@@ -56,8 +65,7 @@ void websocket_session<Stream>::start(const open_function& open, std::string_vie
     socket().set_option(
       asio::socket_base::send_buffer_size(static_cast<int>(limits_.socket_send_buffer_bytes)), ec);
   handler_ = open(this->shared_from_this());
-  last_inbound_ = std::chrono::steady_clock::now();
-  arm_timer();
+  last_inbound_.store(ticks(clock::now()), std::memory_order_relaxed);
   if (!early_bytes.empty())
     reader_.consume(early_bytes, *this);
   do_read();
@@ -73,9 +81,11 @@ void websocket_session<Stream>::do_read() {
                               self->on_read(ec, bytes);
                             });
   } else {
-    socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](error_code ec) {
-      self->on_readable(ec);
-    });
+    socket().async_wait(tcp::socket::wait_read,
+                        asio::bind_allocator(handler_allocator<char>(read_memory_),
+                                             [self = this->shared_from_this()](error_code ec) {
+                                               self->on_readable(ec);
+                                             }));
   }
 }
 
@@ -105,7 +115,7 @@ void websocket_session<Stream>::on_read(error_code ec, std::size_t bytes) {
 
 template<class Stream>
 void websocket_session<Stream>::take(std::string_view bytes) {
-  last_inbound_ = std::chrono::steady_clock::now();
+  last_inbound_.store(ticks(clock::now()), std::memory_order_relaxed);
   tracker_.bytes_in.fetch_add(bytes.size(), std::memory_order_relaxed);
   if (!reader_.is_done())
     reader_.consume(bytes, *this);
@@ -286,7 +296,7 @@ void websocket_session<Stream>::begin_close(std::uint16_t code, std::string_view
   lock.unlock();
   // The close deadline replaces the idle timeout; it is armed on the strand.
   asio::post(stream_.get_executor(), [self = this->shared_from_this(), must_flush] {
-    self->arm_timer();
+    self->start_close_deadline();
     if (must_flush)
       self->write_queued();
   });
@@ -436,37 +446,36 @@ void websocket_session<Stream>::on_write(error_code ec, std::size_t bytes) {
 // ---- time --------------------------------------------------------------------------------------
 
 template<class Stream>
-void websocket_session<Stream>::arm_timer() {
-  if (finished_)
-    return;
-  bool closing;
-  {
-    std::lock_guard guard{mutex_};
-    closing = state_ != state::open;
-  }
-  if (closing)
-    timer_.expires_after(limits_.close_timeout);
-  else
-    timer_.expires_at(last_inbound_ + limits_.idle_timeout);
-  timer_.async_wait([self = this->shared_from_this()](error_code ec) { self->on_timer(ec); });
+void websocket_session<Stream>::start_close_deadline() {
+  close_deadline_.store(ticks(clock::now() + limits_.close_timeout), std::memory_order_relaxed);
 }
 
 template<class Stream>
-void websocket_session<Stream>::on_timer(error_code ec) {
-  if (finished_ || ec == asio::error::operation_aborted)
+void websocket_session<Stream>::check_deadline(clock::time_point now) {
+  auto closing = close_deadline_.load(std::memory_order_relaxed);
+  auto deadline = closing != 0
+                    ? time_of(closing)
+                    : time_of(last_inbound_.load(std::memory_order_relaxed)) + limits_.idle_timeout;
+  if (now >= deadline)
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->on_deadline(); });
+}
+
+template<class Stream>
+void websocket_session<Stream>::on_deadline() {
+  if (finished_)
     return;
-  std::unique_lock lock{mutex_};
-  bool closing = state_ != state::open;
-  lock.unlock();
-  if (closing)
-    return finish(); // the close deadline passed
-  if (std::chrono::steady_clock::now() >= last_inbound_ + limits_.idle_timeout) {
-    log().info("closing connection from {}: no data for {} ms", remote_address_,
-               limits_.idle_timeout.count());
-    tracker_.idle_timeouts.fetch_add(1, std::memory_order_relaxed);
-    return begin_close(close_code::policy_violation, "heartbeat timeout", false);
+  auto now = clock::now();
+  if (auto closing = close_deadline_.load(std::memory_order_relaxed); closing != 0) {
+    if (now >= time_of(closing))
+      finish(); // the close handshake did not finish in time
+    return;
   }
-  arm_timer();
+  if (now < time_of(last_inbound_.load(std::memory_order_relaxed)) + limits_.idle_timeout)
+    return; // data came since the sweep looked
+  log().info("closing connection from {}: no data for {} ms", remote_address_,
+             limits_.idle_timeout.count());
+  tracker_.idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+  begin_close(close_code::policy_violation, "heartbeat timeout", false);
 }
 
 template<class Stream>
@@ -475,7 +484,6 @@ void websocket_session<Stream>::finish() {
     return;
   finished_ = true;
   error_code ec;
-  timer_.cancel();
   // Shut down, not closed: a writer on another thread may be inside sendmsg() on this descriptor,
   // which must not be reused by another connection before the session is gone.
   socket().shutdown(tcp::socket::shutdown_both, ec);

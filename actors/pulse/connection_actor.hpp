@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -64,7 +65,7 @@ class connection_actor : public caf::event_based_actor {
  public:
   connection_actor(caf::actor_config& config,
                    std::shared_ptr<transport::websocket_connection> socket,
-                   std::shared_ptr<topic_directory> directory, connection_limits limits,
+                   std::shared_ptr<topic_directory> directory, const connection_limits& limits,
                    std::shared_ptr<const connection_identity> identity, actor_metrics* metrics,
                    transport::phoenix::wire_format format = transport::phoenix::wire_format::v2);
 
@@ -77,6 +78,14 @@ class connection_actor : public caf::event_based_actor {
     std::string join_ref;
     caf::actor channel;                    ///< set once the join succeeded
     std::vector<transport::envelope> held; ///< pushes that arrived before that
+  };
+  /// A leave the channel has yet to answer (left): its channel stays monitored until then, so
+  /// that a channel dying meanwhile still gets the leave answered.
+  struct leaving {
+    caf::actor_addr channel;
+    std::string topic;
+    std::string join_ref;
+    std::optional<std::string> ref;
   };
 
   void handle_text(std::string& text);
@@ -94,7 +103,13 @@ class connection_actor : public caf::event_based_actor {
   void handle_joined(messages::joined& msg);
   void handle_refused(messages::join_refused& msg);
   void handle_fan_out(const messages::fan_out& msg);
+  void handle_left(const messages::left& msg);
+  /// The leave's `ok` reply (when it had a ref), then phx_close.
+  void write_left(const std::string& topic, const std::string& join_ref,
+                  const std::optional<std::string>& ref);
   void handle_channel_down(const caf::down_msg& down);
+  /// Stops monitoring `channel` unless a subscription or a leave still depends on it.
+  void demonitor_unless_used(const caf::actor_addr& channel);
   void shut_down();
   void reply_ok(const transport::envelope& msg);
   void reply_error(const transport::envelope& msg, std::string_view reason,
@@ -107,11 +122,12 @@ class connection_actor : public caf::event_based_actor {
 
   std::shared_ptr<transport::websocket_connection> socket_;
   std::shared_ptr<topic_directory> directory_;
-  connection_limits limits_;
+  const connection_limits& limits_; // the server's: shared by every connection
   std::shared_ptr<const connection_identity> identity_;
   actor_metrics* metrics_;
   transport::phoenix::wire_format format_;
   topic_table<topic_state> topics_;
+  std::vector<leaving> leaving_;
   double tokens_;
   std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
   bool closing_ = false;
@@ -120,7 +136,7 @@ class connection_actor : public caf::event_based_actor {
 };
 
 /// Spawns the connection actor for a freshly upgraded socket and returns what the transport
-/// reports its traffic to.
+/// reports its traffic to. `limits` outlives the actor (the server's).
 std::shared_ptr<transport::connection_handler>
 open_connection(caf::actor_system& system, std::shared_ptr<transport::websocket_connection> socket,
                 std::shared_ptr<topic_directory> directory, const connection_limits& limits,

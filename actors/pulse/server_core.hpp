@@ -3,6 +3,7 @@
 #pragma once
 
 #include <pulse/channel_definition.hpp>
+#include <pulse/connection_actor.hpp>
 #include <pulse/metrics.hpp>
 #include <pulse/redis_broker.hpp>
 #include <pulse/server.hpp>
@@ -64,8 +65,9 @@ struct server_core : std::enable_shared_from_this<server_core> {
   pulse::authenticator authenticator;
   std::shared_ptr<jwt_verifier> jwt; ///< set: server_options::jwt has keys
   actor_metrics metrics;
-  std::mutex mutex;              // guards owned, started, stopped
-  std::vector<caf::actor> owned; // stopped with the server: adopted actors, callback listeners
+  connection_limits per_connection; ///< every connection actor's, by reference
+  std::mutex mutex;                 // guards owned, started, stopped
+  std::vector<caf::actor> owned;    // stopped with the server: adopted actors, callback listeners
   bool started = false;
   bool stopped = false;
 };

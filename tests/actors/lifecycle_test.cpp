@@ -146,6 +146,18 @@ TEST_CASE_METHOD(room_fixture,
   CHECK(a.request("room:f", "count").response().at("messages") == 0); // a fresh instance
 }
 
+TEST_CASE_METHOD(room_fixture, "a leave is answered when the channel fails before it let go") {
+  test_client leaver{srv};
+  REQUIRE(leaver.join("room:fl").is_ok());
+  auto join_ref = leaver.join_ref("room:fl");
+  leaver.push("room:fl", "crash"); // the channel dies on this, with the leave in its mailbox
+  CHECK(leaver.leave("room:fl").is_ok());
+  CHECK(leaver.next_event("phx_close").join_ref == join_ref);
+  // Out, as it asked: a fresh channel takes the next join.
+  REQUIRE(leaver.join("room:fl").is_ok());
+  CHECK(leaver.request("room:fl", "count").response().at("messages") == 0);
+}
+
 TEST_CASE("a persistent channel that fails starts again at once") {
   server srv;
   srv.channel<test::test_room>("room:*").persistent();

@@ -266,6 +266,23 @@ TEST_CASE("a silent connection is closed after the idle timeout and unsubscribed
   }
 }
 
+TEST_CASE("a peer that never answers the close frame is cut off after the close timeout") {
+  using namespace std::chrono_literals;
+  server_options options;
+  options.limits.idle_timeout = 200ms;
+  options.limits.close_timeout = 300ms;
+  test_server server{options};
+  auto port = server.start();
+  auto started = std::chrono::steady_clock::now();
+  // Upgraded, then deaf and silent: it reads nothing, so it never answers the server's close.
+  ws_test_client deaf{port};
+  REQUIRE(testing::eventually([&] { return server.srv.connection_count() == 1; }));
+  REQUIRE(testing::eventually([&] { return server.srv.connection_count() == 0; }, 4s));
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(took >= 500ms);             // the idle timeout, then the close timeout
+  CHECK(deaf.wait_close() == 1008); // what it was sent, read now
+}
+
 TEST_CASE("a graceful stop delivers everything broadcast before it, then closes with 1001") {
   test_server server;
   auto port = server.start();

@@ -5,10 +5,12 @@
 #include <pulse/transport/asio.hpp>
 #include <pulse/transport/connection.hpp>
 #include <pulse/transport/deflate_negotiation.hpp>
+#include <pulse/transport/handler_memory.hpp>
 #include <pulse/transport/limits.hpp>
 #include <pulse/transport/websocket_reader.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -30,6 +32,9 @@ class websocket_session_base : public websocket_connection {
   virtual void shut_down() = 0;
   /// Bytes queued and not yet written.
   virtual std::size_t queued_bytes() const = 0;
+  /// The server's deadline sweep, from any thread: a session past its idle or close deadline
+  /// acts on it (on its own strand). Sessions that keep their own timers ignore it.
+  virtual void check_deadline(std::chrono::steady_clock::time_point) {}
 };
 
 /// Owns the stream: a plain tcp::socket, or a tls_stream. Everything but send() and close() runs
@@ -62,6 +67,7 @@ class websocket_session final : public websocket_session_base,
 
   /// Bytes queued for this connection and not yet written.
   std::size_t queued_bytes() const override;
+  void check_deadline(std::chrono::steady_clock::time_point now) override;
 
  private:
   enum class state { open, closing, closed };
@@ -99,8 +105,11 @@ class websocket_session final : public websocket_session_base,
   /// Gives up the writer's token; the strand finishes the close handshake if the close went out.
   void release_writer(std::unique_lock<std::mutex>& lock);
   void after_close_sent();
-  void arm_timer();
-  void on_timer(error_code ec);
+  /// On the strand: the close handshake has `close_timeout` from now to finish.
+  void start_close_deadline();
+  /// On the strand: a deadline the sweep saw passed; closes an idle connection (1008) or ends
+  /// a close handshake that took too long.
+  void on_deadline();
   void finish();
 
   // First, in the object's first cache lines: what a fan-out touches on every subscriber, so
@@ -119,7 +128,7 @@ class websocket_session final : public websocket_session_base,
   std::string remote_address_;
   session_tracker& tracker_;
   websocket_reader reader_;
-  asio::steady_timer timer_;
+  handler_memory read_memory_;                  // the pending read's handler
   std::shared_ptr<connection_handler> handler_; // strand only
 
   std::vector<outbound_frame> writing_; // the writer's: the batch being written
@@ -127,8 +136,10 @@ class websocket_session final : public websocket_session_base,
   std::size_t write_offset_ = 0;        // plain: bytes of that frame already sent
   std::vector<asio::const_buffer> buffers_;
   std::unique_ptr<std::array<char, 16 * 1024>> tls_read_buffer_; // TLS only: one record
-  std::chrono::steady_clock::time_point last_inbound_;
-  bool peer_closed_ = false; // the peer sent its close frame
+  // Read by the deadline sweep from another thread: steady_clock ticks.
+  std::atomic<std::chrono::steady_clock::rep> last_inbound_{0};
+  std::atomic<std::chrono::steady_clock::rep> close_deadline_{0}; // 0: not closing
+  bool peer_closed_ = false;                                      // the peer sent its close frame
   bool close_written_ = false;
   bool finished_ = false;
 };

@@ -27,6 +27,12 @@ class connection_bridge final : public transport::connection_handler {
     caf::anon_send(actor_, messages::inbound_binary{std::move(message)});
   }
 
+  void on_messages(std::vector<transport::inbound_message>&& batch) override {
+    if (batch.size() == 1)
+      return transport::connection_handler::on_messages(std::move(batch));
+    caf::anon_send(actor_, messages::inbound_batch{std::move(batch)});
+  }
+
   void on_closed() override {
     caf::anon_send(actor_, messages::disconnect_atom::value);
     actor_ = nullptr;
@@ -83,6 +89,11 @@ caf::behavior connection_actor::make_behavior() {
     },
     [this](messages::inbound_binary& msg) {
       handle_binary(msg.bytes);
+      after_message();
+    },
+    [this](messages::inbound_batch& msg) {
+      for (auto& message : msg.messages)
+        message.binary ? handle_binary(message.bytes) : handle_text(message.bytes);
       after_message();
     },
     [this](messages::push_unmatched& msg) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <utility>
 
 namespace pulse::transport {
 
@@ -67,7 +68,7 @@ void websocket_session<Stream>::start(const open_function& open, std::string_vie
   handler_ = open(this->shared_from_this());
   last_inbound_.store(ticks(clock::now()), std::memory_order_relaxed);
   if (!early_bytes.empty())
-    reader_.consume(early_bytes, *this);
+    consume(early_bytes);
   do_read();
 }
 
@@ -118,9 +119,18 @@ void websocket_session<Stream>::take(std::string_view bytes) {
   last_inbound_.store(ticks(clock::now()), std::memory_order_relaxed);
   tracker_.bytes_in.fetch_add(bytes.size(), std::memory_order_relaxed);
   if (!reader_.is_done())
-    reader_.consume(bytes, *this);
+    consume(bytes);
   if (!finished_)
     do_read(); // after a close, keep reading until the peer's EOF
+}
+
+template<class Stream>
+void websocket_session<Stream>::consume(std::string_view bytes) {
+  reader_.consume(bytes, *this);
+  // One hand-over per read: the messages of a burst reach the connection actor together, so
+  // that what they broadcast goes out in one flush.
+  if (!inbound_.empty() && handler_)
+    handler_->on_messages(std::exchange(inbound_, {}));
 }
 
 template<class Stream>
@@ -142,10 +152,7 @@ void websocket_session<Stream>::deliver(std::string&& message, bool binary) {
     lock.unlock();
     if (!open)
       return;
-    if (binary)
-      handler_->on_binary(std::move(message));
-    else
-      handler_->on_text(std::move(message));
+    inbound_.push_back({std::move(message), binary});
   }
 }
 

@@ -1,6 +1,7 @@
 // The whole conversation between Pulse's actors, on one page.
 //
-//   transport ──inbound_text / inbound_binary / disconnect / shutdown──▶ connection actor
+//   transport ──inbound_text / inbound_binary / inbound_batch (what one read completed)
+//             / disconnect / shutdown──▶ connection actor
 //   connection ──subscribe──▶ channel        (found in the topic directory; started there on the
 //                                             first join, once per topic even when joins race)
 //   channel ──joined | join_refused──▶ connection   (the join's reply, what the client missed,
@@ -29,6 +30,7 @@
 #include <pulse/auth.hpp>
 #include <pulse/event.hpp>
 #include <pulse/payload.hpp>
+#include <pulse/transport/connection.hpp>
 #include <pulse/transport/outbound_frame.hpp>
 #include <pulse/transport/phoenix_codec.hpp>
 
@@ -58,6 +60,11 @@ struct inbound_text {
 /// One complete inbound binary message.
 struct inbound_binary {
   std::string bytes;
+};
+
+/// Several complete inbound messages, in order: what one read of the socket completed.
+struct inbound_batch {
+  std::vector<transport::inbound_message> messages;
 };
 
 /// The socket is gone.
@@ -313,6 +320,7 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::inbound_text)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::inbound_binary)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::inbound_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::subscribe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::joined)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pulse::messages::join_refused)

@@ -37,6 +37,32 @@ TEST_CASE("over real sockets, a broadcast reaches each subscriber once and in or
   }
 }
 
+TEST_CASE("messages that arrive in one read are each handled, in order") {
+  test_server server;
+  auto port = server.start();
+  ws_test_client publisher{port}, reader{port};
+  REQUIRE(publisher.join("room:burst").is_ok());
+  REQUIRE(reader.join("room:burst").is_ok());
+  // Twenty pushes, a request and a heartbeat in one write: the server reads them as one burst.
+  constexpr int messages = 20;
+  auto pushed = [&](const std::string& ref, const std::string& event, const std::string& payload) {
+    return client_frame(op::text, "[\"" + publisher.join_ref("room:burst") + "\",\"" + ref
+                                    + "\",\"room:burst\",\"" + event + "\"," + payload + "]");
+  };
+  std::string burst;
+  for (int i = 0; i < messages; ++i)
+    burst += pushed("m" + std::to_string(i), "message", R"({"n":)" + std::to_string(i) + "}");
+  burst += pushed("count", "count", "{}");
+  burst += client_frame(op::text, R"([null,"hb","phoenix","heartbeat",{}])");
+  publisher.send_raw(burst);
+  // The request saw every push before it, and the heartbeat came after it.
+  auto count = publisher.reply_to("count");
+  CHECK(count.payload.at("response").at("messages") == messages);
+  CHECK(publisher.reply_to("hb").payload.at("status") == "ok");
+  for (int i = 0; i < messages; ++i)
+    CHECK(reader.receive_event("new_message").payload.at("n") == i);
+}
+
 TEST_CASE("the seed chat and notifications channels behave as documented") {
   test_server server;
   auto port = server.start();

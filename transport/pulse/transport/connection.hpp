@@ -40,9 +40,22 @@ class websocket_connection {
 };
 
 /// Receives one connection's inbound traffic, one call at a time, in order.
+/// One complete inbound message.
+struct inbound_message {
+  std::string bytes;
+  bool binary = false;
+};
+
 class connection_handler {
  public:
   virtual ~connection_handler() = default;
+
+  /// Every message one read of the socket completed, in order: a burst arrives as one. By
+  /// default, one on_text() or on_binary() each.
+  virtual void on_messages(std::vector<inbound_message>&& messages) {
+    for (auto& message : messages)
+      message.binary ? on_binary(std::move(message.bytes)) : on_text(std::move(message.bytes));
+  }
 
   /// A complete text message.
   virtual void on_text(std::string&& message) = 0;

@@ -84,7 +84,9 @@ class websocket_session final : public websocket_session_base,
   void on_readable(error_code ec);                // plain: the socket has bytes, read them in place
   void on_read(error_code ec, std::size_t bytes); // TLS: decrypted bytes arrived
   void take(std::string_view bytes);
-  /// Hands a complete inbound message to the handler while the connection is open.
+  /// Reads `bytes` and hands the handler every message they completed, at once.
+  void consume(std::string_view bytes);
+  /// Keeps a complete inbound message for the handler while the connection is open.
   void deliver(std::string&& message, bool binary);
   /// The frame as this connection sends it: compressed (and shared) where deflate was agreed.
   outbound_frame for_the_wire(outbound_frame&& frame) const;
@@ -129,6 +131,7 @@ class websocket_session final : public websocket_session_base,
   session_tracker& tracker_;
   websocket_reader reader_;
   handler_memory read_memory_;                  // the pending read's handler
+  std::vector<inbound_message> inbound_;        // what the read under way completed
   std::shared_ptr<connection_handler> handler_; // strand only
 
   std::vector<outbound_frame> writing_; // the writer's: the batch being written

@@ -127,6 +127,11 @@ void websocket_session<Stream>::take(std::string_view bytes) {
 template<class Stream>
 void websocket_session<Stream>::consume(std::string_view bytes) {
   reader_.consume(bytes, *this);
+  hand_over();
+}
+
+template<class Stream>
+void websocket_session<Stream>::hand_over() {
   // One hand-over per read: the messages of a burst reach the connection actor together, so
   // that what they broadcast goes out in one flush.
   if (!inbound_.empty() && handler_)
@@ -169,6 +174,7 @@ void websocket_session<Stream>::on_ping(std::string_view payload) {
 
 template<class Stream>
 void websocket_session<Stream>::on_close(std::uint16_t code, std::string_view) {
+  hand_over(); // what came before the close, while the connection is still open
   peer_closed_ = true;
   std::unique_lock lock{mutex_};
   bool we_closed_first = state_ != state::open;
@@ -184,6 +190,7 @@ void websocket_session<Stream>::on_close(std::uint16_t code, std::string_view) {
 
 template<class Stream>
 void websocket_session<Stream>::on_failure(std::uint16_t code, std::string_view why) {
+  hand_over(); // what came before the broken frame, while the connection is still open
   log().info("closing connection from {} with {}: {}", remote_address_, code, why);
   tracker_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
   begin_close(code, why, false);

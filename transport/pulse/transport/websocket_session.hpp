@@ -86,6 +86,8 @@ class websocket_session final : public websocket_session_base,
   void take(std::string_view bytes);
   /// Reads `bytes` and hands the handler every message they completed, at once.
   void consume(std::string_view bytes);
+  /// Hands the handler the messages kept so far.
+  void hand_over();
   /// Keeps a complete inbound message for the handler while the connection is open.
   void deliver(std::string&& message, bool binary);
   /// The frame as this connection sends it: compressed (and shared) where deflate was agreed.

@@ -68,54 +68,42 @@ connection_actor::connection_actor(caf::actor_config& config,
                                    const connection_limits& limits,
                                    std::shared_ptr<const connection_identity> identity,
                                    actor_metrics* metrics, transport::phoenix::wire_format format)
-    : caf::event_based_actor(config), socket_(std::move(socket)), directory_(std::move(directory)),
+    : lean_actor(config), socket_(std::move(socket)), directory_(std::move(directory)),
       limits_(limits),
       identity_(identity ? std::move(identity) : std::make_shared<const connection_identity>()),
       metrics_(metrics), format_(format), tokens_(limits.max_messages_per_second) {}
 
-caf::behavior connection_actor::make_behavior() {
-  set_down_handler([this](caf::down_msg& down) {
-    handle_channel_down(down);
-    after_message();
-  });
-  return {
-    [this](const messages::fan_out& msg) {
-      handle_fan_out(msg);
-      after_message();
-    },
-    [this](messages::inbound_text& msg) {
-      handle_text(msg.text);
-      after_message();
-    },
-    [this](messages::inbound_binary& msg) {
-      handle_binary(msg.bytes);
-      after_message();
-    },
-    [this](messages::inbound_batch& msg) {
-      for (auto& message : msg.messages)
-        message.binary ? handle_binary(message.bytes) : handle_text(message.bytes);
-      after_message();
-    },
-    [this](messages::push_unmatched& msg) {
-      write(
-        phoenix::encode_error_reply(format_, std::nullopt, msg.ref, msg.topic, "unmatched topic"));
-      after_message();
-    },
-    [this](messages::left& msg) {
-      handle_left(msg);
-      after_message();
-    },
-    [this](messages::joined& msg) {
-      handle_joined(msg);
-      after_message();
-    },
-    [this](messages::join_refused& msg) {
-      handle_refused(msg);
-      after_message();
-    },
-    [this](messages::shutdown_atom) { shut_down(); },
-    [this](messages::disconnect_atom) { quit(); },
-  };
+void connection_actor::handle(caf::type_erased_tuple& content) {
+  // The broadcast first: most of what a connection handles.
+  if (content.match_elements<messages::fan_out>()) {
+    handle_fan_out(content.get_as<messages::fan_out>(0)); // shared by every subscriber: read only
+  } else if (content.match_elements<messages::inbound_text>()) {
+    handle_text(content.get_mutable_as<messages::inbound_text>(0).text);
+  } else if (content.match_elements<messages::inbound_batch>()) {
+    for (auto& message : content.get_mutable_as<messages::inbound_batch>(0).messages)
+      message.binary ? handle_binary(message.bytes) : handle_text(message.bytes);
+  } else if (content.match_elements<messages::inbound_binary>()) {
+    handle_binary(content.get_mutable_as<messages::inbound_binary>(0).bytes);
+  } else if (content.match_elements<messages::joined>()) {
+    handle_joined(content.get_mutable_as<messages::joined>(0));
+  } else if (content.match_elements<messages::left>()) {
+    handle_left(content.get_as<messages::left>(0));
+  } else if (content.match_elements<messages::join_refused>()) {
+    handle_refused(content.get_mutable_as<messages::join_refused>(0));
+  } else if (content.match_elements<messages::push_unmatched>()) {
+    auto& msg = content.get_as<messages::push_unmatched>(0);
+    write(
+      phoenix::encode_error_reply(format_, std::nullopt, msg.ref, msg.topic, "unmatched topic"));
+  } else if (content.match_elements<caf::down_msg>()) {
+    handle_channel_down(content.get_as<caf::down_msg>(0));
+  } else if (content.match_elements<caf::atom_value>()) {
+    auto atom = content.get_as<caf::atom_value>(0);
+    if (atom == messages::disconnect_atom::value)
+      return quit();
+    if (atom == messages::shutdown_atom::value)
+      return shut_down();
+  }
+  after_message();
 }
 
 void connection_actor::on_exit() {
@@ -138,7 +126,7 @@ void connection_actor::write(transport::outbound_frame frame) {
 void connection_actor::after_message() {
   // Bounded: a mailbox that never empties still gets its frames written every so often.
   constexpr std::size_t max_unflushed_frames = 512;
-  if (unflushed_frames_ == 0 || (!mailbox().empty() && unflushed_frames_ < max_unflushed_frames))
+  if (unflushed_frames_ == 0 || (more_messages() && unflushed_frames_ < max_unflushed_frames))
     return;
   unflushed_frames_ = 0;
   if (std::exchange(must_flush_, false))

@@ -1,9 +1,11 @@
 // The actor behind one client connection: routes its messages to channels, knows which topics
 // it joined (topic -> join_ref), and is the only writer of its socket: replies, pushes and the
-// channels' batches all reach the socket through it, corked until its mailbox is empty.
+// channels' batches all reach the socket through it, corked until its mailbox is empty. A lean
+// actor (lean_actor.hpp): every broadcast activates every subscriber's connection.
 #pragma once
 
 #include <pulse/auth.hpp>
+#include <pulse/lean_actor.hpp>
 #include <pulse/messages.hpp>
 #include <pulse/metrics.hpp>
 #include <pulse/topic_directory.hpp>
@@ -11,7 +13,8 @@
 #include <pulse/transport/envelope.hpp>
 #include <pulse/transport/phoenix_codec.hpp>
 
-#include <caf/event_based_actor.hpp>
+#include <caf/actor.hpp>
+#include <caf/system_messages.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -61,7 +64,7 @@ struct connection_limits {
   transport::phoenix::decode_limits decode;
 };
 
-class connection_actor : public caf::event_based_actor {
+class connection_actor : public lean_actor {
  public:
   connection_actor(caf::actor_config& config,
                    std::shared_ptr<transport::websocket_connection> socket,
@@ -69,9 +72,11 @@ class connection_actor : public caf::event_based_actor {
                    std::shared_ptr<const connection_identity> identity, actor_metrics* metrics,
                    transport::phoenix::wire_format format = transport::phoenix::wire_format::v2);
 
-  caf::behavior make_behavior() override;
   const char* name() const override { return "pulse.connection"; }
   void on_exit() override;
+
+ protected:
+  void handle(caf::type_erased_tuple& content) override;
 
  private:
   struct topic_state {

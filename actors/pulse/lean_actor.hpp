@@ -1,0 +1,76 @@
+// A CAF actor with a mailbox and nothing else: what a connection needs and no more.
+//
+// An event_based_actor carries a behavior stack, four mailbox queues for streams and priorities,
+// request/response bookkeeping, timeouts and stream managers: 1 KB per actor and, per message, an
+// activation that walks all of them. A connection uses none of it; there are tens of thousands of
+// them, and every broadcast activates each. A lean_actor is scheduled on the same workers and is
+// a full actor to everyone else (an address, monitors, links, exit), but its mailbox is one FIFO
+// and each message goes straight to handle().
+#pragma once
+
+#include <caf/actor_config.hpp>
+#include <caf/intrusive/lifo_inbox.hpp>
+#include <caf/local_actor.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/policy/normal_messages.hpp>
+#include <caf/resumable.hpp>
+
+#include <utility>
+
+namespace pulse {
+
+class lean_actor : public caf::local_actor, public caf::resumable {
+ public:
+  using behavior_type = caf::behavior; // spawn() hands out a caf::actor
+
+  explicit lean_actor(caf::actor_config& config);
+  ~lean_actor() override;
+
+  // -- caf::abstract_actor, caf::local_actor ---------------------------------------------------
+
+  void enqueue(caf::mailbox_element_ptr element, caf::execution_unit* host) override;
+  void launch(caf::execution_unit* host, bool lazy, bool hide) override;
+  bool cleanup(caf::error&& reason, caf::execution_unit* host) override;
+
+  // -- caf::resumable ----------------------------------------------------------------------------
+
+  subtype_t subtype() const override;
+  resume_result resume(caf::execution_unit* host, std::size_t max_throughput) override;
+  void intrusive_ptr_add_ref_impl() override;
+  void intrusive_ptr_release_impl() override;
+
+ protected:
+  /// One message, in the order they arrived (`content` is shared with other recipients: read it
+  /// through get_as, or get_mutable_as where it is the actor's alone). A down_msg comes here too;
+  /// an exit_msg with an error reason ends the actor before handle() sees it.
+  virtual void handle(caf::type_erased_tuple& content) = 0;
+
+  /// Ends the actor once the message being handled is done: on_exit(), then monitors fire.
+  void quit(caf::error reason = caf::error{});
+
+  /// Whether another message is already waiting.
+  bool more_messages() const noexcept;
+
+  /// Sends `xs...` to `to` as this actor.
+  template<class Handle, class... Ts>
+  void send(const Handle& to, Ts&&... xs) {
+    if (to)
+      to->enqueue(caf::make_mailbox_element(ctrl(), caf::make_message_id(), {},
+                                            std::forward<Ts>(xs)...),
+                  context());
+  }
+
+ private:
+  using inbox = caf::intrusive::lifo_inbox<caf::policy::normal_messages>;
+
+  /// Moves what the inbox holds into `next_`, oldest first.
+  void fetch_more();
+  void dispatch(caf::mailbox_element& element);
+  void drop_mailbox(const caf::error& reason);
+
+  inbox inbox_;
+  caf::mailbox_element* next_ = nullptr; // taken from the inbox, not handled yet (oldest first)
+  bool quitting_ = false;
+};
+
+} // namespace pulse

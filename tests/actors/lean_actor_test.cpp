@@ -1,0 +1,141 @@
+// lean_actor: a CAF actor with one FIFO mailbox, as every connection is one. It must keep what
+// CAF promises any actor: each sender's order, monitors, exit, requests answered.
+#include <pulse/lean_actor.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
+#include <caf/send.hpp>
+#include <caf/system_messages.hpp>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace {
+
+/// What a test actor saw.
+struct record {
+  std::vector<std::vector<int>> per_sender; // the sequence numbers each sender's messages carried
+  int handled = 0;
+  bool exited = false;
+};
+
+/// Counts (sender, sequence) pairs; quits after `expected` of them, or on "stop".
+class counter final : public pulse::lean_actor {
+ public:
+  counter(caf::actor_config& config, record& seen, int senders, int expected)
+      : lean_actor(config), seen_(seen), expected_(expected) {
+    seen_.per_sender.resize(senders);
+  }
+
+  void on_exit() override { seen_.exited = true; }
+
+ protected:
+  void handle(caf::type_erased_tuple& content) override {
+    if (content.match_elements<int, int>()) {
+      seen_.per_sender[content.get_as<int>(0)].push_back(content.get_as<int>(1));
+      if (++seen_.handled == expected_)
+        quit();
+    } else if (content.match_elements<std::string>() && content.get_as<std::string>(0) == "stop") {
+      quit(caf::make_error(caf::sec::runtime_error));
+    }
+  }
+
+ private:
+  record& seen_;
+  int expected_;
+};
+
+caf::actor_system_config& with_workers(caf::actor_system_config& config, std::size_t workers,
+                                       std::size_t max_throughput) {
+  config.set("scheduler.max-threads", workers);
+  config.set("scheduler.max-throughput", max_throughput);
+  return config;
+}
+
+} // namespace
+
+TEST_CASE("a lean actor handles each sender's messages in the order sent, from many threads") {
+  // Throughput 1 and 7: the actor yields its worker often and picks up where it left off.
+  auto throughput = GENERATE(std::size_t{1}, std::size_t{7}, std::size_t{1000});
+  caf::actor_system_config config;
+  caf::actor_system system{with_workers(config, 2, throughput)};
+  constexpr int senders = 4;
+  constexpr int per_sender = 5'000;
+  record seen;
+  auto actor = system.spawn<counter, caf::lazy_init>(std::ref(seen), senders, senders * per_sender);
+  caf::scoped_actor self{system};
+  self->monitor(actor);
+
+  std::vector<std::thread> threads;
+  for (int sender = 0; sender < senders; ++sender)
+    threads.emplace_back([&actor, sender] {
+      for (int i = 0; i < per_sender; ++i)
+        caf::anon_send(actor, sender, i);
+    });
+  for (auto& thread : threads)
+    thread.join();
+
+  caf::error reason = caf::sec::runtime_error;
+  self->receive([&reason](caf::down_msg& down) { reason = down.reason; });
+  CHECK(reason == caf::error{}); // it quit normally, after the last one
+  CHECK(seen.exited);
+  REQUIRE(seen.handled == senders * per_sender);
+  for (auto& sequence : seen.per_sender) {
+    REQUIRE(sequence.size() == per_sender);
+    for (int i = 0; i < per_sender; ++i)
+      REQUIRE(sequence[i] == i);
+  }
+}
+
+TEST_CASE("a lean actor answers a request it does not serve with an error, and so does CAF once "
+          "it is gone") {
+  caf::actor_system_config config;
+  caf::actor_system system{with_workers(config, 2, 100)};
+  record seen;
+  auto actor = system.spawn<counter>(std::ref(seen), 1, 1'000);
+  caf::scoped_actor self{system};
+  self->monitor(actor);
+
+  caf::error answered;
+  self->request(actor, std::chrono::seconds(10), 0, 1)
+    .receive([] { FAIL("a lean actor sends no response"); },
+             [&answered](caf::error& error) { answered = std::move(error); });
+  INFO(system.render(answered));
+  CHECK(answered == caf::sec::unexpected_message);
+  CHECK(seen.handled == 1); // handled all the same
+
+  caf::anon_send(actor, std::string{"stop"});
+  caf::error reason;
+  self->receive([&reason](caf::down_msg& down) { reason = down.reason; });
+  CHECK(reason == caf::sec::runtime_error);
+  CHECK(seen.exited);
+
+  self->request(actor, std::chrono::seconds(10), 0, 2)
+    .receive([] { FAIL("a gone actor sends no response"); },
+             [&answered](caf::error& error) { answered = std::move(error); });
+  CHECK(answered == caf::sec::request_receiver_down); // as from any actor that is gone
+  CHECK(seen.handled == 1);
+}
+
+TEST_CASE("an exit message with an error ends a lean actor; a normal one does not") {
+  caf::actor_system_config config;
+  caf::actor_system system{with_workers(config, 2, 100)};
+  record seen;
+  auto actor = system.spawn<counter>(std::ref(seen), 1, 1'000);
+  caf::scoped_actor self{system};
+  self->monitor(actor);
+
+  self->send_exit(actor, caf::exit_reason::normal);
+  caf::anon_send(actor, 0, 1);
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+  caf::error reason;
+  self->receive([&reason](caf::down_msg& down) { reason = down.reason; });
+  CHECK(reason == caf::exit_reason::user_shutdown);
+  CHECK(seen.handled == 1); // the message between the two exits was handled
+  CHECK(seen.exited);
+}

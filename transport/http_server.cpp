@@ -90,7 +90,7 @@ void http_server::on_upgrade(upgrade_function fn) {
 std::uint16_t http_server::start(const std::string& address, std::uint16_t port,
                                  std::size_t threads) {
   auto endpoint = tcp::endpoint{asio::ip::make_address(address), port};
-  impl_->acceptor = std::make_shared<listener>(impl_->io, endpoint, impl_->context);
+  impl_->acceptor = std::make_shared<listener>(impl_->io, endpoint, impl_->context, threads <= 1);
   impl_->port = impl_->acceptor->local_endpoint().port();
   impl_->acceptor->run();
   impl_->sweep_deadlines();

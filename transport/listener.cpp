@@ -4,9 +4,10 @@
 
 namespace pulse::transport {
 
-listener::listener(asio::io_context& io, tcp::endpoint endpoint, http_context& context)
+listener::listener(asio::io_context& io, tcp::endpoint endpoint, http_context& context,
+                   bool one_thread)
     : io_(io), acceptor_(asio::make_strand(io)), retry_timer_(acceptor_.get_executor()),
-      context_(context) {
+      context_(context), one_thread_(one_thread) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -30,11 +31,15 @@ tcp::endpoint listener::local_endpoint() const {
 }
 
 void listener::do_accept() {
-  // Each connection gets its own strand: its reads, writes and timers never run concurrently.
-  acceptor_.async_accept(asio::make_strand(io_),
-                         [self = shared_from_this()](error_code ec, tcp::socket socket) {
-                           self->on_accept(ec, std::move(socket));
-                         });
+  // Each connection's reads, writes and timers never run concurrently: on a strand of its own,
+  // unless one thread runs every handler anyway.
+  auto accepted = [self = shared_from_this()](error_code ec, tcp::socket socket) {
+    self->on_accept(ec, std::move(socket));
+  };
+  if (one_thread_)
+    acceptor_.async_accept(io_.get_executor(), std::move(accepted));
+  else
+    acceptor_.async_accept(asio::make_strand(io_), std::move(accepted));
 }
 
 void listener::on_accept(error_code ec, tcp::socket socket) {

@@ -40,7 +40,7 @@ websocket_session<Stream>::websocket_session(Stream stream, const limits& limits
       reader_(limits.max_message_bytes, deflate) {
   if constexpr (is_tls) {
     beast::get_lowest_layer(stream_).expires_never(); // the server's deadline sweep from now on
-    tls_read_buffer_ = std::make_unique<std::array<char, 16 * 1024>>();
+    tls_ = std::make_unique<tls_buffers>();
   }
 }
 
@@ -77,7 +77,7 @@ void websocket_session<Stream>::start(const open_function& open, std::string_vie
 template<class Stream>
 void websocket_session<Stream>::do_read() {
   if constexpr (is_tls) {
-    stream_.async_read_some(asio::buffer(*tls_read_buffer_),
+    stream_.async_read_some(asio::buffer(tls_->read),
                             [self = this->shared_from_this()](error_code ec, std::size_t bytes) {
                               self->on_read(ec, bytes);
                             });
@@ -111,7 +111,7 @@ void websocket_session<Stream>::on_read(error_code ec, std::size_t bytes) {
     return;
   if (ec)
     return finish();
-  take({tls_read_buffer_->data(), bytes});
+  take({tls_->read.data(), bytes});
 }
 
 template<class Stream>
@@ -426,13 +426,14 @@ void websocket_session<Stream>::do_write() {
       return;
     }
   }
-  buffers_.clear();
-  buffers_.reserve(writing_.size());
+  auto& buffers = tls_->writing;
+  buffers.clear();
+  buffers.reserve(writing_.size());
   for (auto& frame : writing_) {
     auto bytes = frame.wire_bytes();
-    buffers_.emplace_back(bytes.data(), bytes.size());
+    buffers.emplace_back(bytes.data(), bytes.size());
   }
-  asio::async_write(stream_, buffers_,
+  asio::async_write(stream_, buffers,
                     [self = this->shared_from_this()](error_code ec, std::size_t n) {
                       self->on_write(ec, n);
                     });

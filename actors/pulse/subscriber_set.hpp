@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,7 +74,9 @@ class subscriber_set {
  private:
   void send_to_all(const caf::message& batch, caf::actor_id skip, caf::execution_unit* host);
 
-  std::vector<subscriber> subscribers_; // contiguous: the flush loop walks it
+  // In chunks: a hot topic's tens of thousands of subscribers leave no slack behind (a vector's
+  // doubling left up to half of its capacity unused, ~70 bytes per subscriber on average).
+  std::deque<subscriber> subscribers_;
   std::unordered_map<caf::actor_id, std::size_t> index_;
   std::vector<messages::outbound_entry> queued_;
   std::array<std::size_t, transport::phoenix::wire_format_count> per_format_{};

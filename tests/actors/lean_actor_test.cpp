@@ -122,7 +122,7 @@ TEST_CASE("a lean actor answers a request it does not serve with an error, and s
   CHECK(seen.handled == 1);
 }
 
-TEST_CASE("an exit message with an error ends a lean actor; a normal one does not") {
+TEST_CASE("an exit message with an error ends a lean actor, and a normal one does not") {
   caf::actor_system_config config;
   caf::actor_system system{with_workers(config, 2, 100)};
   record seen;

@@ -1,6 +1,7 @@
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_frames.hpp"
 #include "tests/support/ws_test_client.hpp"
+#include <pulse/transport/handler_memory.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -35,6 +36,8 @@ TEST_CASE("over real sockets, a broadcast reaches each subscriber once and in or
     auto ref = client->push("phoenix", "heartbeat");
     CHECK(client->receive().ref == ref);
   }
+  // Every pending read's handler fitted in its connection (none took a heap block to idle in).
+  CHECK(transport::handler_memory::too_large == 0);
 }
 
 TEST_CASE("messages that arrive in one read are each handled, in order") {

@@ -1,4 +1,5 @@
-// Accepts TCP connections and starts an HTTP session on each, on a strand of its own.
+// Accepts TCP connections and starts an HTTP session on each, on a strand of its own where
+// several threads run the io_context.
 #pragma once
 
 #include <pulse/transport/asio.hpp>
@@ -11,7 +12,9 @@ namespace pulse::transport {
 class listener : public std::enable_shared_from_this<listener> {
  public:
   /// Binds and listens; throws boost::system::system_error when the address is taken.
-  listener(asio::io_context& io, tcp::endpoint endpoint, http_context& context);
+  /// `one_thread`: one thread runs `io`, so its handlers already run one at a time and a
+  /// connection needs no strand (which costs ~130 bytes per connection).
+  listener(asio::io_context& io, tcp::endpoint endpoint, http_context& context, bool one_thread);
 
   void run();
   void stop();
@@ -25,6 +28,7 @@ class listener : public std::enable_shared_from_this<listener> {
   tcp::acceptor acceptor_;
   asio::steady_timer retry_timer_;
   http_context& context_;
+  bool one_thread_;
 };
 
 } // namespace pulse::transport

@@ -139,8 +139,13 @@ class websocket_session final : public websocket_session_base,
   std::vector<outbound_frame> writing_; // the writer's: the batch being written
   std::size_t write_index_ = 0;         // plain: the first frame of writing_ not fully sent
   std::size_t write_offset_ = 0;        // plain: bytes of that frame already sent
-  std::vector<asio::const_buffer> buffers_;
-  std::unique_ptr<std::array<char, 16 * 1024>> tls_read_buffer_; // TLS only: one record
+  /// TLS only (a plain connection does without these bytes): one record's read buffer, and the
+  /// buffers of the write under way.
+  struct tls_buffers {
+    std::array<char, 16 * 1024> read;
+    std::vector<asio::const_buffer> writing;
+  };
+  std::unique_ptr<tls_buffers> tls_;
   // Read by the deadline sweep from another thread: steady_clock ticks.
   std::atomic<std::chrono::steady_clock::rep> last_inbound_{0};
   std::atomic<std::chrono::steady_clock::rep> close_deadline_{0}; // 0: not closing

@@ -40,9 +40,10 @@ class lean_actor : public caf::local_actor, public caf::resumable {
   void intrusive_ptr_release_impl() override;
 
  protected:
-  /// One message, in the order they arrived (`content` is shared with other recipients: read it
-  /// through get_as, or get_mutable_as where it is the actor's alone). A down_msg comes here too;
-  /// an exit_msg with an error reason ends the actor before handle() sees it.
+  /// One message, in the order they arrived (`content` may be shared with other recipients: read
+  /// it through get_as, or get_mutable_as where it is the actor's alone). A down_msg comes here
+  /// too; an exit_msg does not: one with an error ends the actor, a normal one is ignored, as an
+  /// event_based_actor does by default.
   virtual void handle(caf::type_erased_tuple& content) = 0;
 
   /// Ends the actor once the message being handled is done: on_exit(), then monitors fire.
@@ -63,7 +64,7 @@ class lean_actor : public caf::local_actor, public caf::resumable {
  private:
   using inbox = caf::intrusive::lifo_inbox<caf::policy::normal_messages>;
 
-  /// Moves what the inbox holds into `next_`, oldest first.
+  /// Moves what the inbox holds into `next_` (empty until then), oldest first.
   void fetch_more();
   void dispatch(caf::mailbox_element& element);
   void drop_mailbox(const caf::error& reason);

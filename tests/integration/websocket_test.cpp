@@ -12,7 +12,10 @@ using namespace pulse::test;
 namespace json = boost::json;
 
 TEST_CASE("over real sockets, a broadcast reaches each subscriber once and in order") {
-  test_server server;
+  // One I/O thread (connections without a strand of their own) and two (a strand each).
+  server_options options;
+  options.threads = GENERATE(1, 2);
+  test_server server{options};
   auto port = server.start();
   constexpr int clients = 4;
   constexpr int messages = 100;

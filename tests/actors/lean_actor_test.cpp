@@ -50,26 +50,52 @@ class counter final : public pulse::lean_actor {
   int expected_;
 };
 
-caf::actor_system_config& with_workers(caf::actor_system_config& config, std::size_t workers,
-                                       std::size_t max_throughput) {
-  config.set("scheduler.max-threads", workers);
-  config.set("scheduler.max-throughput", max_throughput);
-  return config;
-}
+/// A counter in an actor system of its own (two workers), watched by a scoped actor.
+struct watched_counter {
+  enum class start { at_once, lazily };
+
+  watched_counter(std::size_t max_throughput, int senders, int expected, start how = start::at_once)
+      : system{with_workers(config, max_throughput)},
+        actor{how == start::lazily
+                ? system.spawn<counter, caf::lazy_init>(std::ref(seen), senders, expected)
+                : system.spawn<counter>(std::ref(seen), senders, expected)},
+        self{system} {
+    self->monitor(actor);
+  }
+
+  /// Waits for the counter's end; why it ended.
+  caf::error exit_reason() {
+    caf::error reason = caf::sec::runtime_error; // overwritten by the down message
+    self->receive([&reason](caf::down_msg& down) { reason = down.reason; });
+    return reason;
+  }
+
+  record seen; // outlives the system and its actors
+  caf::actor_system_config config;
+  caf::actor_system system;
+  caf::actor actor;
+  caf::scoped_actor self;
+
+ private:
+  static caf::actor_system_config& with_workers(caf::actor_system_config& config,
+                                                std::size_t max_throughput) {
+    config.set("scheduler.max-threads", 2);
+    config.set("scheduler.max-throughput", max_throughput);
+    return config;
+  }
+};
 
 } // namespace
 
 TEST_CASE("a lean actor handles each sender's messages in the order sent, from many threads") {
   // Throughput 1 and 7: the actor yields its worker often and picks up where it left off.
   auto throughput = GENERATE(std::size_t{1}, std::size_t{7}, std::size_t{1000});
-  caf::actor_system_config config;
-  caf::actor_system system{with_workers(config, 2, throughput)};
   constexpr int senders = 4;
   constexpr int per_sender = 5'000;
-  record seen;
-  auto actor = system.spawn<counter, caf::lazy_init>(std::ref(seen), senders, senders * per_sender);
-  caf::scoped_actor self{system};
-  self->monitor(actor);
+  watched_counter watched{throughput, senders, senders * per_sender,
+                          watched_counter::start::lazily};
+  auto& seen = watched.seen;
+  auto& actor = watched.actor;
 
   std::vector<std::thread> threads;
   for (int sender = 0; sender < senders; ++sender)
@@ -80,9 +106,7 @@ TEST_CASE("a lean actor handles each sender's messages in the order sent, from m
   for (auto& thread : threads)
     thread.join();
 
-  caf::error reason = caf::sec::runtime_error;
-  self->receive([&reason](caf::down_msg& down) { reason = down.reason; });
-  CHECK(reason == caf::error{}); // it quit normally, after the last one
+  CHECK(watched.exit_reason() == caf::error{}); // it quit normally, after the last one
   CHECK(seen.exited);
   REQUIRE(seen.handled == senders * per_sender);
   for (auto& sequence : seen.per_sender) {
@@ -94,25 +118,21 @@ TEST_CASE("a lean actor handles each sender's messages in the order sent, from m
 
 TEST_CASE("a lean actor answers a request it does not serve with an error, and so does CAF once "
           "it is gone") {
-  caf::actor_system_config config;
-  caf::actor_system system{with_workers(config, 2, 100)};
-  record seen;
-  auto actor = system.spawn<counter>(std::ref(seen), 1, 1'000);
-  caf::scoped_actor self{system};
-  self->monitor(actor);
+  watched_counter watched{100, 1, 1'000};
+  auto& seen = watched.seen;
+  auto& actor = watched.actor;
+  auto& self = watched.self;
 
   caf::error answered;
   self->request(actor, std::chrono::seconds(10), 0, 1)
     .receive([] { FAIL("a lean actor sends no response"); },
              [&answered](caf::error& error) { answered = std::move(error); });
-  INFO(system.render(answered));
+  INFO(watched.system.render(answered));
   CHECK(answered == caf::sec::unexpected_message);
   CHECK(seen.handled == 1); // handled all the same
 
   caf::anon_send(actor, std::string{"stop"});
-  caf::error reason;
-  self->receive([&reason](caf::down_msg& down) { reason = down.reason; });
-  CHECK(reason == caf::sec::runtime_error);
+  CHECK(watched.exit_reason() == caf::sec::runtime_error);
   CHECK(seen.exited);
 
   self->request(actor, std::chrono::seconds(10), 0, 2)
@@ -123,19 +143,15 @@ TEST_CASE("a lean actor answers a request it does not serve with an error, and s
 }
 
 TEST_CASE("an exit message with an error ends a lean actor, and a normal one does not") {
-  caf::actor_system_config config;
-  caf::actor_system system{with_workers(config, 2, 100)};
-  record seen;
-  auto actor = system.spawn<counter>(std::ref(seen), 1, 1'000);
-  caf::scoped_actor self{system};
-  self->monitor(actor);
+  watched_counter watched{100, 1, 1'000};
+  auto& seen = watched.seen;
+  auto& actor = watched.actor;
+  auto& self = watched.self;
 
   self->send_exit(actor, caf::exit_reason::normal);
   caf::anon_send(actor, 0, 1);
   self->send_exit(actor, caf::exit_reason::user_shutdown);
-  caf::error reason;
-  self->receive([&reason](caf::down_msg& down) { reason = down.reason; });
-  CHECK(reason == caf::exit_reason::user_shutdown);
+  CHECK(watched.exit_reason() == caf::exit_reason::user_shutdown);
   CHECK(seen.handled == 1); // the message between the two exits was handled
   CHECK(seen.exited);
 }

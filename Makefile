@@ -11,7 +11,7 @@ CMAKE_COMMON := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 PORT ?= 8080
 BIND ?= 127.0.0.1
 
-.PHONY: install test-example example-subdir soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz check-format check-layers format typecheck-web tsan fuzz fuzz-build clean autobahn test-autobahn autobahn-build
+.PHONY: install test-example example-subdir soak test-soak all deps web demo demo-build dev test test-cpp test-js test-scale test-browser test-fuzz fuzz-merge check-format check-layers format typecheck-web tsan fuzz fuzz-build clean autobahn test-autobahn autobahn-build
 
 all: dev
 
@@ -47,7 +47,7 @@ typecheck-web:
 	@node_modules/.bin/tsc -p tsconfig.json
 
 ## test: every check and every test, as CI runs them
-test: dev check-format check-layers test-cpp test-example test-js test-scale test-browser test-soak test-fuzz test-autobahn
+test: dev check-format check-layers test-cpp test-example test-js test-scale test-browser test-soak test-autobahn
 
 ## install: the libraries, headers, CMake package, pkg-config file and pulse-demo under PREFIX
 PREFIX ?= /usr/local
@@ -80,7 +80,7 @@ test-cpp:
 	  ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 test-js:
-	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/client/
+	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 --test-timeout=300000 tests/client/
 
 # Churn around steady broadcasts against the test build: 30 s here, SOAK_SECONDS with `make soak`.
 test-soak:
@@ -97,10 +97,10 @@ soak: dev
 # replicas), on loopback ports. A node that hits undefined behaviour or leaks exits non-zero.
 test-scale:
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
-	  PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/scale/
+	  PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 --test-timeout=300000 tests/scale/
 
 test-browser:
-	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 tests/browser/
+	PULSE_DEMO=$(CURDIR)/$(DEV)/bin/pulse-demo node --test --test-concurrency=1 --test-timeout=300000 tests/browser/
 
 # The Autobahn|Testsuite (its Python 3 port, beside the repository in ../shared/autobahn) against
 # pulse-autobahn-echo, Pulse's transport alone: the cases dealt over AUTOBAHN_SHARDS parallel
@@ -153,16 +153,28 @@ tsan: deps
 fuzz: fuzz-build
 	@$(MAKE) --no-print-directory run-fuzz SECONDS_EACH=$(FUZZ_SECONDS)
 
-# In `make test`: 20 s each. fuzz_inbound's actors keep memory across inputs on other threads, so
-# libFuzzer's leak check after each input would rescan the heap almost every time (5x slower):
-# its leaks are checked once, at exit, like the test suites'.
+# test-fuzz: 20 s of libFuzzer each. `make test` replays the corpora in the test build instead
+# (test-cpp: "the fuzz corpus replays cleanly"), which costs no clang build. fuzz_inbound's actors
+# keep memory across inputs on other threads, so libFuzzer's leak check after each input would
+# rescan the heap almost every time (5x slower): its leaks are checked once, at exit, like the
+# test suites'.
 test-fuzz: fuzz-build
 	@$(MAKE) --no-print-directory run-fuzz SECONDS_EACH=20
 
 fuzz-build: deps
+	@scripts/install-deps clang libclang-rt-14-dev
 	@cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 	  -DCMAKE_BUILD_TYPE= -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" -DPULSE_FUZZ=ON $(CMAKE_COMMON) >/dev/null
 	@cmake --build $(FUZZ) -j $(JOBS) --target $(FUZZ_TARGETS)
+
+## fuzz-merge: the inputs `make fuzz` found that reach code the corpora in the repository do not,
+## added to tests/fuzz/corpus (libFuzzer's -merge=1), where `make test` replays them
+fuzz-merge: fuzz-build
+	@for target in $(FUZZ_TARGETS); do name=$${target#fuzz_}; \
+	  ASAN_OPTIONS=detect_leaks=0 $(FUZZ)/bin/$$target -merge=1 -max_len=16384 tests/fuzz/corpus/$$name \
+	    $(FUZZ)/corpus/$$name 2>$(FUZZ)/$$target-merge.log || { tail -20 $(FUZZ)/$$target-merge.log; exit 1; }; \
+	  echo "$$name: $$(ls tests/fuzz/corpus/$$name | wc -l) inputs"; \
+	done
 
 run-fuzz:
 	@for target in $(FUZZ_TARGETS); do \

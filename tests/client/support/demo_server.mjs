@@ -29,10 +29,23 @@ export async function startDemo({ port = 0, args = [], env = {} } = {}) {
     });
     child.once("exit", (code) => reject(new Error(`pulse-demo exited with ${code}: ${stderr}`)));
   });
-  const stop = async () => {
-    if (child.exitCode !== null) return child.exitCode;
-    child.kill("SIGTERM");
-    const [code] = await once(child, "exit");
+  // SIGTERM, then SIGKILL if the graceful stop has not ended within `stopMs`: a server that hangs
+  // on its way out fails the test that stops it instead of holding the run. Whatever the server
+  // said goes to the test's output when it did not exit with 0, so the reason travels with the
+  // failure.
+  const stop = async (stopMs = 30000) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), stopMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    const code = child.exitCode ?? child.signalCode;
+    if (code !== 0) {
+      console.error(`pulse-demo (pid ${child.pid}) ended with ${code}; its stderr, last 8 KiB:\n` +
+        stderr.slice(-8192));
+    }
     return code;
   };
   return {

@@ -87,7 +87,8 @@ def run_shard(index, groups, args, results, lock):
             with open(out + "/client.log", "w") as log:
                 subprocess.run(["/usr/bin/python3", os.path.join(args.autobahn, "run.py"),
                                 "--url", server.url, "--cases", ",".join(cases), "--out", out,
-                                "--agent", "pulse"], stdout=log, stderr=subprocess.STDOUT)
+                                "--agent", "pulse"], stdout=log, stderr=subprocess.STDOUT,
+                               timeout=900)  # a client that hangs fails its cases, not the run
             verdicts = read_verdicts(out + "/verdicts.txt")
         except Exception as e:  # reported as missing verdicts below
             print("shard %d (%s): %s" % (index, name, e), file=sys.stderr)

@@ -5,34 +5,114 @@
 #include <caf/execution_unit.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/make_message.hpp>
+#include <caf/ref_counted.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/sec.hpp>
 #include <caf/system_messages.hpp>
 
+#include <algorithm>
+
 namespace pulse {
+
+namespace {
+
+/// A share of a wake_list: runs each actor as a scheduler worker would, one after the other.
+class wake_job final : public caf::ref_counted, public caf::resumable {
+ public:
+  explicit wake_job(std::vector<lean_actor*> actors) : actors_(std::move(actors)) {}
+
+  ~wake_job() override {
+    // Dropped unrun (the scheduler stopped): the references it held go with it.
+    for (auto* actor : actors_)
+      intrusive_ptr_release(static_cast<caf::resumable*>(actor));
+  }
+
+  subtype_t subtype() const override { return unspecified; }
+
+  resume_result resume(caf::execution_unit* host, std::size_t max_throughput) override {
+    for (auto* actor : actors_) {
+      switch (actor->resume(host, max_throughput)) {
+        case resume_later: host->exec_later(actor); break; // keeps its reference
+        default: intrusive_ptr_release(static_cast<caf::resumable*>(actor)); break;
+      }
+    }
+    actors_.clear();
+    return done;
+  }
+
+  void intrusive_ptr_add_ref_impl() override { ref(); }
+  void intrusive_ptr_release_impl() override { deref(); }
+
+ private:
+  std::vector<lean_actor*> actors_;
+};
+
+} // namespace
+
+wake_list::~wake_list() {
+  schedule(nullptr);
+}
+
+void wake_list::schedule(caf::execution_unit* host) {
+  if (woken_.empty())
+    return;
+  auto& scheduler = woken_.front()->home_system().scheduler();
+  auto run = [&](caf::resumable* job) {
+    if (host != nullptr)
+      host->exec_later(job);
+    else
+      scheduler.enqueue(job);
+  };
+  if (woken_.size() == 1) {
+    run(woken_.front());
+    woken_.clear();
+    return;
+  }
+  // A share per worker, but none so small that the job costs more than the scheduling it saves.
+  constexpr std::size_t smallest_share = 32;
+  auto shares = std::clamp<std::size_t>(woken_.size() / smallest_share, 1, scheduler.num_workers());
+  auto per_share = (woken_.size() + shares - 1) / shares;
+  for (std::size_t first = 0; first < woken_.size(); first += per_share) {
+    auto last = std::min(first + per_share, woken_.size());
+    run(new wake_job({woken_.begin() + static_cast<std::ptrdiff_t>(first),
+                      woken_.begin() + static_cast<std::ptrdiff_t>(last)}));
+  }
+  woken_.clear();
+}
 
 lean_actor::lean_actor(caf::actor_config& config) : caf::local_actor(config) {}
 
 lean_actor::~lean_actor() = default;
 
 void lean_actor::enqueue(caf::mailbox_element_ptr element, caf::execution_unit* host) {
+  if (!push(std::move(element)))
+    return;
+  if (host != nullptr)
+    host->exec_later(this);
+  else
+    home_system().scheduler().enqueue(this);
+}
+
+void lean_actor::enqueue(caf::mailbox_element_ptr element, wake_list& woken) {
+  if (push(std::move(element)))
+    woken.woken_.push_back(this);
+}
+
+bool lean_actor::push(caf::mailbox_element_ptr element) {
   auto id = element->mid;
   auto sender = element->sender;
   switch (inbox_.push_front(std::move(element))) {
     case caf::intrusive::inbox_result::unblocked_reader:
       // The scheduler holds a reference while the actor waits for its turn.
       intrusive_ptr_add_ref(ctrl());
-      if (host != nullptr)
-        host->exec_later(this);
-      else
-        home_system().scheduler().enqueue(this);
-      break;
+      return true;
     case caf::intrusive::inbox_result::queue_closed:
       if (id.is_request())
         caf::detail::sync_request_bouncer{fail_state()}(sender, id);
-      break;
-    case caf::intrusive::inbox_result::success: break; // it runs, or is about to
+      return false;
+    case caf::intrusive::inbox_result::success: return false; // it runs, or is about to
   }
+  return false;
 }
 
 void lean_actor::launch(caf::execution_unit* host, bool lazy, bool hide) {

@@ -13,6 +13,8 @@ subscriber* subscriber_set::find(caf::actor_id connection) {
 }
 
 subscriber& subscriber_set::add(subscriber sub) {
+  sub.lean = dynamic_cast<lean_actor*>(caf::actor_cast<caf::abstract_actor*>(sub.connection))
+             != nullptr;
   index_[sub.id()] = subscribers_.size();
   ++per_format_[static_cast<std::size_t>(sub.format)];
   return subscribers_.emplace_back(std::move(sub));
@@ -72,20 +74,30 @@ void subscriber_set::flush(caf::execution_unit* host) {
     return send_to_all(batch, skip, host);
   std::sort(named.begin(), named.end());
   named.erase(std::unique(named.begin(), named.end()), named.end());
+  wake_list woken;
   for (auto id : named)
     if (auto* sub = find(id))
-      sub->connection->enqueue(
-        caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, batch), host);
+      deliver(*sub, batch, woken, host);
+  woken.schedule(host);
 }
 
 void subscriber_set::send_to_all(const caf::message& batch, caf::actor_id skip,
                                  caf::execution_unit* host) {
-  for (auto& sub : subscribers_) {
-    if (sub.id() == skip)
-      continue;
-    sub.connection->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, batch),
-                            host);
-  }
+  wake_list woken;
+  for (auto& sub : subscribers_)
+    if (sub.id() != skip)
+      deliver(sub, batch, woken, host);
+  woken.schedule(host);
+}
+
+void subscriber_set::deliver(const subscriber& to, const caf::message& batch, wake_list& woken,
+                             caf::execution_unit* host) {
+  auto element = caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, batch);
+  if (to.lean)
+    static_cast<lean_actor*>(caf::actor_cast<caf::abstract_actor*>(to.connection))
+      ->enqueue(std::move(element), woken);
+  else
+    to.connection->enqueue(std::move(element), host);
 }
 
 void subscriber_set::clear() {

@@ -15,9 +15,13 @@
 #include <caf/policy/normal_messages.hpp>
 #include <caf/resumable.hpp>
 
+#include <cstddef>
 #include <utility>
+#include <vector>
 
 namespace pulse {
+
+class wake_list;
 
 class lean_actor : public caf::local_actor, public caf::resumable {
  public:
@@ -31,6 +35,10 @@ class lean_actor : public caf::local_actor, public caf::resumable {
   void enqueue(caf::mailbox_element_ptr element, caf::execution_unit* host) override;
   void launch(caf::execution_unit* host, bool lazy, bool hide) override;
   bool cleanup(caf::error&& reason, caf::execution_unit* host) override;
+
+  /// Enqueues `element` as enqueue() does, but where that wakes the actor, the actor joins
+  /// `woken` instead of the scheduler's queue: the sender schedules everyone it woke at once.
+  void enqueue(caf::mailbox_element_ptr element, wake_list& woken);
 
   // -- caf::resumable ----------------------------------------------------------------------------
 
@@ -69,9 +77,35 @@ class lean_actor : public caf::local_actor, public caf::resumable {
   void dispatch(caf::mailbox_element& element);
   void drop_mailbox(const caf::error& reason);
 
+  /// Pushes `element`; true when that woke the actor (the caller then owes it a run).
+  bool push(caf::mailbox_element_ptr element);
+
   inbox inbox_;
   caf::mailbox_element* next_ = nullptr; // taken from the inbox, not handled yet (oldest first)
   bool quitting_ = false;
+};
+
+/// The lean actors that one sender's burst of messages woke (a channel's flush to its
+/// subscribers), put on the scheduler together: one job per worker at most, each running its share
+/// of the actors in turn, instead of one scheduler job per actor. The scheduler's queue, its lock
+/// and its worker loop are then paid per share rather than per subscriber, and the shares still
+/// spread one topic's writes over every worker.
+class wake_list {
+ public:
+  wake_list() = default;
+  wake_list(const wake_list&) = delete;
+  wake_list& operator=(const wake_list&) = delete;
+  ~wake_list(); // schedules whoever is still waiting
+
+  /// Hands the woken actors to the scheduler; the list is empty afterwards. `host`: the calling
+  /// actor's execution unit (or nullptr).
+  void schedule(caf::execution_unit* host);
+
+ private:
+  friend class lean_actor;
+
+  /// Each holds the reference the scheduler keeps while an actor waits for its turn.
+  std::vector<lean_actor*> woken_;
 };
 
 } // namespace pulse

@@ -21,7 +21,8 @@
 // Only a connection's own actor writes to its socket. A channel never touches one: what it
 // broadcasts while its mailbox holds more is batched, and each flush is one message per
 // subscriber carrying frames that every subscriber shares (one allocation per flush), so the
-// writes of one hot topic run on whichever scheduler workers run its subscribers' connections.
+// writes of one hot topic run on whichever scheduler workers run its subscribers' connections
+// (the connections a flush wakes are scheduled together, a share per worker: lean_actor.hpp).
 //
 // Every message is local to one process: none is ever serialized, so they are declared as
 // unsafe message types instead of being given an inspect() overload.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <pulse/auth.hpp>
+#include <pulse/lean_actor.hpp>
 #include <pulse/messages.hpp>
 
 #include <boost/json/object.hpp>
@@ -29,6 +30,7 @@ struct subscriber {
   boost::json::object assigns;
   std::shared_ptr<const connection_identity> identity; ///< never null
   transport::phoenix::wire_format format;              ///< how its frames are written
+  bool lean = false; ///< its connection is a lean_actor (set by subscriber_set::add)
 
   caf::actor_id id() const noexcept { return connection.id(); }
 };
@@ -73,6 +75,9 @@ class subscriber_set {
 
  private:
   void send_to_all(const caf::message& batch, caf::actor_id skip, caf::execution_unit* host);
+  /// Puts `batch` into the mailbox of `to`'s connection; a lean one that wakes joins `woken`.
+  static void deliver(const subscriber& to, const caf::message& batch, wake_list& woken,
+                      caf::execution_unit* host);
 
   // In chunks: a hot topic's tens of thousands of subscribers leave no slack behind (a vector's
   // doubling left up to half of its capacity unused, ~70 bytes per subscriber on average).

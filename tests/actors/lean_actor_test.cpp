@@ -2,9 +2,11 @@
 // CAF promises any actor: each sender's order, monitors, exit, requests answered.
 #include <pulse/lean_actor.hpp>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
@@ -12,6 +14,10 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -154,4 +160,88 @@ TEST_CASE("an exit message with an error ends a lean actor, and a normal one doe
   CHECK(watched.exit_reason() == caf::exit_reason::user_shutdown);
   CHECK(seen.handled == 1); // the message between the two exits was handled
   CHECK(seen.exited);
+}
+
+namespace {
+
+/// The threads that handled a message, and a way to wait until `count` of them did.
+struct threads_seen {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::set<std::thread::id> ids;
+
+  /// Records this thread; true once `count` threads are in, waiting up to 10 s for them.
+  bool arrive_and_wait(std::size_t count) {
+    std::unique_lock lock{mutex};
+    if (ids.insert(std::this_thread::get_id()).second)
+      changed.notify_all();
+    return changed.wait_for(lock, std::chrono::seconds{10}, [&] { return ids.size() >= count; });
+  }
+};
+
+/// Records the rounds it gets; its first message waits until both workers handled one, so that
+/// one worker cannot run every share before the other wakes.
+class round_recorder final : public pulse::lean_actor {
+ public:
+  round_recorder(caf::actor_config& config, std::vector<int>& rounds, threads_seen& threads)
+      : lean_actor(config), rounds_(rounds), threads_(threads) {}
+
+ protected:
+  void handle(caf::type_erased_tuple& content) override {
+    if (!content.match_elements<int>())
+      return;
+    if (rounds_.empty() && !threads_.arrive_and_wait(2))
+      return; // one worker ran everything: the test sees a round missing
+    rounds_.push_back(content.get_as<int>(0));
+  }
+
+ private:
+  std::vector<int>& rounds_;
+  threads_seen& threads_;
+};
+
+} // namespace
+
+TEST_CASE("the actors one burst woke run in shares on every worker, each message once, in order") {
+  auto throughput = GENERATE(std::size_t{1}, std::size_t{1000}); // 1: each actor yields often
+  constexpr int actors = 300;
+  constexpr int rounds = 20;
+  std::vector<std::vector<int>> seen(actors); // outlives the system and its actors
+  threads_seen threads;
+  caf::actor_system_config config;
+  config.set("scheduler.max-threads", 2);
+  config.set("scheduler.max-throughput", throughput);
+  caf::actor_system system{config};
+  std::vector<caf::actor> handles;
+  for (auto& rounds_seen : seen)
+    handles.push_back(
+      system.spawn<round_recorder, caf::lazy_init>(std::ref(rounds_seen), std::ref(threads)));
+  auto deliver = [&](int round, pulse::wake_list& woken) {
+    for (auto& handle : handles)
+      static_cast<pulse::lean_actor*>(caf::actor_cast<caf::abstract_actor*>(handle))
+        ->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, round), woken);
+  };
+  {
+    pulse::wake_list woken; // two rounds before the actors run: each is woken once
+    deliver(0, woken);
+    deliver(1, woken);
+    woken.schedule(nullptr);
+  }
+  for (int round = 2; round < rounds; ++round) { // while they run: some are still awake
+    pulse::wake_list woken;
+    deliver(round, woken);
+    if (round % 2 == 0)
+      woken.schedule(nullptr); // odd rounds: scheduled as the list goes
+  }
+  caf::scoped_actor self{system};
+  for (auto& handle : handles) {
+    self->send_exit(handle, caf::exit_reason::user_shutdown); // after every round in its mailbox
+    self->wait_for(handle);
+  }
+  CHECK(threads.ids.size() == 2);
+  for (auto& rounds_seen : seen) {
+    REQUIRE(rounds_seen.size() == rounds);
+    for (int round = 0; round < rounds; ++round)
+      REQUIRE(rounds_seen[round] == round);
+  }
 }

@@ -256,12 +256,8 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
     handle_unsubscribe(connection_id, nullptr); // one subscription per connection and topic
 
   static const auto anonymous = std::make_shared<const connection_identity>();
-  pulse::subscriber candidate{msg.connection,
-                              msg.join_ref,
-                              std::move(msg.params),
-                              {},
-                              msg.identity ? std::move(msg.identity) : anonymous,
-                              msg.format};
+  pulse::subscriber candidate{msg.connection, msg.join_ref, std::move(msg.params),
+                              msg.identity ? std::move(msg.identity) : anonymous, msg.format};
   pulse::context ctx{*this, &candidate, {}, &msg.ref, true};
   if (settings_->channel_tokens && !check_channel_token(candidate, ctx))
     return refuse(msg, ctx);
@@ -292,7 +288,7 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
   // handler sent it.
   auto response = ctx.join_response_.value_or(json::object{});
   json::object scratch; // a response that is no object gets no history position
-  auto missed = history_ ? history_->recover(candidate.params,
+  auto missed = history_ ? history_->recover(candidate.params(),
                                              response.is_object() ? response.get_object() : scratch)
                          : std::vector<transport::outbound_frame>{};
   std::vector<transport::outbound_frame> frames;
@@ -317,7 +313,7 @@ void channel_actor::handle_subscribe(messages::subscribe& msg) {
 }
 
 bool channel_actor::check_channel_token(pulse::subscriber& candidate, pulse::context& ctx) {
-  auto* token = candidate.params.if_contains("token");
+  auto* token = candidate.params().if_contains("token");
   auto checked = settings_->channel_tokens->verify_channel(
     token && token->is_string() ? std::string_view{token->get_string()} : std::string_view{},
     topic_, user_id_of(candidate.identity->identity));
@@ -327,7 +323,7 @@ bool channel_actor::check_channel_token(pulse::subscriber& candidate, pulse::con
     ctx.reject(checked.error);
     return false;
   }
-  candidate.assigns["channel_claims"] = std::move(*checked.claims);
+  candidate.assigns()["channel_claims"] = std::move(*checked.claims);
   return true;
 }
 

@@ -14,7 +14,7 @@ const std::string& context::topic() const noexcept {
 }
 
 const json::object& context::params() const noexcept {
-  return subscriber_ ? subscriber_->params : empty_object;
+  return subscriber_ ? subscriber_->params() : empty_object;
 }
 
 const json::value& context::identity() const noexcept {
@@ -31,7 +31,7 @@ const json::object& context::connect_params() const noexcept {
 }
 
 json::object& context::assigns() noexcept {
-  return subscriber_ ? subscriber_->assigns : local_assigns_;
+  return subscriber_ ? subscriber_->assigns() : local_assigns_;
 }
 
 void context::assign(std::string_view key, json::value value) {

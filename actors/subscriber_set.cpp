@@ -7,6 +7,26 @@
 
 namespace pulse {
 
+subscriber::subscriber(caf::actor to, std::string ref, boost::json::object join_params,
+                       std::shared_ptr<const connection_identity> who,
+                       transport::phoenix::wire_format written_as)
+    : connection(std::move(to)), join_ref(std::move(ref)), identity(std::move(who)),
+      format(written_as) {
+  if (!join_params.empty())
+    extras_ = std::make_unique<extras>(extras{std::move(join_params), {}});
+}
+
+const boost::json::object& subscriber::params() const noexcept {
+  static const boost::json::object none;
+  return extras_ ? extras_->params : none;
+}
+
+boost::json::object& subscriber::assigns() {
+  if (!extras_)
+    extras_ = std::make_unique<extras>();
+  return extras_->assigns;
+}
+
 subscriber* subscriber_set::find(caf::actor_id connection) {
   auto it = index_.find(connection);
   return it == index_.end() ? nullptr : &subscribers_[it->second];

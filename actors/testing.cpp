@@ -232,6 +232,14 @@ void test_client::send_binary(std::string bytes) {
     handler_->on_binary(std::move(bytes));
 }
 
+void test_client::send_texts(std::vector<std::string> texts) {
+  std::vector<transport::inbound_message> batch;
+  for (auto& text : texts)
+    batch.push_back({std::move(text), false});
+  if (handler_)
+    handler_->on_messages(std::move(batch));
+}
+
 frame test_client::join(const std::string& topic, json::object params,
                         std::chrono::milliseconds timeout) {
   auto ref = next_ref();

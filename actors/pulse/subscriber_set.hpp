@@ -24,15 +24,31 @@ namespace pulse {
 
 /// One client's subscription to a topic: Phoenix's per-join socket state.
 struct subscriber {
+  subscriber(caf::actor to, std::string ref, boost::json::object join_params,
+             std::shared_ptr<const connection_identity> who,
+             transport::phoenix::wire_format written_as);
+
   caf::actor connection;
   std::string join_ref;
-  boost::json::object params;
-  boost::json::object assigns;
   std::shared_ptr<const connection_identity> identity; ///< never null
   transport::phoenix::wire_format format;              ///< how its frames are written
   bool lean = false; ///< its connection is a lean_actor (set by subscriber_set::add)
 
   caf::actor_id id() const noexcept { return connection.id(); }
+
+  /// The join's params.
+  const boost::json::object& params() const noexcept;
+  /// What the handlers assigned to this subscription.
+  boost::json::object& assigns();
+
+ private:
+  struct extras {
+    boost::json::object params;
+    boost::json::object assigns;
+  };
+  // Made only for a join with params or once something is assigned: most subscriptions have
+  // neither, and a hot topic holds tens of thousands of them (8 bytes instead of 48 each).
+  std::unique_ptr<extras> extras_;
 };
 
 /// One message in every wire format (empty where not needed, or not possible).

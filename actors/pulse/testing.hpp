@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pulse::testing {
 
@@ -80,6 +81,9 @@ class test_client {
   void send_text(std::string text);
   /// Sends one raw binary message, exactly as given.
   void send_binary(std::string bytes);
+  /// Sends raw text messages as one read of a socket hands them over: the connection has them
+  /// all before it handles the first.
+  void send_texts(std::vector<std::string> texts);
 
   /// Joins `topic` and returns the join's reply.
   frame join(const std::string& topic, boost::json::object params = {},

@@ -12,9 +12,13 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/thread_hook.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdexcept>
@@ -22,6 +26,29 @@
 namespace pulse {
 
 namespace json = boost::json;
+
+namespace {
+
+/// Runs each of CAF's threads under SCHED_BATCH (server_options::batch_scheduling).
+class batch_scheduling_hook final : public caf::thread_hook {
+ public:
+  void init(caf::actor_system&) override {}
+
+  void thread_started() override {
+    sched_param normal_priority{};
+    if (sched_setscheduler(0, SCHED_BATCH, &normal_priority) != 0) {
+      static std::once_flag reported;
+      std::call_once(reported, [] {
+        log().warn("actor threads keep the default scheduling: SCHED_BATCH refused ({})",
+                   std::strerror(errno));
+      });
+    }
+  }
+
+  void thread_terminates() override {}
+};
+
+} // namespace
 
 // ---- server_core -------------------------------------------------------------------------------
 
@@ -43,6 +70,8 @@ server_core::server_core(server_options opts) : options(std::move(opts)), http(o
   } else {
     config.set("scheduler.policy", caf::atom("sharing"));
   }
+  if (options.batch_scheduling)
+    config.add_thread_hook<batch_scheduling_hook>();
   system = std::make_unique<caf::actor_system>(config);
   using deployment = redis_broker::config::deployment;
   auto ways = !options.redis_url.empty() + !options.redis_sentinels.empty()

@@ -55,6 +55,11 @@ struct server_options {
   /// Threads for actors and for I/O, each; 0 means the CPUs this process may run on.
   std::size_t threads = 0;
   scheduling scheduler = scheduling::sharing;
+  /// Actor threads run under Linux's SCHED_BATCH: a worker woken by an I/O thread on the same
+  /// CPU waits for that thread to block instead of preempting it, so what one burst of reads
+  /// hands over reaches the actors together, not one message per context switch (connect and
+  /// join about 1.3x on one CPU; fan-out and latency unchanged). Its priority (nice) stays.
+  bool batch_scheduling = true;
   transport::limits limits;
   /// On stop, time for queued messages to drain before connections are cut.
   std::chrono::milliseconds drain_timeout = std::chrono::seconds{5};

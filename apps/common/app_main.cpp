@@ -30,6 +30,11 @@ int run_app(int argc, char** argv, std::string_view description,
                 "(stealing)")
     ->check(CLI::IsMember({"sharing", "stealing"}))
     ->capture_default_str();
+  app
+    .add_flag("--batch-scheduling,!--no-batch-scheduling", options.batch_scheduling,
+              "actor threads under SCHED_BATCH: a woken worker waits for the I/O thread on its "
+              "CPU to block rather than preempting it")
+    ->capture_default_str();
   app.add_option("--web-root", web_root, "directory of the built web pages")->capture_default_str();
   app.add_option("--tls-cert", options.tls_certificate,
                  "PEM certificate chain: serve https and wss (with --tls-key)");

@@ -58,8 +58,8 @@ struct server_options {
   /// Actor threads run under Linux's SCHED_BATCH: a worker woken by an I/O thread on the same
   /// CPU waits for that thread to block instead of preempting it, so what one burst of reads
   /// hands over reaches the actors together, not one message per context switch (connect and
-  /// join about 1.3x on one CPU). Off by default: the batches it lets build up reach each
-  /// socket's queue at once, which matters for tight --max-queued-bytes bounds.
+  /// join about 1.3x on one CPU). Off by default until its effect on tight --max-queued-bytes
+  /// bounds is known.
   bool batch_scheduling = false;
   transport::limits limits;
   /// On stop, time for queued messages to drain before connections are cut.

@@ -146,7 +146,7 @@ TEST_CASE("a flush reaches each subscriber as one shared message, broadcast_from
   CHECK(a.pending() == 0);
 }
 
-TEST_CASE("actor threads run under SCHED_BATCH unless the options say otherwise") {
+TEST_CASE("actor threads run under SCHED_BATCH when the options ask for it, else the default") {
   for (bool batch : {true, false}) {
     server_options options;
     options.threads = 1;

@@ -272,7 +272,8 @@ void connection_actor::handle_subscribe(transport::envelope&& msg) {
   // Straight to the topic's actor (started on the first join): no other actor on the way.
   if (!directory_->send(msg.topic, std::move(join), true, ctrl(), context())) {
     actor_metrics::add(metrics_->join_refusals);
-    return reply_error(msg, "unmatched topic", false);
+    return reply_error(msg, directory_->closed() ? "the server is stopping" : "unmatched topic",
+                       false);
   }
   topics_.emplace(msg.topic, topic_state{*msg.join_ref, {}, {}});
 }

@@ -281,9 +281,8 @@ void server_core::stop() {
   for (auto& listener : to_stop)
     caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
-  for (auto& [_, channel] : directory->snapshot())
+  for (auto& [_, channel] : directory->close())
     caf::anon_send_exit(channel, caf::exit_reason::user_shutdown);
-  directory->clear();
   system->await_all_actors_done();
   if (broker)
     broker->stop();

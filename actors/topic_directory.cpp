@@ -8,7 +8,9 @@ topic_directory::topic_directory(std::shared_ptr<definition_table> definitions, 
 caf::actor* topic_directory::find_locked(shard& s, const std::string& topic, bool start) {
   if (auto it = s.channels.find(topic); it != s.channels.end())
     return &it->second;
-  if (!start)
+  // Read under the shard's lock, which close() takes after setting the flag: a start either
+  // lands in the map before close() empties this shard, or sees the flag.
+  if (!start || closed_.load())
     return nullptr;
   auto definition = definitions_->find(topic);
   if (!definition)
@@ -55,12 +57,17 @@ std::vector<std::pair<std::string, caf::actor>> topic_directory::snapshot() cons
   return all;
 }
 
-void topic_directory::clear() {
+std::vector<std::pair<std::string, caf::actor>> topic_directory::close() {
+  closed_.store(true);
+  std::vector<std::pair<std::string, caf::actor>> all;
   for (auto& s : shards_) {
     std::lock_guard guard{s.mutex};
     size_.fetch_sub(s.channels.size(), std::memory_order_relaxed);
+    for (auto& [topic, channel] : s.channels)
+      all.emplace_back(topic, std::move(channel));
     s.channels.clear();
   }
+  return all;
 }
 
 } // namespace pulse

@@ -71,8 +71,13 @@ class topic_directory {
   /// Channel actors started so far (a topic whose actor stopped and started again counts twice).
   std::uint64_t started() const noexcept { return started_.load(std::memory_order_relaxed); }
 
-  /// Forgets every actor (at shutdown, after they were told to stop).
-  void clear();
+  /// Forgets every actor and starts none from now on (at shutdown). What it returns is every
+  /// actor the directory ever handed a message and did not see retire, so telling each of them
+  /// to stop leaves no channel running, even with joins racing the stop.
+  std::vector<std::pair<std::string, caf::actor>> close();
+
+  /// Whether close() was called: a join then finds no channel because the server is stopping.
+  bool closed() const noexcept { return closed_.load(); }
 
  private:
   struct shard {
@@ -94,6 +99,7 @@ class topic_directory {
   std::array<shard, shard_count> shards_;
   std::atomic<std::size_t> size_ = 0;
   std::atomic<std::uint64_t> started_ = 0;
+  std::atomic<bool> closed_ = false;
 };
 
 } // namespace pulse

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <future>
+
 using namespace pulse;
 using pulse::testing::test_client;
 namespace json = boost::json;
@@ -178,4 +180,43 @@ TEST_CASE("a persistent channel that fails starts again at once") {
   std::unique_lock lock{instances.mutex};
   CHECK(instances.changed.wait_for(lock, std::chrono::seconds{3},
                                    [&] { return instances.created == created_before + 2; }));
+}
+
+TEST_CASE("a stop that races first joins ends every channel they started") {
+  // A join starts its topic's channel without asking the registry, so joins go on starting
+  // channels while the stop runs: the stop has to refuse them, else it waits forever for the
+  // persistent ones it never told to stop (others end with their last subscriber).
+  using namespace std::chrono_literals;
+  auto& rooms = test::room_instances();
+  int live_before;
+  {
+    std::lock_guard guard{rooms.mutex};
+    live_before = rooms.live;
+  }
+  {
+    server_options options;
+    options.threads = 2;
+    server srv{options};
+    srv.channel<test::test_room>("room:*").persistent();
+    std::vector<std::unique_ptr<test_client>> clients;
+    for (int i = 0; i < 50; ++i)
+      clients.push_back(std::make_unique<test_client>(srv));
+    auto stopped = std::async(std::launch::async, [&] { srv.stop(); });
+    // Fresh topics, round after round, until a join is refused because the server is stopping.
+    bool refused = false;
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (int round = 1; !refused && std::chrono::steady_clock::now() < deadline; ++round) {
+      auto ref = std::to_string(round);
+      for (std::size_t i = 0; i < clients.size(); ++i)
+        clients[i]->send_text(R"([")" + ref + R"(",")" + ref + R"(","room:)" + ref + "-"
+                              + std::to_string(i) + R"(","phx_join",{}])");
+      auto reply = clients.back()->reply_to(ref);
+      refused = !reply.is_ok() && reply.response().at("reason") == "the server is stopping";
+    }
+    CHECK(refused);
+    for (auto& client : clients)
+      client->disconnect();
+    REQUIRE(stopped.wait_for(10s) == std::future_status::ready);
+  }
+  CHECK(rooms.wait_for_live(live_before));
 }

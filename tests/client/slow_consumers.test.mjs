@@ -89,7 +89,9 @@ function closeCodeOf(socket, ms = 20000) {
 
 test("slow consumers are closed with 1008; everyone else gets every message", async () => {
   const received = Array.from({ length: readers }, () => []);
-  let lastSeen = null;
+  let windowEnd = -1;
+  let windowSeen = 0;
+  let windowDone = null;
   let finished = 0;
   let allFinished;
   const everyoneDone = new Promise((resolve) => { allFinished = resolve; });
@@ -100,7 +102,7 @@ test("slow consumers are closed with 1008; everyone else gets every message", as
       if (event === "phx_reply") return resolve(ws);
       if (event === "message") {
         received[i].push(payload.seq);
-        if (i === 0) lastSeen?.(payload.seq);
+        if (payload.seq === windowEnd && ++windowSeen === readers) windowDone();
         if (received[i].length === messages && ++finished === readers) allFinished();
       }
     });
@@ -111,11 +113,16 @@ test("slow consumers are closed with 1008; everyone else gets every message", as
   const before = rssKiB();
   let peak = before;
 
-  // The stream, in windows of 50 the first reader acknowledges by receiving them.
+  // The stream, in windows of 50 that every reader acknowledges by receiving them: one process
+  // reads all 200 sockets and, on a loaded machine, can leave some unread for a while; a reader
+  // is then at most one window (50 KB) behind, well inside the 128 KiB bound, so the only ones
+  // the server may call slow are those that never read.
   const publisher = sockets[0];
   const padding = "x".repeat(payloadBytes);
   for (let first = 0; first < messages; first += 50) {
-    const got = new Promise((resolve) => { lastSeen = (seq) => seq === first + 49 && resolve(); });
+    windowEnd = first + 49;
+    windowSeen = 0;
+    const got = new Promise((resolve) => { windowDone = resolve; });
     for (let seq = first; seq < first + 50; seq += 1)
       publisher.send(JSON.stringify(["1", null, "bench", "publish", { seq, padding }]));
     await got;

@@ -623,9 +623,16 @@ std::optional<tail_content> read_tail(std::string_view tail) {
     content.is_binary = true;
     return content;
   }
+  // The tail is an array without its "[": the parser takes the two pieces, no joined copy.
   json::error_code ec;
-  auto parsed = json::parse("[" + std::string{tail}, ec);
-  auto* fields = ec ? nullptr : parsed.if_array();
+  json::stream_parser parser;
+  parser.write("[", 1, ec);
+  if (!ec)
+    parser.write(tail.data(), tail.size(), ec);
+  if (!ec)
+    parser.finish(ec);
+  auto parsed = ec ? json::value{} : parser.release();
+  auto* fields = parsed.if_array();
   if (!fields || fields->size() != 3 || !(*fields)[1].is_string())
     return std::nullopt;
   content.event.assign((*fields)[1].get_string());

@@ -628,6 +628,13 @@ void server::run() {
     action.sa_handler = on_reload_signal;
     sigaction(SIGHUP, &action, nullptr);
   }
+  // Handled from here on: a program that held them back until now (to print its port between
+  // start() and run()) gets those sent meanwhile now.
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
   for (;;) {
     while (sem_wait(&signalled) != 0 && errno == EINTR) {
     }

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -14,6 +15,14 @@ namespace pulse::apps {
 int run_app(int argc, char** argv, std::string_view description,
             const std::function<void(server&, const std::filesystem::path&)>& install,
             const app_options& add_options) {
+  // SIGINT and SIGTERM wait until run() has its handlers (a graceful stop) in place: the port
+  // is printed before, and whoever reads it may stop the server at once. Blocked before any
+  // thread starts, so that every thread inherits the mask and none takes them meanwhile.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   CLI::App app{std::string{description}};
   server_options options;
   std::string web_root = PULSE_WEB_ROOT;

@@ -220,3 +220,32 @@ TEST_CASE("a stop that races first joins ends every channel they started") {
   }
   CHECK(rooms.wait_for_live(live_before));
 }
+
+TEST_CASE("clients that vanish right after their join leave no channel behind") {
+  // The connection may be gone before its topic's channel takes the join: the channel still
+  // learns of it, and ends with no subscriber.
+  auto& rooms = test::room_instances();
+  int live_before;
+  {
+    std::lock_guard guard{rooms.mutex};
+    live_before = rooms.live;
+  }
+  {
+    server_options options;
+    options.threads = 2;
+    server srv{options};
+    srv.channel<test::test_room>("room:*");
+    for (int round = 0; round < 20; ++round) {
+      std::vector<std::unique_ptr<test_client>> clients;
+      for (int i = 0; i < 20; ++i)
+        clients.push_back(std::make_unique<test_client>(srv));
+      for (std::size_t i = 0; i < clients.size(); ++i) {
+        clients[i]->send_text(R"(["1","1","room:gone-)" + std::to_string(i % 5)
+                              + R"(","phx_join",{}])");
+        clients[i]->disconnect();
+      }
+    }
+    CHECK(testing::eventually([&] { return srv.stats().channels == 0; }));
+  }
+  CHECK(rooms.wait_for_live(live_before));
+}

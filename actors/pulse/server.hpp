@@ -58,9 +58,10 @@ struct server_options {
   /// Actor threads run under Linux's SCHED_BATCH: a worker woken by an I/O thread on the same
   /// CPU waits for that thread to block instead of preempting it, so what one burst of reads
   /// hands over reaches the actors together, not one message per context switch (connect and
-  /// join about 1.3x on one CPU). Off by default until its effect on tight --max-queued-bytes
-  /// bounds is known.
-  bool batch_scheduling = false;
+  /// join about 1.3x on one CPU, latency p99 unchanged). Nice level and priority stay as they
+  /// are; on a machine shared with busier processes, false gives the actors back wake-up
+  /// preemption.
+  bool batch_scheduling = true;
   transport::limits limits;
   /// On stop, time for queued messages to drain before connections are cut.
   std::chrono::milliseconds drain_timeout = std::chrono::seconds{5};

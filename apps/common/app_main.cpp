@@ -40,7 +40,7 @@ int run_app(int argc, char** argv, std::string_view description,
     ->check(CLI::IsMember({"sharing", "stealing"}))
     ->capture_default_str();
   app
-    .add_flag("--batch-scheduling", options.batch_scheduling,
+    .add_flag("--batch-scheduling,!--no-batch-scheduling", options.batch_scheduling,
               "actor threads under SCHED_BATCH: a woken worker waits for the I/O thread on its "
               "CPU to block rather than preempting it")
     ->capture_default_str();

@@ -188,11 +188,7 @@ TEST_CASE("a stop that races first joins ends every channel they started") {
   // persistent ones it never told to stop (others end with their last subscriber).
   using namespace std::chrono_literals;
   auto& rooms = test::room_instances();
-  int live_before;
-  {
-    std::lock_guard guard{rooms.mutex};
-    live_before = rooms.live;
-  }
+  int live_before = rooms.live_now();
   {
     server_options options;
     options.threads = 2;
@@ -225,11 +221,7 @@ TEST_CASE("clients that vanish right after their join leave no channel behind") 
   // The connection may be gone before its topic's channel takes the join: the channel still
   // learns of it, and ends with no subscriber.
   auto& rooms = test::room_instances();
-  int live_before;
-  {
-    std::lock_guard guard{rooms.mutex};
-    live_before = rooms.live;
-  }
+  int live_before = rooms.live_now();
   {
     server_options options;
     options.threads = 2;

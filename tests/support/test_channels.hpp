@@ -28,6 +28,11 @@ struct instance_counter {
     changed.notify_all();
   }
 
+  int live_now() {
+    std::lock_guard guard{mutex};
+    return live;
+  }
+
   bool wait_for_live(int expected, std::chrono::milliseconds timeout = std::chrono::seconds{3}) {
     std::unique_lock lock{mutex};
     return changed.wait_for(lock, timeout, [&] { return live == expected; });

@@ -77,6 +77,53 @@ bool offers_subprotocol(std::string_view header, std::string_view wanted) {
   return false;
 }
 
+/// Why a WebSocket opening handshake cannot be accepted, beyond what websocket::is_upgrade checked
+/// (RFC 6455 section 4.2.1); the same refusals as Beast's websocket::stream::accept.
+struct handshake_refusal {
+  unsigned status;
+  std::string reason;
+};
+
+std::optional<handshake_refusal> check_handshake(const http::request<http::string_body>& request) {
+  if (request.version() != 11)
+    return handshake_refusal{400, "the WebSocket handshake needs HTTP/1.1"};
+  if (request.find(http::field::host) == request.end())
+    return handshake_refusal{400, "no Host header"};
+  auto key = request.find(http::field::sec_websocket_key);
+  if (key == request.end())
+    return handshake_refusal{400, "no Sec-WebSocket-Key header"};
+  if (key->value().empty()
+      || key->value().size() > websocket::detail::sec_ws_key_type::static_capacity)
+    return handshake_refusal{400, "a malformed Sec-WebSocket-Key"};
+  auto version = request.find(http::field::sec_websocket_version);
+  if (version == request.end())
+    return handshake_refusal{400, "no Sec-WebSocket-Version header"};
+  if (version->value() != "13")
+    return handshake_refusal{426, "only WebSocket version 13 is spoken here"};
+  return std::nullopt;
+}
+
+/// The 101 answer, written by hand: Beast's websocket::stream would build a stream, a header map
+/// and a serializer on every connection for these few fixed lines.
+std::string switching_protocols(beast::string_view key, bool phoenix,
+                                const std::optional<deflate_agreement>& deflate) {
+  websocket::detail::sec_ws_accept_type accept;
+  websocket::detail::make_sec_ws_accept(accept, key);
+  std::string out;
+  out.reserve(192);
+  out.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
+    .append("Sec-WebSocket-Accept: ")
+    .append(accept.data(), accept.size())
+    .append("\r\nServer: Pulse\r\n");
+  // The official client's authToken option offers "phoenix" and aborts unless it is chosen.
+  if (phoenix)
+    out.append("Sec-WebSocket-Protocol: phoenix\r\n");
+  if (deflate)
+    out.append("Sec-WebSocket-Extensions: ").append(deflate->response_header()).append("\r\n");
+  out.append("\r\n");
+  return out;
+}
+
 /// The stream an http_session reads: the socket itself, or TLS over it.
 template<class Stream>
 Stream make_stream(tcp::socket socket, http_context& context) {
@@ -89,12 +136,10 @@ Stream make_stream(tcp::socket socket, http_context& context) {
 } // namespace
 
 template<class Stream>
-http_session<Stream>::http_session(tcp::socket socket, http_context& context)
-    : stream_(make_stream<Stream>(std::move(socket), context)), context_(context) {
-  error_code ec;
-  auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-  remote_address_ = ec ? "unknown" : endpoint.address().to_string();
-}
+http_session<Stream>::http_session(tcp::socket socket, const tcp::endpoint& peer,
+                                   http_context& context)
+    : stream_(make_stream<Stream>(std::move(socket), context)), context_(context),
+      remote_address_(peer.address().to_string()) {}
 
 template<class Stream>
 void http_session<Stream>::run() {
@@ -204,6 +249,19 @@ void http_session<Stream>::upgrade(http::request<http::string_body>& request, ht
   auto refuse = [this](unsigned status, const std::string& reason) {
     respond(status, "text/plain; charset=utf-8", reason + "\n", false);
   };
+  if (auto refusal = check_handshake(request)) {
+    if (refusal->status != 426)
+      return refuse(refusal->status, refusal->reason);
+    auto response
+      = std::make_shared<http::response<http::string_body>>(http::status::upgrade_required, 11);
+    response->set(http::field::server, "Pulse");
+    response->set(http::field::sec_websocket_version, "13");
+    response->set(http::field::content_type, "text/plain; charset=utf-8");
+    response->keep_alive(false);
+    response->body() = refusal->reason + "\n";
+    response->prepare_payload();
+    return write(std::move(response));
+  }
   if (context_.stopping)
     return refuse(503, "server is shutting down");
   using admission = session_tracker::admission;
@@ -228,7 +286,6 @@ void http_session<Stream>::upgrade(http::request<http::string_body>& request, ht
     return refuse(decision.status, decision.reason);
   }
 
-  auto ws = std::make_shared<websocket::stream<Stream>>(std::move(stream_));
   auto protocols = request[http::field::sec_websocket_protocol];
   bool phoenix = offers_subprotocol({protocols.data(), protocols.size()}, "phoenix");
   std::optional<deflate_agreement> deflate;
@@ -239,38 +296,37 @@ void http_session<Stream>::upgrade(http::request<http::string_body>& request, ht
       offers.append(offers.empty() ? "" : ", ").append(field->value());
     deflate = negotiate_deflate(offers);
   }
-  ws->set_option(
-    websocket::stream_base::decorator([phoenix, deflate](websocket::response_type& response) {
-      response.set(http::field::server, "Pulse");
-      // The official client's authToken option offers "phoenix" and aborts unless it is chosen.
-      if (phoenix)
-        response.set(http::field::sec_websocket_protocol, "phoenix");
-      if (deflate)
-        response.set(http::field::sec_websocket_extensions, deflate->response_header());
-    }));
-  beast::get_lowest_layer(*ws).expires_after(context_.limits.request_timeout);
-  ws->async_accept(request, [self = this->shared_from_this(), ws, deflate,
-                             open = std::move(decision.open)](error_code ec) {
-    if (ec) {
-      log().info("WebSocket handshake with {} failed: {}", self->remote_address_, ec.message());
-      self->context_.sessions.release(self->remote_address_);
-      return;
-    }
-    auto early = self->buffer_.data();
-    std::string early_bytes{static_cast<const char*>(early.data()), early.size()};
-    if constexpr (is_tls) {
-      auto tls = std::make_shared<websocket_session<tls_stream>>(std::move(ws->next_layer()),
-                                                                 self->context_.limits,
-                                                                 self->remote_address_,
-                                                                 self->context_.sessions, deflate);
-      tls->start(open, early_bytes);
-    } else {
-      auto plain = std::make_shared<websocket_session<tcp::socket>>(
-        ws->next_layer().release_socket(), self->context_.limits, self->remote_address_,
-        self->context_.sessions, deflate);
-      plain->start(open, early_bytes);
-    }
-  });
+  auto response = std::make_shared<std::string>(
+    switching_protocols(request[http::field::sec_websocket_key], phoenix, deflate));
+  beast::get_lowest_layer(stream_).expires_after(context_.limits.request_timeout);
+  asio::async_write(stream_, asio::buffer(*response),
+                    [self = this->shared_from_this(), response, deflate,
+                     open = std::move(decision.open)](error_code ec, std::size_t) {
+                      if (ec) {
+                        log().info("WebSocket handshake with {} failed: {}", self->remote_address_,
+                                   ec.message());
+                        self->context_.sessions.release(self->remote_address_);
+                        return;
+                      }
+                      self->open_websocket(open, deflate);
+                    });
+}
+
+template<class Stream>
+void http_session<Stream>::open_websocket(const open_function& open,
+                                          const std::optional<deflate_agreement>& deflate) {
+  auto early = buffer_.data(); // what the client sent right behind its handshake
+  std::string early_bytes{static_cast<const char*>(early.data()), early.size()};
+  if constexpr (is_tls) {
+    auto session = std::make_shared<websocket_session<tls_stream>>(
+      std::move(stream_), context_.limits, remote_address_, context_.sessions, deflate);
+    session->start(open, early_bytes);
+  } else {
+    auto session = std::make_shared<websocket_session<tcp::socket>>(
+      beast::get_lowest_layer(stream_).release_socket(), context_.limits, remote_address_,
+      context_.sessions, deflate);
+    session->start(open, early_bytes);
+  }
 }
 
 template<class Stream>

@@ -10,6 +10,8 @@ listener::listener(asio::io_context& io, tcp::endpoint endpoint, http_context& c
       context_(context), one_thread_(one_thread) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
+  // Linux hands TCP_NODELAY on to every accepted socket: one setsockopt here, none per connection.
+  acceptor_.set_option(tcp::no_delay{true});
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }
@@ -37,9 +39,9 @@ void listener::do_accept() {
     self->on_accept(ec, std::move(socket));
   };
   if (one_thread_)
-    acceptor_.async_accept(io_.get_executor(), std::move(accepted));
+    acceptor_.async_accept(io_.get_executor(), peer_, std::move(accepted));
   else
-    acceptor_.async_accept(asio::make_strand(io_), std::move(accepted));
+    acceptor_.async_accept(asio::make_strand(io_), peer_, std::move(accepted));
 }
 
 void listener::on_accept(error_code ec, tcp::socket socket) {
@@ -56,9 +58,9 @@ void listener::on_accept(error_code ec, tcp::socket socket) {
     return;
   }
   if (context_.tls)
-    std::make_shared<http_session<tls_stream>>(std::move(socket), context_)->run();
+    std::make_shared<http_session<tls_stream>>(std::move(socket), peer_, context_)->run();
   else
-    std::make_shared<http_session<beast::tcp_stream>>(std::move(socket), context_)->run();
+    std::make_shared<http_session<beast::tcp_stream>>(std::move(socket), peer_, context_)->run();
   do_accept();
 }
 

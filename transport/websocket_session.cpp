@@ -61,7 +61,7 @@ void websocket_session<Stream>::start(const open_function& open, std::string_vie
   error_code ec;
   if constexpr (!is_tls)
     socket().non_blocking(true, ec); // read_some after async_wait must not block
-  socket().set_option(tcp::no_delay{true}, ec);
+  // TCP_NODELAY came from the listening socket (see listener).
   if (limits_.socket_send_buffer_bytes > 0)
     socket().set_option(
       asio::socket_base::send_buffer_size(static_cast<int>(limits_.socket_send_buffer_bytes)), ec);

@@ -157,6 +157,10 @@ std::vector<std::pair<std::string, std::pair<std::string, expectation>>> http_ca
     {"the socket path without an upgrade",
      {"GET /socket/websocket HTTP/1.1\r\nHost: x\r\n\r\n", http(426)}},
     {"an upgrade without a key", {upgrade + "Sec-WebSocket-Version: 13\r\n\r\n", http(400)}},
+    {"an upgrade without a Host",
+     {"GET /socket/websocket?vsn=2.0.0 HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      http(400, "Host")}},
     {"an upgrade of another WebSocket version",
      {upgrade + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
       http(426)}},

@@ -174,6 +174,32 @@ TEST_CASE("the official client's authToken subprotocol is accepted") {
   CHECK(client.join("chat").is_ok());
 }
 
+TEST_CASE("the opening handshake is answered as RFC 6455 asks") {
+  test_server server;
+  auto port = server.start();
+  std::map<std::string, std::string> handshake{{"Upgrade", "websocket"},
+                                               {"Connection", "Upgrade"},
+                                               {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                                               {"Sec-WebSocket-Version", "13"},
+                                               {"Sec-WebSocket-Protocol", "chat, phoenix"}};
+  auto opened = http_request(port, "GET", "/socket/websocket?vsn=2.0.0", handshake);
+  CHECK(opened.status == 101);
+  CHECK(opened.headers["sec-websocket-accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="); // RFC's sample
+  CHECK(opened.headers["upgrade"] == "websocket");
+  CHECK(opened.headers["connection"] == "Upgrade");
+  CHECK(opened.headers["sec-websocket-protocol"] == "phoenix");
+
+  auto old_version = handshake;
+  old_version["Sec-WebSocket-Version"] = "8";
+  auto refused = http_request(port, "GET", "/socket/websocket?vsn=2.0.0", old_version);
+  CHECK(refused.status == 426);
+  CHECK(refused.headers["sec-websocket-version"] == "13");
+
+  auto long_key = handshake;
+  long_key["Sec-WebSocket-Key"] = std::string(40, 'A');
+  CHECK(http_request(port, "GET", "/socket/websocket?vsn=2.0.0", long_key).status == 400);
+}
+
 TEST_CASE("pings are answered with pongs") {
   test_server server;
   auto port = server.start();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <pulse/transport/asio.hpp>
+#include <pulse/transport/deflate_negotiation.hpp>
 #include <pulse/transport/http_context.hpp>
 
 #include <functional>
@@ -19,7 +20,8 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
  public:
   static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
-  http_session(tcp::socket socket, http_context& context);
+  /// `peer`: the address accept() reported.
+  http_session(tcp::socket socket, const tcp::endpoint& peer, http_context& context);
 
   void run();
 
@@ -29,6 +31,9 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   void on_read(error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>& request);
   void upgrade(http::request<http::string_body>& request, http_request&& info);
+  /// Once the 101 went out: hands the stream, and what the client sent behind its handshake, to
+  /// a websocket_session.
+  void open_websocket(const open_function& open, const std::optional<deflate_agreement>& deflate);
   void longpoll(http::request<http::string_body>& request, http_request&& info, bool keep_alive);
   /// A long-poll answer: `status` 200 with a JSON body, but for a method it does not take (400);
   /// `written` runs once it went out or failed; `allow_headers` makes it a CORS preflight's

@@ -29,6 +29,7 @@ class listener : public std::enable_shared_from_this<listener> {
   asio::steady_timer retry_timer_;
   http_context& context_;
   bool one_thread_;
+  tcp::endpoint peer_; // the accept in flight writes its peer's address here (no getpeername)
 };
 
 } // namespace pulse::transport

@@ -371,19 +371,25 @@ def run_point(servers, loadgen, scenario, point, cpus):
     return results
 
 
+# The figure a repeated point's median run is chosen by, for the scenarios that repeat.
+MEDIAN_BY = {"fanout": "deliveries_per_s", "latency": "p99_us", "idle": "connect_join_per_s"}
+
+
 def run_repeated(servers, loadgen, scenario, point, cpus, repeats):
     """Runs the point `repeats` times over every server, interleaved, and keeps each server's
-    median run by deliveries/s (its other runs under "runs"): a closed-loop fan-out settles into
-    one of a few rhythms, so one run can land in a slow one."""
+    median run by the scenario's figure (its other runs under "runs"): a closed-loop fan-out
+    settles into one of a few rhythms, and a p99 or a connect storm moves with what else the
+    machine did in those seconds, so one run can land far from the others."""
+    figure = MEDIAN_BY[scenario]
     rounds = [run_point(servers, loadgen, scenario, point, cpus) for _ in range(repeats)]
     medians = []
     for name, _ in servers:
         runs = [r for batch in rounds for r in batch if r.get("server") == name]
-        ranked = sorted(runs, key=lambda r: r.get("deliveries_per_s") or 0)
+        ranked = sorted(runs, key=lambda r: r.get(figure) or 0)
         median = dict(ranked[len(ranked) // 2])
         median["runs"] = runs
-        log(f"  {name}: median of {len(runs)}: {median.get('deliveries_per_s')} deliveries/s "
-            f"(runs: {[r.get('deliveries_per_s') for r in runs]})")
+        log(f"  {name}: median of {len(runs)}: {median.get(figure)} {figure} "
+            f"(runs: {[r.get(figure) for r in runs]})")
         medians.append(median)
     return medians
 
@@ -825,8 +831,8 @@ def main():
                              "runs every point as pulse-base, right after pulse")
     parser.add_argument("--base-label", metavar="REV", help="what --base was built from")
     parser.add_argument("--repeat", type=int, default=3, metavar="N",
-                        help="fan-out points: N interleaved runs per server, the median kept "
-                             "(default 3)")
+                        help="fan-out, latency and idle points: N interleaved runs per server, "
+                             "the median kept (default 3)")
     opts = parser.parse_args()
     if opts.base and not os.access(opts.base, os.X_OK):
         sys.exit(f"--base {opts.base}: not an executable")
@@ -862,7 +868,7 @@ def main():
         if opts.only and scenario not in opts.only:
             continue
         for point in points:
-            if scenario == "fanout" and opts.repeat > 1:
+            if scenario in MEDIAN_BY and opts.repeat > 1:
                 results += run_repeated(servers, loadgen, scenario, point, cpus, opts.repeat)
             else:
                 results += run_point(servers, loadgen, scenario, point, cpus)

@@ -250,16 +250,10 @@ void http_session<Stream>::upgrade(http::request<http::string_body>& request, ht
     respond(status, "text/plain; charset=utf-8", reason + "\n", false);
   };
   if (auto refusal = check_handshake(request)) {
-    if (refusal->status != 426)
-      return refuse(refusal->status, refusal->reason);
-    auto response
-      = std::make_shared<http::response<http::string_body>>(http::status::upgrade_required, 11);
-    response->set(http::field::server, "Pulse");
-    response->set(http::field::sec_websocket_version, "13");
-    response->set(http::field::content_type, "text/plain; charset=utf-8");
-    response->keep_alive(false);
-    response->body() = refusal->reason + "\n";
-    response->prepare_payload();
+    auto response = text_response(refusal->status, "text/plain; charset=utf-8",
+                                  refusal->reason + "\n", false);
+    if (refusal->status == 426) // the version this server speaks (RFC 6455 section 4.4)
+      response->set(http::field::sec_websocket_version, "13");
     return write(std::move(response));
   }
   if (context_.stopping)
@@ -393,8 +387,9 @@ void http_session<Stream>::write(std::shared_ptr<Response> response) {
 }
 
 template<class Stream>
-void http_session<Stream>::respond(unsigned status, std::string_view content_type, std::string body,
-                                   bool keep_alive, bool head_only) {
+std::shared_ptr<http::response<http::string_body>>
+http_session<Stream>::text_response(unsigned status, std::string_view content_type,
+                                    std::string body, bool keep_alive, bool head_only) {
   auto response
     = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
   response->set(http::field::server, "Pulse");
@@ -407,7 +402,13 @@ void http_session<Stream>::respond(unsigned status, std::string_view content_typ
   response->prepare_payload();
   if (head_only)
     response->content_length(size);
-  write(std::move(response));
+  return response;
+}
+
+template<class Stream>
+void http_session<Stream>::respond(unsigned status, std::string_view content_type, std::string body,
+                                   bool keep_alive, bool head_only) {
+  write(text_response(status, content_type, std::move(body), keep_alive, head_only));
 }
 
 template<class Stream>

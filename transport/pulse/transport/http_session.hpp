@@ -41,6 +41,10 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   void answer_longpoll(unsigned status, std::string body, bool keep_alive,
                        std::function<void()> written = {},
                        const std::string* allow_headers = nullptr);
+  /// A response with a text body (only its length when `head_only`), not yet written.
+  static std::shared_ptr<http::response<http::string_body>>
+  text_response(unsigned status, std::string_view content_type, std::string body, bool keep_alive,
+                bool head_only = false);
   void respond(unsigned status, std::string_view content_type, std::string body, bool keep_alive,
                bool head_only = false);
   void redirect(const std::string& location, bool keep_alive);

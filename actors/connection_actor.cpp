@@ -115,6 +115,12 @@ void connection_actor::on_exit() {
   topics_.clear();
 }
 
+void connection_actor::prefetch_reachable() const noexcept {
+  prefetch_lines(this, sizeof(*this));
+  if (socket_)
+    prefetch_lines(socket_.get(), transport::websocket_connection::hot_bytes);
+}
+
 void connection_actor::write(transport::outbound_frame frame) {
   if (!socket_)
     return;

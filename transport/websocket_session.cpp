@@ -35,9 +35,9 @@ template<class Stream>
 websocket_session<Stream>::websocket_session(Stream stream, const limits& limits,
                                              std::string remote_address, session_tracker& tracker,
                                              std::optional<deflate_agreement> deflate)
-    : limits_(limits), deflate_window_bits_(deflate ? deflate->server_window_bits : 0),
-      stream_(std::move(stream)), remote_address_(std::move(remote_address)), tracker_(tracker),
-      reader_(limits.max_message_bytes, deflate) {
+    : limits_(limits), tracker_(tracker),
+      deflate_window_bits_(deflate ? deflate->server_window_bits : 0), stream_(std::move(stream)),
+      remote_address_(std::move(remote_address)), reader_(limits.max_message_bytes, deflate) {
   if constexpr (is_tls) {
     beast::get_lowest_layer(stream_).expires_never(); // the server's deadline sweep from now on
     tls_ = std::make_unique<tls_buffers>();

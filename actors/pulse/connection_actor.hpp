@@ -74,6 +74,7 @@ class connection_actor : public lean_actor {
 
   const char* name() const override { return "pulse.connection"; }
   void on_exit() override;
+  void prefetch_reachable() const noexcept override;
 
  protected:
   void handle(caf::type_erased_tuple& content) override;
@@ -125,6 +126,7 @@ class connection_actor : public lean_actor {
   /// everything queued.
   void after_message();
 
+  // First: lean_actor::prefetch() brings it, and prefetch_reachable() reads it.
   std::shared_ptr<transport::websocket_connection> socket_;
   std::shared_ptr<topic_directory> directory_;
   const connection_limits& limits_; // the server's: shared by every connection

@@ -116,8 +116,9 @@ class websocket_session final : public websocket_session_base,
   void on_deadline();
   void finish();
 
-  // First, in the object's first cache lines: what a fan-out touches on every subscriber, so
-  // that a prefetch of the session brings it all (channel_actor::broadcast).
+  // First, within the object's first hot_bytes: what a broadcast touches on every subscriber,
+  // queueing, flushing and writing, so that a prefetch of those lines brings it all
+  // (connection_actor::prefetch_reachable). The socket's descriptor is at the start of stream_.
   mutable std::mutex mutex_; // guards the fields down to corked_
   std::vector<outbound_frame> queued_;
   std::size_t queued_bytes_ = 0; // queued_ plus writing_
@@ -126,19 +127,19 @@ class websocket_session final : public websocket_session_base,
   bool close_queued_ = false; // the close frame is in queued_ or writing_
   bool corked_ = false;       // frames were queued for a flush() to come
   const limits& limits_;
-  int deflate_window_bits_ = 0; // 0: no permessage-deflate on this connection
-
-  Stream stream_;
-  std::string remote_address_;
   session_tracker& tracker_;
+  int deflate_window_bits_ = 0;         // 0: no permessage-deflate on this connection
+  std::vector<outbound_frame> writing_; // the writer's: the batch being written
+  std::size_t write_index_ = 0;         // plain: the first frame of writing_ not fully sent
+  std::size_t write_offset_ = 0;        // plain: bytes of that frame already sent
+  Stream stream_;
+
+  std::string remote_address_;
   websocket_reader reader_;
   handler_memory read_memory_;                  // the pending read's handler
   std::vector<inbound_message> inbound_;        // what the read under way completed
   std::shared_ptr<connection_handler> handler_; // strand only
 
-  std::vector<outbound_frame> writing_; // the writer's: the batch being written
-  std::size_t write_index_ = 0;         // plain: the first frame of writing_ not fully sent
-  std::size_t write_offset_ = 0;        // plain: bytes of that frame already sent
   /// TLS only (a plain connection does without these bytes): one record's read buffer, and the
   /// buffers of the write under way.
   struct tls_buffers {

@@ -1,6 +1,7 @@
-// JWT verification on libjwt 1.10, which checks a signature with the algorithm the token names and
-// nothing else: the key's type pins the algorithm here, and the claims are checked here. JWKs
-// become PEM public keys with OpenSSL 3.
+// JWT verification with OpenSSL 3. Keys are decoded once, when they are read (an HMAC secret, or
+// an EVP_PKEY from PEM or a JWK), so a connection's token costs one signature check and no key
+// parsing; the key's type pins the algorithm (RFC 8725 section 3.1), and the claims are checked
+// here.
 #include <pulse/jwt.hpp>
 #include <pulse/transport/base64.hpp>
 #include <pulse/transport/log.hpp>
@@ -9,18 +10,22 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/decoder.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <jwt.h>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -46,7 +51,8 @@ using param_bld_ptr = std::unique_ptr<OSSL_PARAM_BLD, freer<OSSL_PARAM_BLD_free>
 using params_ptr = std::unique_ptr<OSSL_PARAM, freer<OSSL_PARAM_free>>;
 using decoder_ptr = std::unique_ptr<OSSL_DECODER_CTX, freer<OSSL_DECODER_CTX_free>>;
 using x509_ptr = std::unique_ptr<X509, freer<X509_free>>;
-using jwt_ptr = std::unique_ptr<jwt_t, freer<jwt_free>>;
+using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, freer<EVP_MD_CTX_free>>;
+using ecdsa_sig_ptr = std::unique_ptr<ECDSA_SIG, freer<ECDSA_SIG_free>>;
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
   throw std::runtime_error(where + ": " + what);
@@ -61,16 +67,121 @@ std::string read_file(const std::filesystem::path& path) {
   return std::move(text).str();
 }
 
-/// One verification key: an HMAC secret or a public key in PEM, and the algorithms it verifies.
-struct jwt_key {
-  std::string kid; ///< empty: any kid
-  std::string material;
-  std::vector<jwt_alg_t> algorithms;
+/// The JWS algorithms (RFC 7518 section 3.1) that Pulse verifies.
+struct algorithm {
+  enum class family { hmac, rsa_pkcs1, rsa_pss, ecdsa };
 
-  bool verifies(jwt_alg_t alg) const {
+  std::string_view name;
+  family kind;
+  int bits; ///< of the digest
+
+  const EVP_MD* digest() const {
+    return bits == 256 ? EVP_sha256() : bits == 384 ? EVP_sha384() : EVP_sha512();
+  }
+};
+
+using family = algorithm::family;
+
+constexpr std::array<algorithm, 12> algorithms{{
+  {"HS256", family::hmac, 256},
+  {"HS384", family::hmac, 384},
+  {"HS512", family::hmac, 512},
+  {"RS256", family::rsa_pkcs1, 256},
+  {"RS384", family::rsa_pkcs1, 384},
+  {"RS512", family::rsa_pkcs1, 512},
+  {"PS256", family::rsa_pss, 256},
+  {"PS384", family::rsa_pss, 384},
+  {"PS512", family::rsa_pss, 512},
+  {"ES256", family::ecdsa, 256},
+  {"ES384", family::ecdsa, 384},
+  {"ES512", family::ecdsa, 512},
+}};
+
+/// The algorithm of that name (case-sensitive, as RFC 7515 has it), or nullptr.
+const algorithm* algorithm_named(std::string_view name) {
+  auto it = std::find_if(algorithms.begin(), algorithms.end(),
+                         [name](const algorithm& alg) { return alg.name == name; });
+  return it == algorithms.end() ? nullptr : &*it;
+}
+
+/// The algorithms of one family.
+std::vector<const algorithm*> family_of(family kind) {
+  std::vector<const algorithm*> result;
+  for (auto& alg : algorithms)
+    if (alg.kind == kind)
+      result.push_back(&alg);
+  return result;
+}
+
+/// One verification key, decoded: an HMAC secret or a public key, and the algorithms it verifies.
+struct jwt_key {
+  std::string kid;     ///< empty: any kid
+  std::string secret;  ///< HMAC
+  pkey_ptr public_key; ///< RSA or EC; shared by every verifying thread, never modified
+  std::vector<const algorithm*> algorithms;
+
+  bool verifies(const algorithm* alg) const {
     return std::find(algorithms.begin(), algorithms.end(), alg) != algorithms.end();
   }
 };
+
+/// An ECDSA signature as JWS writes it (R and S, `half` bytes each: RFC 7518 section 3.4) in the
+/// DER that OpenSSL verifies; empty when it cannot be.
+std::string ecdsa_der(std::string_view signature, std::size_t half) {
+  auto* bytes = reinterpret_cast<const unsigned char*>(signature.data());
+  auto size = static_cast<int>(half);
+  ecdsa_sig_ptr sig{ECDSA_SIG_new()};
+  BIGNUM* r = BN_bin2bn(bytes, size, nullptr);
+  BIGNUM* s = BN_bin2bn(bytes + half, size, nullptr);
+  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    return {};
+  }
+  unsigned char* der = nullptr;
+  auto length = i2d_ECDSA_SIG(sig.get(), &der);
+  if (length <= 0)
+    return {};
+  std::string result(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
+  OPENSSL_free(der);
+  return result;
+}
+
+/// Whether `signature` signs `input` with `key` under `alg` (which the key verifies).
+bool signature_matches(const jwt_key& key, const algorithm& alg, std::string_view input,
+                       std::string_view signature) {
+  auto* data = reinterpret_cast<const unsigned char*>(input.data());
+  if (alg.kind == family::hmac) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+    unsigned int size = 0;
+    if (HMAC(alg.digest(), key.secret.data(), static_cast<int>(key.secret.size()), data,
+             input.size(), mac.data(), &size)
+        == nullptr)
+      return false;
+    return signature.size() == size && CRYPTO_memcmp(mac.data(), signature.data(), size) == 0;
+  }
+  std::string der;
+  if (alg.kind == family::ecdsa) {
+    std::size_t half = alg.bits == 512 ? 66 : static_cast<std::size_t>(alg.bits) / 8; // P-521
+    if (signature.size() != 2 * half || (der = ecdsa_der(signature, half)).empty())
+      return false;
+    signature = der;
+  }
+  md_ctx_ptr context{EVP_MD_CTX_new()};
+  EVP_PKEY_CTX* key_context = nullptr; // owned by `context`
+  if (!context
+      || EVP_DigestVerifyInit(context.get(), &key_context, alg.digest(), nullptr,
+                              key.public_key.get())
+           != 1)
+    return false;
+  if (alg.kind == family::rsa_pss // RFC 7518 section 3.5: MGF1 with the same hash, salt as long
+      && (EVP_PKEY_CTX_set_rsa_padding(key_context, RSA_PKCS1_PSS_PADDING) != 1
+          || EVP_PKEY_CTX_set_rsa_pss_saltlen(key_context, RSA_PSS_SALTLEN_DIGEST) != 1))
+    return false;
+  return EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                          signature.size(), data, input.size())
+         == 1;
+}
 
 } // namespace
 
@@ -80,37 +191,35 @@ struct jwt_verifier::key_set {
 
 namespace {
 
-/// The SubjectPublicKeyInfo PEM of `key` (what libjwt reads), and the algorithms its type and
-/// curve allow.
-jwt_key public_key(EVP_PKEY* key, const std::string& where) {
+/// `key`, with the algorithms its type and curve allow.
+jwt_key public_key(pkey_ptr key, const std::string& where) {
   jwt_key result;
-  switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_RSA: result.algorithms = {JWT_ALG_RS256, JWT_ALG_RS384, JWT_ALG_RS512}; break;
+  switch (EVP_PKEY_get_base_id(key.get())) {
+    case EVP_PKEY_RSA:
+      result.algorithms = family_of(family::rsa_pkcs1);
+      for (auto* pss : family_of(family::rsa_pss))
+        result.algorithms.push_back(pss);
+      break;
     case EVP_PKEY_EC: {
       char group[64] = {};
-      if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+      if (EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
                                          nullptr)
           != 1)
         fail(where, "an EC key without a named curve");
       std::string_view name{group};
       if (name == "prime256v1")
-        result.algorithms = {JWT_ALG_ES256};
+        result.algorithms = {algorithm_named("ES256")};
       else if (name == "secp384r1")
-        result.algorithms = {JWT_ALG_ES384};
+        result.algorithms = {algorithm_named("ES384")};
       else if (name == "secp521r1")
-        result.algorithms = {JWT_ALG_ES512};
+        result.algorithms = {algorithm_named("ES512")};
       else
         fail(where, "an EC key on curve " + std::string{name} + " (P-256, P-384, P-521 only)");
       break;
     }
     default: fail(where, "not an RSA or EC public key");
   }
-  bio_ptr out{BIO_new(BIO_s_mem())};
-  if (!out || PEM_write_bio_PUBKEY(out.get(), key) != 1)
-    fail(where, "cannot write the key as PEM");
-  char* data = nullptr;
-  auto length = BIO_get_mem_data(out.get(), &data);
-  result.material.assign(data, static_cast<std::size_t>(length));
+  result.public_key = std::move(key);
   return result;
 }
 
@@ -134,7 +243,7 @@ jwt_key pem_key(const std::string& text, const std::string& where) {
   }
   if (!key)
     fail(where, "not a PEM public key or certificate");
-  return public_key(key.get(), where);
+  return public_key(std::move(key), where);
 }
 
 /// The key file's contents: a PEM key, or else an HMAC secret.
@@ -146,7 +255,7 @@ jwt_key file_key(std::string text, const std::string& where) {
     text.pop_back();
   if (text.empty())
     fail(where, "an empty secret");
-  return {{}, std::move(text), {JWT_ALG_HS256, JWT_ALG_HS384, JWT_ALG_HS512}};
+  return {{}, std::move(text), nullptr, family_of(family::hmac)};
 }
 
 pkey_ptr key_from_params(const char* type, OSSL_PARAM_BLD* builder) {
@@ -230,12 +339,12 @@ jwt_key jwk_key(const json::object& jwk, const std::string& where) {
     key = ec_jwk(jwk, where);
   else
     fail(where, "kty \"" + std::string{kty} + "\" (RSA and EC only)");
-  auto result = public_key(key.get(), where);
+  auto result = public_key(std::move(key), where);
   if (auto* alg = jwk.if_contains("alg"); alg && alg->is_string()) {
-    std::string name{alg->get_string()};
-    auto pinned = jwt_str_alg(name.c_str());
-    if (!result.verifies(pinned))
-      fail(where, "alg " + name + " does not suit a " + std::string{kty} + " key");
+    std::string_view name = alg->get_string();
+    auto* pinned = algorithm_named(name);
+    if (!pinned || !result.verifies(pinned))
+      fail(where, "alg " + std::string{name} + " does not suit a " + std::string{kty} + " key");
     result.algorithms = {pinned};
   }
   return result;
@@ -363,12 +472,18 @@ jwt_verified jwt_verifier::verify(std::string_view token,
                                                   : nullptr;
   if (!alg_value || !alg_value->is_string() || !payload || !payload->is_object())
     return refuse("malformed token");
-  std::string alg_name{alg_value->get_string()};
+  std::string_view alg_name = alg_value->get_string();
   if (iequals(alg_name, "none"))
     return refuse("unsigned token (alg none)");
-  auto alg = jwt_str_alg(alg_name.c_str());
-  if (alg == JWT_ALG_INVAL || alg == JWT_ALG_NONE)
-    return refuse("unsupported algorithm " + alg_name);
+  auto* alg = algorithm_named(alg_name);
+  if (!alg)
+    return refuse("unsupported algorithm " + std::string{alg_name});
+  // RFC 7515 section 4.1.11: extensions it names must be understood, and none is.
+  if (header->get_object().contains("crit"))
+    return refuse("unsupported critical header");
+  auto signature = transport::base64_decode(token.substr(second + 1));
+  if (!signature)
+    return refuse("malformed token");
 
   // The key: by kid (keys without one match any), then by the algorithm its type allows.
   auto keys = keys_.load();
@@ -383,23 +498,11 @@ jwt_verified jwt_verifier::verify(std::string_view token,
     return refuse("unknown key id");
   std::erase_if(named, [alg](const jwt_key* key) { return !key->verifies(alg); });
   if (named.empty())
-    return refuse("algorithm " + alg_name + " does not match the key");
-
-  // Never a null key: libjwt would accept anything.
-  std::string text{token};
-  bool verified = false;
-  for (auto* key : named) {
-    jwt_t* decoded = nullptr;
-    int status = jwt_decode(&decoded, text.c_str(),
-                            reinterpret_cast<const unsigned char*>(key->material.data()),
-                            static_cast<int>(key->material.size()));
-    jwt_ptr owner{decoded};
-    if (status == 0 && decoded && jwt_get_alg(decoded) == alg && key->verifies(alg)) {
-      verified = true;
-      break;
-    }
-  }
-  if (!verified)
+    return refuse("algorithm " + std::string{alg_name} + " does not match the key");
+  auto signed_part = token.substr(0, second);
+  if (std::none_of(named.begin(), named.end(), [&](const jwt_key* key) {
+        return signature_matches(*key, *alg, signed_part, *signature);
+      }))
     return refuse("invalid signature");
 
   auto& claims = payload->get_object();

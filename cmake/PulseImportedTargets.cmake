@@ -1,6 +1,5 @@
 # The dependencies that ship no CMake targets, as imported targets: CAF 0.17 (Debian's has no
-# CMake package), hiredis 0.14 (its package sets variables only) and libjwt 1.10 (pkg-config
-# only). Used by Pulse's build and by
+# CMake package) and hiredis 0.14 (its package sets variables only). Used by Pulse's build and by
 # its installed package (PulseConfig.cmake), so that Pulse::pulse links the same way in both.
 if(NOT TARGET Pulse::caf)
   if(PULSE_CAF_ROOT)
@@ -26,13 +25,4 @@ if(NOT TARGET Pulse::hiredis)
   set_target_properties(Pulse::hiredis PROPERTIES
     IMPORTED_LOCATION ${HIREDIS_LIBRARIES}
     INTERFACE_INCLUDE_DIRECTORIES ${HIREDIS_INCLUDE_DIRS})
-endif()
-
-if(NOT TARGET Pulse::jwt)
-  find_path(LIBJWT_INCLUDE_DIR jwt.h REQUIRED)
-  find_library(LIBJWT_LIBRARY jwt REQUIRED)
-  add_library(Pulse::jwt UNKNOWN IMPORTED GLOBAL)
-  set_target_properties(Pulse::jwt PROPERTIES
-    IMPORTED_LOCATION ${LIBJWT_LIBRARY}
-    INTERFACE_INCLUDE_DIRECTORIES ${LIBJWT_INCLUDE_DIR})
 endif()

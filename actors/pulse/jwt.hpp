@@ -1,7 +1,7 @@
 // JSON Web Tokens from an identity provider (Auth0, Keycloak, an OAuth server of your own),
-// verified with libjwt: the signature with a key the server was given, the algorithm pinned to
-// that key's type (never `none`, never HS256 with an RSA or EC key), then exp, nbf, iss and aud
-// within a leeway.
+// verified with OpenSSL: the signature with a key the server was given (decoded once, when it is
+// read), the algorithm pinned to that key's type (never `none`, never HS256 with an RSA or EC
+// key), then exp, nbf, iss and aud within a leeway.
 //
 //   pulse::server_options options;
 //   options.jwt.key_file = "issuer-public.pem";     // or jwks_file = "jwks.json"
@@ -30,7 +30,7 @@ namespace pulse {
 /// to turn JWT authentication on.
 struct jwt_options {
   /// An HS256 secret (the file's bytes, less trailing line breaks), or an RSA or EC public key
-  /// in PEM (RS256, ES256; a certificate's key will do).
+  /// in PEM (RS256 or PS256, ES256; a certificate's key will do).
   std::filesystem::path key_file;
   /// A JWKS file (`{"keys": [...]}`): RSA and EC (P-256, P-384, P-521) public keys, picked by the
   /// token's `kid`. Read again by reload() (SIGHUP in server::run()).
@@ -56,10 +56,11 @@ struct jwt_options {
 /// A verification's outcome: the claims, or why not.
 struct jwt_verified {
   std::optional<boost::json::object> claims;
-  /// Otherwise: "missing token", "malformed token", "unsigned token (alg none)", "algorithm HS256
-  /// does not match the key", "unknown key id", "invalid signature", "token expired", "token not
-  /// yet valid", "token has no expiry", "wrong issuer", "wrong audience"; for a channel token also
-  /// "token is for another channel", "token is for another user".
+  /// Otherwise: "missing token", "malformed token", "unsigned token (alg none)", "unsupported
+  /// algorithm EdDSA", "unsupported critical header", "algorithm HS256 does not match the key",
+  /// "unknown key id", "invalid signature", "token expired", "token not yet valid", "token has no
+  /// expiry", "wrong issuer", "wrong audience"; for a channel token also "token is for another
+  /// channel", "token is for another user".
   std::string error;
 
   explicit operator bool() const noexcept { return claims.has_value(); }

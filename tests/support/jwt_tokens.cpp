@@ -8,6 +8,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -99,6 +100,39 @@ std::string sign_jwt(const json::object& claims, std::string_view alg, std::stri
   if (!encoded)
     throw std::runtime_error("jwt_encode_str failed");
   return encoded.get();
+}
+
+std::string sign_rsa_jws(const json::object& header, const json::object& claims,
+                         std::string_view key) {
+  std::string alg{header.at("alg").as_string()};
+  auto bits = alg.substr(2);
+  const EVP_MD* digest = bits == "256" ? EVP_sha256() : bits == "384" ? EVP_sha384() : EVP_sha512();
+  std::unique_ptr<BIO, decltype(&BIO_free)> in{
+    BIO_new_mem_buf(key.data(), static_cast<int>(key.size())), BIO_free};
+  pkey_ptr private_key{PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr), EVP_PKEY_free};
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context{EVP_MD_CTX_new(),
+                                                                  EVP_MD_CTX_free};
+  EVP_PKEY_CTX* key_context = nullptr;
+  if (!private_key || !context
+      || EVP_DigestSignInit(context.get(), &key_context, digest, nullptr, private_key.get()) != 1)
+    throw std::runtime_error("cannot sign with that key");
+  if (alg.starts_with("PS")
+      && (EVP_PKEY_CTX_set_rsa_padding(key_context, RSA_PKCS1_PSS_PADDING) != 1
+          || EVP_PKEY_CTX_set_rsa_pss_saltlen(key_context, RSA_PSS_SALTLEN_DIGEST) != 1))
+    throw std::runtime_error("cannot set PSS padding");
+  auto input = transport::base64url_encode(json::serialize(header)) + "."
+               + transport::base64url_encode(json::serialize(claims));
+  auto* data = reinterpret_cast<const unsigned char*>(input.data());
+  std::size_t size = 0;
+  if (EVP_DigestSign(context.get(), nullptr, &size, data, input.size()) != 1)
+    throw std::runtime_error("EVP_DigestSign failed");
+  std::string signature(size, '\0');
+  if (EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, data,
+                     input.size())
+      != 1)
+    throw std::runtime_error("EVP_DigestSign failed");
+  signature.resize(size);
+  return input + "." + transport::base64url_encode(signature);
 }
 
 std::string unsigned_jwt(const json::object& claims) {

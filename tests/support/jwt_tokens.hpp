@@ -1,5 +1,6 @@
 // JWTs and their keys, made at test time (nothing secret in the repo): RSA and EC P-256 key pairs
-// with OpenSSL, tokens signed with libjwt, the public keys as PEM and as JWKs.
+// with OpenSSL, tokens signed with libjwt (a signer apart from the verifier) or, for what libjwt
+// cannot make, with OpenSSL, the public keys as PEM and as JWKs.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -29,6 +30,11 @@ key_pair make_ec_key();
 /// private key PEM otherwise; `kid` goes into the header when not empty.
 std::string sign_jwt(const boost::json::object& claims, std::string_view alg, std::string_view key,
                      std::string_view kid = {});
+
+/// `claims` under `header`, signed with OpenSSL and the RSA private key PEM `key`: the header's
+/// "alg" says how, RS256 to RS512 or PS256 to PS512 (which libjwt 1.10 cannot sign).
+std::string sign_rsa_jws(const boost::json::object& header, const boost::json::object& claims,
+                         std::string_view key);
 
 /// `claims` with header {"alg": "none"} and an empty signature.
 std::string unsigned_jwt(const boost::json::object& claims);

@@ -7,11 +7,14 @@ then writes benchmarks/results/run-<date>.json, latest.md and latest.png. With -
 Pulse binary (another revision's, built by benchmarks/build-base.sh) runs every point too. The
 cores scenario runs Pulse on 1, 2, 4, 8 cores (machines with 4 CPUs or more). The compression
 scenario runs Pulse's fan-out with permessage-deflate off, then on (results/compression.md too).
+The auth scenario runs Pulse's connect-and-join storm without authentication, then with every
+client presenting an RS256 JWT.
 See benchmarks/README.md.
 
 usage: benchmarks/run.py [--full] [--only NAME]... [--out DIR] [--base PATH [--base-label REV]]
 """
 import argparse
+import base64
 import datetime
 import json
 import os
@@ -23,6 +26,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -70,6 +74,12 @@ SCALE_OUT_MASTERS = {"pulse-2-nodes": 1, "pulse-2-nodes-cluster": 3}
 COMPRESSION_POINT = {False: dict(subscribers=1000, duration=4, warmup=1, text=300),
                      True: dict(subscribers=1000, duration=10, warmup=2, text=300)}
 COMPRESSION_ROUNDS = 3
+# Auth: Pulse's connect-and-join storm (the idle scenario) without authentication, then with
+# `--jwt-key` set and every client presenting an RS256 token (a 2048-bit key made for the run with
+# the openssl command) as the `token` connect param; that pair AUTH_ROUNDS times. Pulse only.
+AUTH_POINT = {False: dict(subscribers=10000, settle=1), True: dict(subscribers=10000, settle=2)}
+AUTH_ROUNDS = 3
+
 # The figures compared, where they are in a fan-out result, and which way is good.
 COMPRESSION_FIGURES = [
     ("deliveries_per_s", "deliveries/s", True),
@@ -265,7 +275,6 @@ class Nodes:
     first node's), plus `ports` for the load generator."""
 
     def __init__(self, pulse_argv, cpu, masters=1):
-        import tempfile
         self.nodes, self.redis = [], []
         self.dir = tempfile.mkdtemp(prefix="pulse-bench-redis-")
         try:
@@ -506,6 +515,93 @@ def run_compression(pulse_argv, loadgen, full, cpus):
                 r["round"] = round_ + 1
                 results.append(r)
     return results
+
+
+def rs256_key_and_token(directory):
+    """A fresh RSA key's public PEM file in `directory`, and an RS256 token signed with the key
+    (sub "bench", an hour to live), made with the openssl command."""
+    key, public = os.path.join(directory, "key.pem"), os.path.join(directory, "public.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-out", key], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", public], check=True,
+                   capture_output=True)
+
+    def b64url(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    claims = {"sub": "bench", "exp": int(time.time()) + 3600}
+    signed = (b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode()) + "."
+              + b64url(json.dumps(claims).encode()))
+    signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key],
+                               input=signed.encode(), check=True, capture_output=True).stdout
+    return public, signed + "." + b64url(signature)
+
+
+def run_auth(pulse_argv, loadgen, full, cpus):
+    """Pulse's connect-and-join storm without authentication, then with an RS256 JWT on every
+    connection, that pair AUTH_ROUNDS times."""
+    point = AUTH_POINT[full]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="pulse-bench-auth-") as directory:
+        public, token = rs256_key_and_token(directory)
+        with_token = dict(point, path=f"/socket/websocket?vsn=2.0.0&token={token}")
+        for round_ in range(AUTH_ROUNDS):
+            for name, argv, pt in (("pulse-no-auth", pulse_argv, point),
+                                   ("pulse-jwt-rs256", pulse_argv + ["--jwt-key", public],
+                                    with_token)):
+                for r in run_point([(name, argv)], loadgen, "idle", pt, cpus):
+                    r["round"] = round_ + 1
+                    results.append(r)
+    return results
+
+
+def auth(results):
+    """Without against with a JWT: connect-and-join rates and the server's CPU per connection,
+    medians over the rounds; None when the scenario did not run."""
+    plain = [r for r in results if r.get("server") == "pulse-no-auth"]
+    jwt = [r for r in results if r.get("server") == "pulse-jwt-rs256"]
+    if not plain and not jwt:
+        return None
+
+    def median(values):
+        values = sorted(v for v in values if v is not None)
+        return values[len(values) // 2] if values else None
+
+    def cpu_us_per_connection(r):
+        pct, rate = r.get("setup_server_cpu_pct"), r.get("connect_join_per_s")
+        return pct * 1e4 / rate if pct is not None and pct >= 0 and rate else None
+
+    rows = []
+    for label, figure, higher in (("connect + join per s", lambda r: r.get("connect_join_per_s"),
+                                   True),
+                                  ("server CPU µs per connection", cpu_us_per_connection, False)):
+        a_all, b_all = [figure(r) for r in plain], [figure(r) for r in jwt]
+        a, b = median(a_all), median(b_all)
+        rows.append({"label": label, "no_auth": a, "jwt": b, "jwt_per_no_auth": ratio(b, a),
+                     "higher_is_better": higher, "no_auth_runs": a_all, "jwt_runs": b_all})
+    refused = [r.get("failed_connections") for r in jwt]
+    return {"subscribers": (jwt or plain)[-1].get("subscribers"), "rounds": len(jwt),
+            "rows": rows, "failed_connections": refused,
+            "clean": all(clean(r) and not r.get("failed_connections") for r in plain + jwt)}
+
+
+def auth_markdown(run):
+    a = run["auth"]
+    lines = ["## Authentication", "",
+             f"Pulse's connect-and-join storm of {fmt(a['subscribers'])} connections (the idle "
+             "scenario), without authentication, then with `--jwt-key` set and every client "
+             "presenting an RS256 token (2048-bit key) as its `token` connect param; that pair "
+             f"{a['rounds']} time(s), each figure the median of its runs. Server CPU per "
+             "connection is the server's CPU over the storm divided by the connections it took. "
+             f"Every connection joined: {'yes' if a['clean'] else '**no**'}.", "",
+             "| figure | no auth | RS256 JWT | JWT / no auth |", "|---|---:|---:|---:|"]
+    for r in a["rows"]:
+        rt = r["jwt_per_no_auth"]
+        no_auth = r["no_auth"] if r["higher_is_better"] else round(r["no_auth"] or 0, 1)
+        jwt = r["jwt"] if r["higher_is_better"] else round(r["jwt"] or 0, 1)
+        lines.append(f"| {r['label']} | {fmt(no_auth)} | {fmt(jwt)} | "
+                     f"{'–' if rt is None else f'{rt:.2f}x'} |")
+    return lines
 
 
 def compression(results):
@@ -754,6 +850,8 @@ def markdown(run):
                          f"{fmt(r['lost'])} | {fmt(r['duplicated'])} |")
     if run.get("compression"):
         lines += [""] + compression_markdown(run)
+    if run.get("auth"):
+        lines += [""] + auth_markdown(run)
     lines += ["", "## Every run", "",
               "| server | scenario | S | joined | lost | dup | closes | generator CPU | server CPU "
               "| server's core busy | notes |",
@@ -823,7 +921,7 @@ def main():
     parser.add_argument("--full", action="store_true", help="every scenario at every size")
     parser.add_argument("--only", action="append",
                         choices=["fanout", "latency", "rooms", "editor", "idle", "two-nodes",
-                                 "cores", "compression"],
+                                 "cores", "compression", "auth"],
                         help="run only these scenarios (repeatable)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     parser.add_argument("--base", metavar="PATH",
@@ -879,6 +977,8 @@ def main():
         results += run_point(scale_out, loadgen, "rooms", TWO_NODES_ROOMS, cpus)
     if not opts.only or "compression" in opts.only:
         results += run_compression(servers[0][1], loadgen, opts.full, cpus)
+    if not opts.only or "auth" in opts.only:
+        results += run_auth(servers[0][1], loadgen, opts.full, cpus)
     cores_results, cores_note = [], None
     if not opts.only or "cores" in opts.only:
         cores_results, cores_note = run_cores(pulse, loadgen, opts.full, available)
@@ -908,10 +1008,12 @@ def main():
         "two_nodes": two_nodes(results),
         "cores": cores_summary,
         "compression": compression(results),
+        "auth": auth(results),
         "results": results,
     }
-    # A run of the compression scenario alone leaves the matrix's latest.md and plot as they are.
-    matrix_run = opts.only != ["compression"]
+    # A run of the compression or auth scenario alone leaves the matrix's latest.md and plot as
+    # they are.
+    matrix_run = not opts.only or not set(opts.only) <= {"compression", "auth"}
     run["plot"] = plot(run, os.path.join(opts.out, "latest.png")) if matrix_run else None
     if run["plot"]:
         run["plot"] = os.path.relpath(run["plot"], ROOT)

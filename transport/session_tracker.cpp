@@ -10,12 +10,20 @@ session_tracker::admission session_tracker::admit(const std::string& address, st
   std::lock_guard guard{mutex_};
   if (admitted_ >= max_total)
     return admission::server_full;
-  auto& from_address = per_address_[address];
-  if (max_per_address > 0 && from_address >= max_per_address)
-    return admission::address_full;
-  ++from_address;
+  // Counted only under a limit: otherwise every client address would cost an entry.
+  if (max_per_address > 0) {
+    auto& from_address = per_address_[address];
+    if (from_address >= max_per_address)
+      return admission::address_full;
+    ++from_address;
+  }
   ++admitted_;
   return admission::admitted;
+}
+
+std::size_t session_tracker::tracked_addresses() const {
+  std::lock_guard guard{mutex_};
+  return per_address_.size();
 }
 
 void session_tracker::release(const std::string& address) {

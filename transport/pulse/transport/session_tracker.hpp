@@ -41,10 +41,13 @@ class session_tracker {
 
   enum class admission { admitted, server_full, address_full };
 
-  /// Takes a place for a connection from `address` before its handshake, within the limits;
-  /// give it back with release() if the handshake fails (remove() does it for a session).
+  /// Takes a place for a connection from `address` before its handshake, within the limits
+  /// (`max_per_address` 0: none per address; the same for every call); give it back with
+  /// release() if the handshake fails (remove() does it for a session).
   admission admit(const std::string& address, std::size_t max_total, std::size_t max_per_address);
   void release(const std::string& address);
+  /// How many addresses it counts connections of: those connected under a per-address limit.
+  std::size_t tracked_addresses() const;
 
   void add(const std::shared_ptr<websocket_session_base>& session);
   /// Forgets a finished session and gives back its place.

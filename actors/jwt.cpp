@@ -69,20 +69,25 @@ std::string read_file(const std::filesystem::path& path) {
 
 /// The JWS algorithms (RFC 7518 section 3.1) that Pulse verifies.
 struct algorithm {
-  enum class family { hmac, rsa_pkcs1, rsa_pss, ecdsa };
+  enum class family { hmac, rsa_pkcs1, rsa_pss, ecdsa, eddsa };
 
   std::string_view name;
   family kind;
-  int bits; ///< of the digest
+  int bits; ///< of the digest; 0: none apart from the signature's own (EdDSA)
 
   const EVP_MD* digest() const {
-    return bits == 256 ? EVP_sha256() : bits == 384 ? EVP_sha384() : EVP_sha512();
+    switch (bits) {
+      case 256: return EVP_sha256();
+      case 384: return EVP_sha384();
+      case 512: return EVP_sha512();
+      default: return nullptr;
+    }
   }
 };
 
 using family = algorithm::family;
 
-constexpr std::array<algorithm, 12> algorithms{{
+constexpr std::array<algorithm, 13> algorithms{{
   {"HS256", family::hmac, 256},
   {"HS384", family::hmac, 384},
   {"HS512", family::hmac, 512},
@@ -95,6 +100,7 @@ constexpr std::array<algorithm, 12> algorithms{{
   {"ES256", family::ecdsa, 256},
   {"ES384", family::ecdsa, 384},
   {"ES512", family::ecdsa, 512},
+  {"EdDSA", family::eddsa, 0}, // RFC 8037: Ed25519 or Ed448, as the key says
 }};
 
 /// The algorithm of that name (case-sensitive, as RFC 7515 has it), or nullptr.
@@ -117,7 +123,7 @@ std::vector<const algorithm*> family_of(family kind) {
 struct jwt_key {
   std::string kid;     ///< empty: any kid
   std::string secret;  ///< HMAC
-  pkey_ptr public_key; ///< RSA or EC; shared by every verifying thread, never modified
+  pkey_ptr public_key; ///< RSA, EC or OKP; shared by every verifying thread, never modified
   std::vector<const algorithm*> algorithms;
 
   bool verifies(const algorithm* alg) const {
@@ -217,7 +223,9 @@ jwt_key public_key(pkey_ptr key, const std::string& where) {
         fail(where, "an EC key on curve " + std::string{name} + " (P-256, P-384, P-521 only)");
       break;
     }
-    default: fail(where, "not an RSA or EC public key");
+    case EVP_PKEY_ED25519:
+    case EVP_PKEY_ED448: result.algorithms = family_of(family::eddsa); break;
+    default: fail(where, "not an RSA, EC, Ed25519 or Ed448 public key");
   }
   result.public_key = std::move(key);
   return result;
@@ -328,6 +336,28 @@ pkey_ptr ec_jwk(const json::object& jwk, const std::string& where) {
   return key;
 }
 
+/// An OKP JWK (RFC 8037): an Ed25519 or Ed448 public key.
+pkey_ptr okp_jwk(const json::object& jwk, const std::string& where) {
+  auto* curve = jwk.if_contains("crv");
+  std::string_view name = curve && curve->is_string() ? std::string_view{curve->get_string()} : "";
+  int type = 0;
+  std::size_t size = 0;
+  if (name == "Ed25519")
+    type = EVP_PKEY_ED25519, size = 32;
+  else if (name == "Ed448")
+    type = EVP_PKEY_ED448, size = 57;
+  else
+    fail(where, "OKP curve \"" + std::string{name} + "\" (Ed25519 and Ed448 only)");
+  auto x = jwk_bytes(jwk, "x", where);
+  if (x.size() != size)
+    fail(where, "x must be " + std::to_string(size) + " bytes on " + std::string{name});
+  pkey_ptr key{EVP_PKEY_new_raw_public_key(
+    type, nullptr, reinterpret_cast<const unsigned char*>(x.data()), x.size())};
+  if (!key)
+    fail(where, "not a valid " + std::string{name} + " public key");
+  return key;
+}
+
 /// One JWK as a key; throws for a key that cannot be used.
 jwt_key jwk_key(const json::object& jwk, const std::string& where) {
   auto* type = jwk.if_contains("kty");
@@ -337,8 +367,10 @@ jwt_key jwk_key(const json::object& jwk, const std::string& where) {
     key = rsa_jwk(jwk, where);
   else if (kty == "EC")
     key = ec_jwk(jwk, where);
+  else if (kty == "OKP")
+    key = okp_jwk(jwk, where);
   else
-    fail(where, "kty \"" + std::string{kty} + "\" (RSA and EC only)");
+    fail(where, "kty \"" + std::string{kty} + "\" (RSA, EC and OKP only)");
   auto result = public_key(std::move(key), where);
   if (auto* alg = jwk.if_contains("alg"); alg && alg->is_string()) {
     std::string_view name = alg->get_string();
@@ -385,7 +417,7 @@ std::vector<jwt_key> jwks_keys(std::string_view text, const std::string& where) 
     }
   }
   if (result.empty())
-    fail(where, "no usable key (RSA or EC public keys for signatures)");
+    fail(where, "no usable key (RSA, EC or OKP public keys for signatures)");
   return result;
 }
 

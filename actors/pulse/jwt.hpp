@@ -30,10 +30,11 @@ namespace pulse {
 /// to turn JWT authentication on.
 struct jwt_options {
   /// An HS256 secret (the file's bytes, less trailing line breaks), or an RSA or EC public key
-  /// in PEM (RS256 or PS256, ES256; a certificate's key will do).
+  /// in PEM (RS256 or PS256, ES256), or an Ed25519 or Ed448 one (EdDSA); a certificate's key
+  /// will do.
   std::filesystem::path key_file;
-  /// A JWKS file (`{"keys": [...]}`): RSA and EC (P-256, P-384, P-521) public keys, picked by the
-  /// token's `kid`. Read again by reload() (SIGHUP in server::run()).
+  /// A JWKS file (`{"keys": [...]}`): RSA, EC (P-256, P-384, P-521) and OKP (Ed25519, Ed448)
+  /// public keys, picked by the token's `kid`. Read again by reload() (SIGHUP in server::run()).
   std::filesystem::path jwks_file;
   /// The same two, given as text instead of files (tests, keys from a vault).
   std::string key;
@@ -57,7 +58,7 @@ struct jwt_options {
 struct jwt_verified {
   std::optional<boost::json::object> claims;
   /// Otherwise: "missing token", "malformed token", "unsigned token (alg none)", "unsupported
-  /// algorithm EdDSA", "unsupported critical header", "algorithm HS256 does not match the key",
+  /// algorithm ES256K", "unsupported critical header", "algorithm HS256 does not match the key",
   /// "unknown key id", "invalid signature", "token expired", "token not yet valid", "token has no
   /// expiry", "wrong issuer", "wrong audience"; for a channel token also "token is for another
   /// channel", "token is for another user".

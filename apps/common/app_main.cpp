@@ -72,7 +72,7 @@ int run_app(int argc, char** argv, std::string_view description,
   };
   jwt_option("--jwt-key", jwt.key_file,
              "connections need a JWT verified with this key: an HS256 secret file, or an RSA "
-             "(RS256, PS256) or EC (ES256) public key in PEM");
+             "(RS256, PS256), EC (ES256) or Ed25519 (EdDSA) public key in PEM");
   jwt_option("--jwt-jwks", jwt.jwks_file,
              "connections need a JWT verified with a key of this JWKS file (by kid; reloaded on "
              "SIGHUP)");

@@ -69,6 +69,18 @@ key_pair make_rsa_key() {
   return pair_of(key, std::move(jwk));
 }
 
+key_pair make_ed25519_key() {
+  auto* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  if (!key)
+    throw std::runtime_error("cannot generate an Ed25519 key");
+  std::string x(32, '\0');
+  std::size_t size = x.size();
+  if (EVP_PKEY_get_raw_public_key(key, reinterpret_cast<unsigned char*>(x.data()), &size) != 1)
+    throw std::runtime_error("no raw Ed25519 public key");
+  json::object jwk{{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", transport::base64url_encode(x)}};
+  return pair_of(key, std::move(jwk));
+}
+
 key_pair make_ec_key() {
   auto* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
   if (!key)
@@ -102,11 +114,13 @@ std::string sign_jwt(const json::object& claims, std::string_view alg, std::stri
   return encoded.get();
 }
 
-std::string sign_rsa_jws(const json::object& header, const json::object& claims,
-                         std::string_view key) {
+std::string sign_jws(const json::object& header, const json::object& claims, std::string_view key) {
   std::string alg{header.at("alg").as_string()};
   auto bits = alg.substr(2);
-  const EVP_MD* digest = bits == "256" ? EVP_sha256() : bits == "384" ? EVP_sha384() : EVP_sha512();
+  const EVP_MD* digest = alg == "EdDSA"  ? nullptr
+                         : bits == "256" ? EVP_sha256()
+                         : bits == "384" ? EVP_sha384()
+                                         : EVP_sha512();
   std::unique_ptr<BIO, decltype(&BIO_free)> in{
     BIO_new_mem_buf(key.data(), static_cast<int>(key.size())), BIO_free};
   pkey_ptr private_key{PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr), EVP_PKEY_free};

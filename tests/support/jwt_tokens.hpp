@@ -25,16 +25,18 @@ struct key_pair {
 key_pair make_rsa_key();
 /// A fresh EC P-256 key pair.
 key_pair make_ec_key();
+/// A fresh Ed25519 key pair (its JWK an OKP key, RFC 8037).
+key_pair make_ed25519_key();
 
 /// `claims` signed with `alg` ("HS256", "RS256", "ES256"): `key` is the secret for HS*, the
 /// private key PEM otherwise; `kid` goes into the header when not empty.
 std::string sign_jwt(const boost::json::object& claims, std::string_view alg, std::string_view key,
                      std::string_view kid = {});
 
-/// `claims` under `header`, signed with OpenSSL and the RSA private key PEM `key`: the header's
-/// "alg" says how, RS256 to RS512 or PS256 to PS512 (which libjwt 1.10 cannot sign).
-std::string sign_rsa_jws(const boost::json::object& header, const boost::json::object& claims,
-                         std::string_view key);
+/// `claims` under `header`, signed with OpenSSL and the private key PEM `key`: the header's "alg"
+/// says how, RS256 to RS512, PS256 to PS512 or EdDSA (the last two libjwt 1.10 cannot sign).
+std::string sign_jws(const boost::json::object& header, const boost::json::object& claims,
+                     std::string_view key);
 
 /// `claims` with header {"alg": "none"} and an empty signature.
 std::string unsigned_jwt(const boost::json::object& claims);

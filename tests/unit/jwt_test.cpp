@@ -22,6 +22,8 @@ struct test_keys {
   key_pair other_rsa = make_rsa_key();
   key_pair ec = make_ec_key();
   key_pair other_ec = make_ec_key();
+  key_pair ed25519 = make_ed25519_key();
+  key_pair other_ed25519 = make_ed25519_key();
 };
 
 const test_keys& keys() {
@@ -90,15 +92,36 @@ TEST_CASE("a JWT signed with the configured key is accepted and its claims come 
     jwt_verifier verifier{with_key(keys().rsa.public_pem)};
     for (std::string alg : {"RS384", "RS512", "PS256", "PS384", "PS512"}) {
       INFO(alg);
-      CHECK(verifier.verify(sign_rsa_jws({{"alg", alg}}, claims(), keys().rsa.private_pem)));
-      CHECK(error_of(verifier, sign_rsa_jws({{"alg", alg}}, claims(), keys().other_rsa.private_pem))
+      CHECK(verifier.verify(sign_jws({{"alg", alg}}, claims(), keys().rsa.private_pem)));
+      CHECK(error_of(verifier, sign_jws({{"alg", alg}}, claims(), keys().other_rsa.private_pem))
             == "invalid signature");
     }
   }
+  SECTION("EdDSA (RFC 8037) with an Ed25519 key, in PEM or as an OKP JWK") {
+    auto& k = keys();
+    jwt_verifier pem{with_key(k.ed25519.public_pem)};
+    auto token = sign_jws({{"alg", "EdDSA"}}, claims(), k.ed25519.private_pem);
+    CHECK(error_of(pem, token) == "accepted");
+    CHECK(error_of(pem, sign_jws({{"alg", "EdDSA"}}, claims(), k.other_ed25519.private_pem))
+          == "invalid signature");
+    CHECK(error_of(pem, sign_jwt(claims(), "RS256", k.rsa.private_pem))
+          == "algorithm RS256 does not match the key");
+    CHECK(error_of(jwt_verifier{with_key(k.rsa.public_pem)}, token)
+          == "algorithm EdDSA does not match the key");
+    jwt_options options;
+    options.jwks = jwks_of({{"ed", &k.ed25519}, {"rsa", &k.rsa}});
+    jwt_verifier jwks{checked(options)};
+    CHECK(
+      error_of(jwks, sign_jws({{"alg", "EdDSA"}, {"kid", "ed"}}, claims(), k.ed25519.private_pem))
+      == "accepted");
+    CHECK(
+      error_of(jwks, sign_jws({{"alg", "EdDSA"}, {"kid", "rsa"}}, claims(), k.ed25519.private_pem))
+      == "algorithm EdDSA does not match the key");
+  }
   SECTION("an access token typed at+jwt (RFC 9068), a header of other fields") {
     jwt_verifier verifier{with_key(keys().rsa.public_pem)};
-    CHECK(verifier.verify(sign_rsa_jws({{"alg", "RS256"}, {"typ", "at+jwt"}, {"x5t", "abc"}},
-                                       claims(), keys().rsa.private_pem)));
+    CHECK(verifier.verify(sign_jws({{"alg", "RS256"}, {"typ", "at+jwt"}, {"x5t", "abc"}}, claims(),
+                                   keys().rsa.private_pem)));
   }
   SECTION("aud may be an array that names the audience") {
     jwt_verifier verifier{with_key(keys().ec.public_pem)};
@@ -185,15 +208,14 @@ TEST_CASE("a refused JWT says why") {
           == "algorithm ES256 does not match the key");
   }
   SECTION("a critical header (none is understood), an algorithm not spelt as RFC 7518 has it") {
-    CHECK(
-      error_of(rsa, sign_rsa_jws({{"alg", "RS256"}, {"crit", json::array{"b64"}}, {"b64", false}},
+    CHECK(error_of(rsa, sign_jws({{"alg", "RS256"}, {"crit", json::array{"b64"}}, {"b64", false}},
                                  claims(), keys().rsa.private_pem))
-      == "unsupported critical header");
-    CHECK(error_of(rsa, sign_rsa_jws({{"alg", "rs256"}}, claims(), keys().rsa.private_pem))
+          == "unsupported critical header");
+    CHECK(error_of(rsa, sign_jws({{"alg", "rs256"}}, claims(), keys().rsa.private_pem))
           == "unsupported algorithm rs256");
   }
   SECTION("a PS256 signature under alg RS256, an ECDSA signature of the wrong length") {
-    auto pss = sign_rsa_jws({{"alg", "PS256"}}, claims(), keys().rsa.private_pem);
+    auto pss = sign_jws({{"alg", "PS256"}}, claims(), keys().rsa.private_pem);
     auto as_rs256 = transport::base64url_encode(R"({"alg":"RS256"})") + pss.substr(pss.find('.'));
     CHECK(error_of(rsa, as_rs256) == "invalid signature");
     auto es256 = sign_jwt(claims(), "ES256", keys().ec.private_pem);
@@ -215,10 +237,10 @@ TEST_CASE("a refused JWT says why") {
            "garbage", "a.b", "a.b.c", "a.b.c.d", "..", "...", "%%%.%%%.%%%", " " + rs256(claims()),
            transport::base64url_encode("{}") + ".e30.sig",
            transport::base64url_encode(R"({"alg":"RS256"})") + ".bm90IGpzb24.c2ln",
-           transport::base64url_encode(R"({"alg":"EdDSA"})") + ".e30.c2ln"}) {
+           transport::base64url_encode(R"({"alg":"ES256K"})") + ".e30.c2ln"}) {
       INFO(junk);
       auto error = error_of(rsa, junk);
-      CHECK((error.starts_with("malformed token") || error == "unsupported algorithm EdDSA"));
+      CHECK((error.starts_with("malformed token") || error == "unsupported algorithm ES256K"));
     }
   }
 }
@@ -251,6 +273,13 @@ TEST_CASE("a key file that is not a usable key is refused at start with the reas
   off_curve["y"] = keys().other_ec.jwk.at("y");
   options.jwks_file = dir.write("jwks.json",
                                 json::serialize(json::object{{"keys", json::array{off_curve}}}));
+  CHECK_THAT(refused(options), Catch::Contains("no usable key"));
+  auto short_x = keys().ed25519.jwk;
+  short_x["x"] = transport::base64url_encode("too short");
+  auto x25519 = keys().ed25519.jwk;
+  x25519["crv"] = "X25519"; // for key agreement, not signatures
+  options.jwks_file
+    = dir.write("jwks.json", json::serialize(json::object{{"keys", json::array{short_x, x25519}}}));
   CHECK_THAT(refused(options), Catch::Contains("no usable key"));
   CHECK_THAT(refused(jwt_options{}), Catch::Contains("no JWT key"));
 }

@@ -91,10 +91,10 @@ void wake_list::schedule(caf::execution_unit* host) {
 lean_actor::lean_actor(caf::actor_config& config) : caf::local_actor(config) {}
 
 void lean_actor::prefetch() const noexcept {
-  // The control block fills the cache line before the actor (caf::actor_storage).
-  constexpr std::size_t line = 64;
+  // The control block fills the cache line before the actor (caf::actor_storage); one line more
+  // holds the first members of the class that derives.
   prefetch_lines(caf::actor_control_block::from(this),
-                 CAF_CACHE_LINE_SIZE + sizeof(lean_actor) + line);
+                 CAF_CACHE_LINE_SIZE + sizeof(lean_actor) + CAF_CACHE_LINE_SIZE);
 }
 
 lean_actor::~lean_actor() = default;

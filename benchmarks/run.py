@@ -423,6 +423,16 @@ def ratio(a, b):
     return a / b
 
 
+def median(values):
+    """The median of the values that are not None (the mean of the middle two for an even
+    count), or None."""
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
 def clean(r):
     if any(not clean(run) for run in r.get("runs", [])):
         return False
@@ -563,10 +573,6 @@ def auth(results):
     if not plain and not jwt:
         return None
 
-    def median(values):
-        values = sorted(v for v in values if v is not None)
-        return values[len(values) // 2] if values else None
-
     def cpu_us_per_connection(r):
         pct, rate = r.get("setup_server_cpu_pct"), r.get("connect_join_per_s")
         return pct * 1e4 / rate if pct is not None and pct >= 0 and rate else None
@@ -597,9 +603,7 @@ def auth_markdown(run):
              "| figure | no auth | RS256 JWT | JWT / no auth |", "|---|---:|---:|---:|"]
     for r in a["rows"]:
         rt = r["jwt_per_no_auth"]
-        no_auth = r["no_auth"] if r["higher_is_better"] else round(r["no_auth"] or 0, 1)
-        jwt = r["jwt"] if r["higher_is_better"] else round(r["jwt"] or 0, 1)
-        lines.append(f"| {r['label']} | {fmt(no_auth)} | {fmt(jwt)} | "
+        lines.append(f"| {r['label']} | {fmt(r['no_auth'])} | {fmt(r['jwt'])} | "
                      f"{'–' if rt is None else f'{rt:.2f}x'} |")
     return lines
 
@@ -612,13 +616,6 @@ def compression(results):
     if not offs and not ons:
         return None
     off, on = (offs or [None])[-1], (ons or [None])[-1]
-
-    def median(values):
-        values = sorted(v for v in values if v is not None)
-        if not values:
-            return None
-        mid = len(values) // 2
-        return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
     def figure(r, key):
         if not r:

@@ -192,23 +192,26 @@ run-fuzz:
 ## bench: the quick benchmark matrix (under 5 minutes), Pulse against a Node `ws` baseline on the
 ## same scenarios; bench-full: every scenario at every size; bench-cores: Pulse's fan-out on 1, 2,
 ## 4 and 8 cores alone (4 CPUs or more). BASE=<git rev>: that revision's pulse-demo runs every point
-## too, built apart in build/base/ (benchmarks/build-base.sh). BENCH_ARGS: more run.py options
+## too, built apart in build/base/ (benchmarks/build-base.sh). PEER=1: uWebSockets.js runs the
+## fan-out, latency and idle points too (npm's uws-pack, into benchmarks/peer). BENCH_ARGS: more run.py options
 ## (--only fanout). See benchmarks/README.md; results go to benchmarks/results/ (run-DATE.json,
-## latest.md, latest.png).
+## latest.md, latest.svg).
 BASE ?=
+PEER ?=
 BENCH_ARGS ?=
 # Where build-base.sh puts the base's binary: named by the first 12 digits of its commit.
 BASE_BIN = build/base/$(shell git rev-parse --verify --quiet '$(BASE)^{commit}' | cut -c1-12)/bin/pulse-demo
 .PHONY: bench bench-full bench-cores
 bench bench-full bench-cores:
-	@scripts/install-deps util-linux python3 python3-matplotlib
+	@scripts/install-deps util-linux python3
 	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DPULSE_TESTS=OFF \
 	  -DCMAKE_RUNTIME_OUTPUT_DIRECTORY=$(CURDIR)/build/bin $(CMAKE_COMMON) >/dev/null
 	@cmake --build $(RELEASE) -j $(JOBS) --target pulse-demo pulse-loadgen
 	@$(if $(BASE),JOBS=$(JOBS) benchmarks/build-base.sh '$(BASE)' >/dev/null,true)
+	@$(if $(PEER),npm ci --prefix benchmarks/peer --no-audit --no-fund --loglevel=error,true)
 	/usr/bin/python3 benchmarks/run.py $(if $(filter bench-full,$@),--full) \
 	  $(if $(filter bench-cores,$@),--only cores) \
-	  $(if $(BASE),--base $(BASE_BIN) --base-label '$(BASE)') $(BENCH_ARGS)
+	  $(if $(BASE),--base $(BASE_BIN) --base-label '$(BASE)') $(if $(PEER),--peer) $(BENCH_ARGS)
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -3,20 +3,23 @@
 
 For every point of the matrix it starts a fresh server (pinned to one core), waits for its
 "listening on" line, runs pulse-loadgen (pinned to another core), stops the server by its PID,
-then writes benchmarks/results/run-<date>.json, latest.md and latest.png. With --base, a second
+then writes benchmarks/results/run-<date>.json, latest.md and latest.svg. With --base, a second
 Pulse binary (another revision's, built by benchmarks/build-base.sh) runs every point too. The
 cores scenario runs Pulse on 1, 2, 4, 8 cores (machines with 4 CPUs or more). The compression
 scenario runs Pulse's fan-out with permessage-deflate off, then on (results/compression.md too).
 The auth scenario runs Pulse's connect-and-join storm without authentication, then with every
-client presenting an RS256 JWT.
+client presenting an RS256 JWT. With --peer, uWebSockets.js (benchmarks/peer/uws.mjs) runs the
+fan-out, latency and idle points too: the level of the fastest peer, measured in the same run.
 See benchmarks/README.md.
 
-usage: benchmarks/run.py [--full] [--only NAME]... [--out DIR] [--base PATH [--base-label REV]]
+usage: benchmarks/run.py [--full] [--only NAME]... [--out DIR] [--base PATH [--base-label REV]] [--peer]
 """
 import argparse
 import base64
 import datetime
+import html
 import json
+import math
 import os
 import platform
 import re
@@ -108,6 +111,10 @@ BASE_TARGETS = [
     ("latency", 1000, "p99_us", "base<=", 1.1, "<= 1.1x base"),
     ("idle", None, "rss_per_connection_bytes", "base<=", 1.0, "<= 1.0x base"),
 ]
+
+# The scenarios the peer (benchmarks/peer/uws.mjs: the `bench` topic alone) implements.
+PEER_SCENARIOS = {"fanout", "latency", "idle"}
+PEER_NAME = "uWS.js"
 
 # The figures of each scenario shown in the table: (key, label, higher is better).
 FIGURES = {
@@ -342,6 +349,8 @@ def run_point(servers, loadgen, scenario, point, cpus):
     """Runs one point of the matrix against every server; returns their results."""
     results = []
     for name, argv in servers:
+        if name == "peer" and scenario not in PEER_SCENARIOS:
+            continue
         cluster = name.startswith("pulse-2-nodes")
         server = (Nodes(argv, cpus["server"], SCALE_OUT_MASTERS.get(name, 1)) if cluster
                   else Server(argv, cpus["server"], name))
@@ -394,6 +403,8 @@ def run_repeated(servers, loadgen, scenario, point, cpus, repeats):
     medians = []
     for name, _ in servers:
         runs = [r for batch in rounds for r in batch if r.get("server") == name]
+        if not runs:
+            continue  # the peer, on a scenario it does not implement
         ranked = sorted(runs, key=lambda r: r.get(figure) or 0)
         median = dict(ranked[len(ranked) // 2])
         median["runs"] = runs
@@ -445,9 +456,10 @@ def evaluate(results):
     """The ratios per figure, and the targets' verdicts."""
     pairs = pair_up(results)
     has_base = any(r.get("server") == "pulse-base" for r in results)
+    has_peer = any(r.get("server") == "peer" for r in results)
     ratios = []
     for (scenario, s), by in pairs.items():
-        p, b, base = by.get("pulse"), by.get("baseline"), by.get("pulse-base")
+        p, b, base, peer = by.get("pulse"), by.get("baseline"), by.get("pulse-base"), by.get("peer")
         if not (p or b or base):
             continue  # the cores scenario's runs: a table of their own
         for key, label, higher in FIGURES.get(scenario, []):
@@ -458,6 +470,10 @@ def evaluate(results):
             if has_base:
                 basev = base.get(key) if base else None
                 row.update({"base": basev, "pulse_per_base": ratio(pv, basev)})
+            if has_peer:
+                peerv = peer.get(key) if peer else None
+                row.update({"peer": peerv, "peer_per_baseline": ratio(peerv, bv),
+                            "pulse_per_peer": ratio(pv, peerv)})
             ratios.append(row)
     verdicts = []
     for scenario, s, key, how, bound, text in TARGETS:
@@ -777,22 +793,25 @@ def markdown(run):
         lines += [f"Base: `pulse-base` is `pulse-demo` built from revision {base['label']} "
                   f"({base['revision']}, `{base['binary']}`), run with the same flags on the same "
                   "CPU right after Pulse for every point.", ""]
-    if not run["ratios"]:
-        pass  # only the cores scenario ran: its own table below
-    elif base:
-        lines += ["| scenario | S | figure | Pulse | base | baseline | Pulse / baseline | "
-                  "Pulse / base |", "|---|---:|---|---:|---:|---:|---:|---:|"]
-    else:
-        lines += ["| scenario | S | figure | Pulse | baseline | Pulse / baseline |",
-                  "|---|---:|---|---:|---:|---:|"]
+    peer = run.get("peer")
+    if peer:
+        lines += [f"Peer: {PEER_NAME} is {peer['what']} (`{peer['server']}`), on the fan-out, "
+                  "latency and idle points, run at every such point right after Pulse (and the base).", ""]
     times = lambda v: "–" if v is None else f"{v:.2f}x"
+    # (heading, cell of a ratios row), the base's and the peer's only when they ran
+    columns = [("Pulse", lambda r: fmt(r["pulse"], r["figure"]))]
+    columns += [("base", lambda r: fmt(r.get("base"), r["figure"]))] if base else []
+    columns += [(PEER_NAME, lambda r: fmt(r.get("peer"), r["figure"]))] if peer else []
+    columns += [("baseline", lambda r: fmt(r["baseline"], r["figure"])),
+                ("Pulse / baseline", lambda r: times(r["ratio"]))]
+    columns += [("Pulse / base", lambda r: times(r.get("pulse_per_base")))] if base else []
+    columns += [(f"{PEER_NAME} / baseline", lambda r: times(r.get("peer_per_baseline"))),
+                (f"Pulse / {PEER_NAME}", lambda r: times(r.get("pulse_per_peer")))] if peer else []
+    if run["ratios"]:  # otherwise only the cores scenario ran: its own table below
+        lines += ["| scenario | S | figure | " + " | ".join(h for h, _ in columns) + " |",
+                  "|---|---:|---|" + "---:|" * len(columns)]
     for r in run["ratios"]:
-        cells = [r["scenario"], fmt(r["subscribers"]), r["label"], fmt(r["pulse"], r["figure"])]
-        if base:
-            cells.append(fmt(r.get("base"), r["figure"]))
-        cells += [fmt(r["baseline"], r["figure"]), times(r["ratio"])]
-        if base:
-            cells.append(times(r.get("pulse_per_base")))
+        cells = [r["scenario"], fmt(r["subscribers"]), r["label"]] + [cell(r) for _, cell in columns]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Targets", "", "| scenario | S | figure | target | measured | met |",
               "|---|---:|---|---|---:|:---:|"]
@@ -877,39 +896,72 @@ def markdown(run):
 
 
 def plot(run, path):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log("matplotlib is missing (apt-get install python3-matplotlib): no plot")
+    """Two log-log panels (fan-out deliveries/s and p99 against S) as an SVG written here: no
+    plotting library, so a machine with only Debian's python3 draws it too."""
+    names = {"pulse": "Pulse", "baseline": "Node ws baseline", "peer": PEER_NAME,
+             "pulse-base": f"Pulse {(run.get('base') or {}).get('label', 'base')}"}
+    styles = {"pulse": ("#1f77b4", ""), "pulse-base": ("#2ca02c", "2,3"), "peer": ("#9467bd", "8,3,2,3"),
+              "baseline": ("#d62728", "6,4")}
+    panel_w, panel_h, left, top, bottom = 470, 300, 80, 50, 50
+    tick = lambda v: next(f"{v / unit:g}{suffix}" for unit, suffix in ((1e6, "M"), (1e3, "k"), (1, ""))
+                          if v >= unit or unit == 1)
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * (panel_w + left) + 40}" '
+           f'height="{panel_h + top + bottom + 40}" font-family="sans-serif" font-size="12">',
+           '<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="50%" y="20" text-anchor="middle" font-size="13">Pulse vs Node ws, '
+           f'{html.escape(run["machine"]["cpu_model"])}, server on 1 core ({run["date"][:10]})</text>']
+    drawn = False
+    for i, (scenario, key, title, unit) in enumerate((
+            ("fanout", "deliveries_per_s", "fan-out throughput", "deliveries/s"),
+            ("latency", "p99_us", "p99 latency at 50k deliveries/s", "µs"))):
+        series = {server: sorted((r["subscribers"], r[key]) for r in run["results"]
+                                 if r.get("scenario") == scenario and r.get("server") == server
+                                 and r.get(key) and r.get("subscribers"))
+                  for server in styles}
+        values = [p for points in series.values() for p in points]
+        if not values:
+            continue
+        drawn = True
+        x0, y0 = left + i * (panel_w + left + 20), top
+        decades = lambda vs: (math.floor(math.log10(min(vs))), math.ceil(math.log10(max(vs))))
+        (xa, xb), (ya, yb) = decades([p[0] for p in values]), decades([p[1] for p in values])
+        xb, yb = max(xb, xa + 1), max(yb, ya + 1)
+        px = lambda v: x0 + (math.log10(v) - xa) / (xb - xa) * panel_w
+        py = lambda v: y0 + panel_h - (math.log10(v) - ya) / (yb - ya) * panel_h
+        svg.append(f'<text x="{x0 + panel_w / 2}" y="{y0 - 8}" text-anchor="middle">{title}</text>')
+        svg.append(f'<rect x="{x0}" y="{y0}" width="{panel_w}" height="{panel_h}" fill="none" stroke="#444"/>')
+        for d in range(xa, xb + 1):
+            x = px(10 ** d)
+            svg.append(f'<line x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y0 + panel_h}" stroke="#ddd"/>')
+            svg.append(f'<text x="{x:.1f}" y="{y0 + panel_h + 16}" text-anchor="middle">{tick(10 ** d)}</text>')
+        for d in range(ya, yb + 1):
+            y = py(10 ** d)
+            svg.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + panel_w}" y2="{y:.1f}" stroke="#ddd"/>')
+            svg.append(f'<text x="{x0 - 6}" y="{y + 4:.1f}" text-anchor="end">{tick(10 ** d)}</text>')
+        svg.append(f'<text x="{x0 + panel_w / 2}" y="{y0 + panel_h + 36}" text-anchor="middle">'
+                   'subscribers S</text>')
+        svg.append(f'<text transform="translate({x0 - 62},{y0 + panel_h / 2}) rotate(-90)" '
+                   f'text-anchor="middle">{unit}</text>')
+        legend_x = x0
+        for server, points in series.items():
+            if not points:
+                continue
+            color, dash = styles[server]
+            coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points)
+            svg.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2"'
+                       + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+            svg += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{color}"/>' for x, y in points]
+            ly = y0 + panel_h + 62  # the legend: one row under the panel
+            svg.append(f'<line x1="{legend_x}" y1="{ly - 4}" x2="{legend_x + 24}" y2="{ly - 4}" '
+                       f'stroke="{color}" stroke-width="2"'
+                       + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+            svg.append(f'<text x="{legend_x + 30}" y="{ly}">{html.escape(names[server])}</text>')
+            legend_x += 40 + 7 * len(names[server])
+    if not drawn:
         return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for scenario, key, axis, title, unit in (
-            ("fanout", "deliveries_per_s", left, "fan-out throughput", "deliveries/s"),
-            ("latency", "p99_us", right, "p99 latency at 50k deliveries/s", "µs")):
-        names = {"pulse": "Pulse", "baseline": "Node ws baseline",
-                 "pulse-base": f"Pulse {(run.get('base') or {}).get('label', 'base')}"}
-        for server, style in (("pulse", "o-"), ("pulse-base", "^:"), ("baseline", "s--")):
-            points = sorted((r["subscribers"], r[key]) for r in run["results"]
-                            if r.get("scenario") == scenario and r.get("server") == server
-                            and r.get(key) is not None and r.get("subscribers"))
-            if points:
-                axis.plot([p[0] for p in points], [p[1] for p in points], style,
-                          label=names[server])
-        axis.set_xscale("log")
-        axis.set_yscale("log")
-        axis.set_xlabel("subscribers S")
-        axis.set_ylabel(unit)
-        axis.set_title(title)
-        axis.grid(True, which="both", alpha=0.3)
-        if axis.lines:
-            axis.legend()
-    fig.suptitle(f"Pulse vs Node ws, {run['machine']['cpu_model']}, server on 1 core ({run['date'][:10]})",
-                 fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    svg.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(svg) + "\n")
     return path
 
 
@@ -925,6 +977,9 @@ def main():
                         help="another pulse-demo (benchmarks/build-base.sh REV builds one): "
                              "runs every point as pulse-base, right after pulse")
     parser.add_argument("--base-label", metavar="REV", help="what --base was built from")
+    parser.add_argument("--peer", action="store_true",
+                        help=f"{PEER_NAME} (benchmarks/peer/uws.mjs; npm ci --prefix benchmarks/peer "
+                             "first) runs the fan-out, latency and idle points too")
     parser.add_argument("--repeat", type=int, default=3, metavar="N",
                         help="fan-out, latency and idle points: N interleaved runs per server, "
                              "the median kept (default 3)")
@@ -953,6 +1008,17 @@ def main():
         base = {"label": label, "binary": os.path.relpath(base_path, ROOT),
                 "revision": base_revision(base_path, opts.base_label)}
         servers.append(("pulse-base", [base_path] + pulse_flags))
+    peer = None
+    if opts.peer:
+        script = os.path.join(ROOT, "benchmarks", "peer", "uws.mjs")
+        package = os.path.join(ROOT, "benchmarks", "peer", "node_modules", "uws-pack", "package.json")
+        if not os.path.exists(package):
+            sys.exit("--peer: install it first (npm ci --prefix benchmarks/peer; make bench PEER=1 does)")
+        with open(package) as f:
+            version = json.load(f)["version"]
+        peer = {"what": f"uWebSockets.js {version.split('.')[0]} (npm uws-pack {version}) on Node "
+                        f"{node_version(node)}", "server": os.path.relpath(script, ROOT)}
+        servers.append(("peer", [node, script, "--bind", "127.0.0.1", "--port", "0"]))
     servers.append(("baseline", [node, os.path.join(ROOT, "benchmarks", "baseline", "server.mjs"),
                                  "--bind", "127.0.0.1", "--port", "0"]))
     matrix = FULL if opts.full else QUICK
@@ -998,6 +1064,7 @@ def main():
         "binaries": {"pulse": os.path.relpath(pulse, ROOT), "loadgen": os.path.relpath(loadgen, ROOT),
                      "node": node_version(node)},
         "base": base,
+        "peer": peer,
         "duration_s": round(time.monotonic() - started, 1),
         "file": os.path.relpath(path, ROOT),
         "ratios": ratios,
@@ -1011,7 +1078,7 @@ def main():
     # A run of the compression or auth scenario alone leaves the matrix's latest.md and plot as
     # they are.
     matrix_run = not opts.only or not set(opts.only) <= {"compression", "auth"}
-    run["plot"] = plot(run, os.path.join(opts.out, "latest.png")) if matrix_run else None
+    run["plot"] = plot(run, os.path.join(opts.out, "latest.svg")) if matrix_run else None
     if run["plot"]:
         run["plot"] = os.path.relpath(run["plot"], ROOT)
     with open(path, "w") as f:

@@ -205,18 +205,25 @@ transport::upgrade_decision server_core::decide(const transport::http_request& r
     // A long-poll request's own session token never comes this far: the transport takes it out
     // (longpoll_endpoint::session_token_index), so a `token` param here is the user's.
     connect_info info{identity->params, {}, request};
+    bool token_param = false;
     if (auto token = subprotocol_token(request))
       info.token = std::move(*token);
     else if (auto* header = request.header("X-Phoenix-AuthToken")) // long-poll's authToken
       info.token = *header;
-    else if (auto* param = identity->params.if_contains("token"); param && param->is_string())
+    else if (auto* param = identity->params.if_contains("token"); param && param->is_string()) {
       info.token = std::string{param->get_string()};
+      token_param = true;
+    }
     auto result = authenticate(info);
     if (!result.accepted) {
       log().info("refused a connection from {}: {}", request.remote_address, result.reason);
       return upgrade_decision::refuse(403, result.reason.empty() ? "unauthorized" : result.reason);
     }
     identity->identity = std::move(result.identity);
+    // The credential served its purpose: handlers get the identity it proved, not the bearer
+    // token itself (which a handler could log or echo), and no connection keeps its bytes.
+    if (token_param)
+      identity->params.erase("token");
   }
   return accept_connection(std::move(identity), *format);
 }

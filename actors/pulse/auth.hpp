@@ -9,7 +9,8 @@
 //   });
 //
 // The token comes from the official client's `authToken` option (the Sec-WebSocket-Protocol
-// header) or, failing that, from a `token` connect param (`new Socket(url, {params: {token}})`).
+// header) or, failing that, from a `token` connect param (`new Socket(url, {params: {token}})`),
+// which handlers then do not see in ctx.connect_params(): what it proved is ctx.identity().
 // Without an authenticator, a server with JWT keys (server_options::jwt, pulse/jwt.hpp) verifies
 // that token itself, and its claims are the identity.
 #pragma once

@@ -93,7 +93,8 @@ class context {
   /// The identity's "sub" (a JWT's subject: the user), or "" when there is none.
   std::string_view user_id() const noexcept;
 
-  /// The params the client connected with (the query string, without vsn).
+  /// The params the client connected with (the query string, without vsn; without `token` where
+  /// it was the credential that an authenticator or the JWT check accepted).
   const boost::json::object& connect_params() const noexcept;
 
   /// Per-subscriber state, kept from subscribe to unsubscribe.

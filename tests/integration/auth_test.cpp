@@ -51,6 +51,7 @@ TEST_CASE("an authenticator decides at connect time, and handlers see the identi
     CHECK(seen.at("identity").at("user") == "ada");
     CHECK(seen.at("connect_params").at("room") == "blue");
     CHECK_FALSE(seen.at("connect_params").as_object().contains("vsn"));
+    CHECK_FALSE(seen.at("connect_params").as_object().contains("token")); // the credential
   }
   SECTION("a token through the official client's authToken (Sec-WebSocket-Protocol)") {
     ws_test_client client{
@@ -104,4 +105,14 @@ TEST_CASE("pages from other origins may not connect, unless allowed") {
     auto own = "http://127.0.0.1:" + std::to_string(port);
     CHECK(upgrade(port, "/socket/websocket?vsn=2.0.0", {{"Origin", own}}).status == 403);
   }
+}
+
+TEST_CASE("without authentication, a token param is a connect param like any other") {
+  test_server server;
+  auto port = server.start();
+  ws_test_client client{port, {.target = "/socket/websocket?vsn=2.0.0&token=t0&room=blue"}};
+  REQUIRE(client.join("room:1").is_ok());
+  auto seen = client.request("room:1", "identity").response();
+  CHECK(seen.at("connect_params").at("token") == "t0");
+  CHECK(seen.at("identity").is_null());
 }

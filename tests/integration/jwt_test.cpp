@@ -96,6 +96,7 @@ TEST_CASE("a JWT lets a client in, and its claims are the identity in every hand
     auto identity = client.request("room:1", "identity").response();
     CHECK(identity.at("identity").at("sub") == "ada");
     CHECK(identity.at("connect_params").at("room") == "blue");
+    CHECK_FALSE(identity.at("connect_params").as_object().contains("token"));
   }
   SECTION("through the official client's authToken (Sec-WebSocket-Protocol)") {
     ws_test_client client{

@@ -908,7 +908,8 @@ def plot(run, path):
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * (panel_w + left) + 40}" '
            f'height="{panel_h + top + bottom + 40}" font-family="sans-serif" font-size="12">',
            '<rect width="100%" height="100%" fill="white"/>',
-           f'<text x="50%" y="20" text-anchor="middle" font-size="13">Pulse vs Node ws, '
+           f'<text x="50%" y="20" text-anchor="middle" font-size="13">Pulse'
+           + (f', {PEER_NAME}' if run.get("peer") else "") + ' and Node ws, '
            f'{html.escape(run["machine"]["cpu_model"])}, server on 1 core ({run["date"][:10]})</text>']
     drawn = False
     for i, (scenario, key, title, unit) in enumerate((

@@ -1009,6 +1009,7 @@ def main():
         base = {"label": label, "binary": os.path.relpath(base_path, ROOT),
                 "revision": base_revision(base_path, opts.base_label)}
         servers.append(("pulse-base", [base_path] + pulse_flags))
+    node_server = lambda script: [node, script, "--bind", "127.0.0.1", "--port", "0"]
     peer = None
     if opts.peer:
         script = os.path.join(ROOT, "benchmarks", "peer", "uws.mjs")
@@ -1019,9 +1020,8 @@ def main():
             version = json.load(f)["version"]
         peer = {"what": f"uWebSockets.js {version.split('.')[0]} (npm uws-pack {version}) on Node "
                         f"{node_version(node)}", "server": os.path.relpath(script, ROOT)}
-        servers.append(("peer", [node, script, "--bind", "127.0.0.1", "--port", "0"]))
-    servers.append(("baseline", [node, os.path.join(ROOT, "benchmarks", "baseline", "server.mjs"),
-                                 "--bind", "127.0.0.1", "--port", "0"]))
+        servers.append(("peer", node_server(script)))
+    servers.append(("baseline", node_server(os.path.join(ROOT, "benchmarks", "baseline", "server.mjs"))))
     matrix = FULL if opts.full else QUICK
     started = time.monotonic()
     date = datetime.datetime.now().astimezone()

@@ -24,14 +24,7 @@
 import http from "node:http";
 import crypto from "node:crypto";
 import { WebSocketServer } from "ws";
-
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
-const bind = option("--bind", "127.0.0.1");
-const port = Number(option("--port", "0"));
+import { bind, port } from "../listen-options.mjs";
 
 const MAX_MESSAGE = 1 << 20;
 const MAX_QUEUED = 4 << 20;

@@ -9,14 +9,8 @@
 //
 // usage: node benchmarks/peer/uws.mjs [--bind 127.0.0.1] [--port 0]   (npm ci in benchmarks/peer)
 import { App, DISABLED, us_socket_local_port } from "uws-pack";
+import { bind, port } from "../listen-options.mjs";
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
-const bind = option("--bind", "127.0.0.1");
-const port = Number(option("--port", "0"));
 const TOPIC = "bench";
 const decoder = new TextDecoder();
 
